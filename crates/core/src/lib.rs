@@ -1,0 +1,26 @@
+//! The vocabulary every Portcullis crate shares: validated identifiers, scopes, grant types,
+//! signing algorithms, RFC 9068 access-token claims and RFC 6749 error codes.
+//!
+//! Nothing here performs IO; the types only parse, validate and print. Parsing is the one place
+//! where untrusted text becomes a typed value, so each `parse` names what was wrong.
+
+mod claims;
+mod error;
+mod grant;
+mod ids;
+mod scope;
+
+pub use claims::{AccessTokenClaims, ActType, Audience};
+pub use error::{InvalidValue, OAuthErrorCode};
+pub use grant::{GrantType, SigningAlgorithm};
+pub use ids::{BrandKey, ClientId, Jti, KeyId};
+pub use scope::{Scope, ScopeSet};
+
+/// The reserved brand that holds platform administrators.
+pub const SYSTEM_BRAND: &str = "system";
+
+/// The scope that lets a `system`-brand token administer every brand.
+pub const PLATFORM_ADMIN_SCOPE: &str = "platform:admin";
+
+/// The scope that lets a brand token administer its own brand.
+pub const BRAND_ADMIN_SCOPE: &str = "brand:admin";
