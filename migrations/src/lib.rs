@@ -1,1 +1,17 @@
-//! x
+//! Database migrations, applied in file order by [`Migrator`]. One dated file per change; a
+//! released migration is never edited, only followed by a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+/// Applies Portcullis's migrations.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}

@@ -1,1 +1,38 @@
-//! placeholder
+//! The grant engine. Plain async functions over the storage traits of `portcullis-tenancy`:
+//! no HTTP, no SQL. The token server parses requests into [`TokenRequest`]s and maps
+//! [`GrantError`]s to RFC 6749 responses; tests drive the grants directly with an in-memory store.
+//!
+//! * [`client_auth`]: authenticating a client at its brand.
+//! * [`client_credentials`]: the RFC 6749 §4.4 grant.
+//! * [`issue`]: minting an access token and recording it durably.
+//! * [`keyring`]: the brand's signing keys, unsealed and parsed once.
+//! * [`provision`]: creating brands, clients and the platform administrator.
+
+pub mod client_auth;
+pub mod client_credentials;
+mod context;
+mod error;
+pub mod issue;
+pub mod keyring;
+pub mod provision;
+mod request;
+mod token_endpoint;
+
+pub use context::{Clock, GrantContext, TokenDefaults};
+pub use error::{GrantError, GrantResult};
+pub use request::{ClientCredentials, ClientAuthMethod, TokenRequest};
+pub use token_endpoint::{TokenResponse, exchange};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// A random identifier of 128 bits in unpadded base64url (22 characters).
+pub(crate) fn random_id() -> GrantResult<String> {
+    Ok(URL_SAFE_NO_PAD.encode(portcullis_credentials::random_bytes::<16>()?))
+}
+
+#[cfg(test)]
+mod memory;
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,37 @@
-//! placeholder
+//! The sea-orm implementation of the storage traits in `portcullis-tenancy`, for SQLite
+//! (embedded default, WAL mode) and Postgres (production, pooled).
+//!
+//! This is the only crate that names sea-orm. Tenant tables are read and written through
+//! [`scoped`], which applies the brand filter from a [`portcullis_tenancy::BrandScope`]; no
+//! query in this crate filters by brand any other way.
+
+mod audit;
+mod brands;
+mod clients;
+mod connect;
+mod convert;
+mod entity;
+mod error;
+mod keys;
+mod meta;
+mod scoped;
+mod tokens;
+
+pub use connect::{DatabaseKind, PoolSettings};
+
+use sea_orm::DatabaseConnection;
+
+/// Storage backed by a sea-orm connection pool. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SeaStore {
+    db: DatabaseConnection,
+    kind: DatabaseKind,
+}
+
+/// The current time in seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

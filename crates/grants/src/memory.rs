@@ -1,0 +1,162 @@
+//! An in-memory implementation of the storage traits, for testing grants without a database.
+//! It honours brand scoping the same way the real store does: by `BrandScope::brand_id`.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use portcullis_core::{BrandKey, ClientId};
+use portcullis_tenancy::{
+    AuditEvent, AuditStore, Brand, BrandId, BrandScope, BrandStore, Client, ClientStore, IssuedToken, KeyStatus,
+    KeyStore, MetaStore, NewBrand, NewClient, NewSigningKey, StoreError, StoreResult, StoredKey, TokenStore,
+};
+
+#[derive(Debug, Default)]
+struct Tables {
+    brands: Vec<Brand>,
+    clients: Vec<(BrandId, Client)>,
+    keys: Vec<(BrandId, StoredKey)>,
+    tokens: Vec<(BrandId, IssuedToken)>,
+    audit: Vec<(BrandId, AuditEvent)>,
+    meta: Vec<(String, Vec<u8>)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MemoryStore(Arc<Mutex<Tables>>);
+
+impl MemoryStore {
+    fn tables(&self) -> MutexGuard<'_, Tables> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn tokens(&self, scope: &BrandScope) -> Vec<IssuedToken> {
+        self.tables().tokens.iter().filter(|(b, _)| *b == scope.brand_id()).map(|(_, t)| t.clone()).collect()
+    }
+
+    pub(crate) fn events(&self, scope: &BrandScope) -> Vec<AuditEvent> {
+        self.tables().audit.iter().filter(|(b, _)| *b == scope.brand_id()).map(|(_, e)| e.clone()).collect()
+    }
+}
+
+impl BrandStore for MemoryStore {
+    async fn find_brand(&self, key: &BrandKey) -> StoreResult<Option<Brand>> {
+        Ok(self.tables().brands.iter().find(|b| &b.key == key).cloned())
+    }
+
+    async fn create_brand(&self, brand: NewBrand, first_key: NewSigningKey) -> StoreResult<Brand> {
+        let mut t = self.tables();
+        if t.brands.iter().any(|b| b.key == brand.key) {
+            return Err(StoreError::Conflict(format!("brand '{}' already exists", brand.key)));
+        }
+        let id = BrandId(i64::try_from(t.brands.len()).unwrap_or(0) + 1);
+        let created = Brand { id, key: brand.key, name: brand.name, settings: brand.settings, created_at: 0 };
+        t.brands.push(created.clone());
+        t.keys.push((
+            id,
+            StoredKey {
+                kid: first_key.kid,
+                algorithm: first_key.algorithm,
+                status: first_key.status,
+                sealed_private_key: first_key.sealed_private_key,
+                public_jwk: first_key.public_jwk,
+                created_at: 0,
+                publish_until: None,
+            },
+        ));
+        Ok(created)
+    }
+}
+
+impl ClientStore for MemoryStore {
+    async fn find_client(&self, scope: &BrandScope, id: &ClientId) -> StoreResult<Option<Client>> {
+        Ok(self.tables().clients.iter().find(|(b, c)| *b == scope.brand_id() && &c.client_id == id).map(|(_, c)| c.clone()))
+    }
+
+    async fn list_clients(&self, scope: &BrandScope) -> StoreResult<Vec<Client>> {
+        Ok(self.tables().clients.iter().filter(|(b, _)| *b == scope.brand_id()).map(|(_, c)| c.clone()).collect())
+    }
+
+    async fn create_client(&self, scope: &BrandScope, c: NewClient) -> StoreResult<Client> {
+        let client = Client {
+            client_id: c.client_id,
+            name: c.name,
+            grant_types: c.grant_types,
+            scopes: c.scopes,
+            default_scopes: c.default_scopes,
+            audiences: c.audiences,
+            access_ttl: c.access_ttl,
+            refresh_ttl: c.refresh_ttl,
+            secret_hash: c.secret_hash,
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
+            enabled: true,
+            created_at: 0,
+        };
+        self.tables().clients.push((scope.brand_id(), client.clone()));
+        Ok(client)
+    }
+}
+
+impl KeyStore for MemoryStore {
+    async fn active_key(&self, scope: &BrandScope) -> StoreResult<Option<StoredKey>> {
+        Ok(self
+            .tables()
+            .keys
+            .iter()
+            .rev()
+            .find(|(b, k)| *b == scope.brand_id() && k.status == KeyStatus::Active)
+            .map(|(_, k)| k.clone()))
+    }
+
+    async fn published_keys(&self, scope: &BrandScope, now: i64) -> StoreResult<Vec<StoredKey>> {
+        Ok(self
+            .tables()
+            .keys
+            .iter()
+            .filter(|(b, k)| *b == scope.brand_id() && (k.status != KeyStatus::Retired || k.publish_until > Some(now)))
+            .map(|(_, k)| k.clone())
+            .collect())
+    }
+}
+
+impl TokenStore for MemoryStore {
+    async fn record_token(&self, scope: &BrandScope, token: IssuedToken) -> StoreResult<()> {
+        self.tables().tokens.push((scope.brand_id(), token));
+        Ok(())
+    }
+
+    async fn find_token(&self, scope: &BrandScope, jti: &str) -> StoreResult<Option<IssuedToken>> {
+        Ok(self.tables().tokens.iter().find(|(b, t)| *b == scope.brand_id() && t.jti.as_str() == jti).map(|(_, t)| t.clone()))
+    }
+}
+
+impl AuditStore for MemoryStore {
+    async fn record_event(&self, scope: &BrandScope, event: AuditEvent) -> StoreResult<()> {
+        self.tables().audit.push((scope.brand_id(), event));
+        Ok(())
+    }
+
+    async fn recent_events(&self, scope: &BrandScope, limit: u64) -> StoreResult<Vec<AuditEvent>> {
+        let mut events = self.events(scope);
+        events.reverse();
+        events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(events)
+    }
+}
+
+impl MetaStore for MemoryStore {
+    async fn meta(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.tables().meta.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))
+    }
+
+    async fn init_meta(&self, name: &str, value: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let mut t = self.tables();
+        if let Some((_, v)) = t.meta.iter().find(|(n, _)| n == name) {
+            return Ok(v.clone());
+        }
+        t.meta.push((name.to_owned(), value.clone()));
+        Ok(value)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}

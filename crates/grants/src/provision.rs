@@ -1,0 +1,260 @@
+//! Creating brands, clients and the platform administrator. Shared by the CLI and (later) the
+//! admin API, so both enforce the same rules and write the same audit events.
+
+use portcullis_core::{BrandKey, ClientId, GrantType, PLATFORM_ADMIN_SCOPE, SYSTEM_BRAND, Scope, ScopeSet};
+use portcullis_credentials::CredentialError;
+use portcullis_credentials::secret::{RevealedSecret, generate_secret};
+use portcullis_tenancy::{
+    AuditEvent, AuditStore, Brand, BrandScope, BrandSettings, BrandStore, Client, ClientStore, KeyStatus, NewBrand,
+    NewClient, StoreError, resolve_brand,
+};
+
+use crate::keyring::KeyRing;
+use crate::{GrantError, random_id};
+
+/// The prefix of client secrets, so that leaked ones are recognisable.
+pub const CLIENT_SECRET_PREFIX: &str = "pcs";
+
+/// The longest lifetime an administrator may set, in seconds (one year).
+pub const MAX_TTL: u32 = 366 * 24 * 3600;
+
+/// Why a provisioning step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// Invalid input; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// The thing exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// No brand with this key.
+    #[error("unknown brand '{0}'")]
+    UnknownBrand(String),
+    /// A platform administrator exists and a new one was not forced.
+    #[error("a platform administrator already exists; pass --force-new-admin to create another")]
+    AdminExists,
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Store(StoreError),
+    /// Cryptography failed.
+    #[error("credentials: {0}")]
+    Credential(#[from] CredentialError),
+}
+
+impl From<StoreError> for ProvisionError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(message) => Self::Conflict(message),
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<GrantError> for ProvisionError {
+    fn from(e: GrantError) -> Self {
+        match e {
+            GrantError::Store(s) => s.into(),
+            GrantError::Credential(c) => Self::Credential(c),
+            other => Self::Invalid(other.to_string()),
+        }
+    }
+}
+
+/// Result alias for provisioning.
+pub type ProvisionResult<T> = Result<T, ProvisionError>;
+
+/// Who made a change, for the audit log (e.g. `cli`, `client:abc`).
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+/// What an administrator specifies for a new client.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSpec {
+    /// Display name (1–200 characters).
+    pub name: String,
+    /// Enabled grant types (at least one).
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may receive.
+    pub scopes: ScopeSet,
+    /// Scopes it receives by default; must be a subset of `scopes`.
+    pub default_scopes: ScopeSet,
+    /// Audiences it may address.
+    pub audiences: Vec<String>,
+    /// Access-token lifetime override (1 s – [`MAX_TTL`]).
+    pub access_ttl: Option<u32>,
+    /// Refresh-token lifetime override (1 s – [`MAX_TTL`]).
+    pub refresh_ttl: Option<u32>,
+}
+
+/// A created client and its secret, to be revealed exactly once.
+#[derive(Debug)]
+pub struct CreatedClient {
+    /// The stored client.
+    pub client: Client,
+    /// Its secret in clear.
+    pub secret: RevealedSecret,
+}
+
+fn check_name(name: &str) -> ProvisionResult<()> {
+    let len = name.chars().count();
+    if name.trim().is_empty() || len > 200 || name.chars().any(char::is_control) {
+        return Err(ProvisionError::Invalid("name must be 1 to 200 printable characters".into()));
+    }
+    Ok(())
+}
+
+fn check_ttl(field: &str, ttl: Option<u32>) -> ProvisionResult<()> {
+    match ttl {
+        Some(t) if t == 0 || t > MAX_TTL => {
+            Err(ProvisionError::Invalid(format!("{field} must be between 1 and {MAX_TTL} seconds")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Creates a brand with a fresh active signing key of its algorithm.
+pub async fn create_brand<S: BrandStore + AuditStore>(
+    store: &S,
+    keys: &KeyRing,
+    key: BrandKey,
+    name: String,
+    settings: BrandSettings,
+    actor: &Actor,
+    now: i64,
+) -> ProvisionResult<Brand> {
+    check_name(&name)?;
+    check_ttl("access_ttl", settings.access_ttl)?;
+    check_ttl("refresh_ttl", settings.refresh_ttl)?;
+    let first_key = keys.generate(&key, settings.signing_algorithm, KeyStatus::Active)?;
+    let brand = store.create_brand(NewBrand { key, name, settings }, first_key).await?;
+    let scope = BrandScope::new(brand.clone());
+    audit(store, &scope, actor, "brand.created", Some(brand.key.to_string()), now).await;
+    Ok(brand)
+}
+
+/// Creates a client with a server-generated id and secret.
+pub async fn create_client<S: ClientStore + AuditStore>(
+    store: &S,
+    scope: &BrandScope,
+    spec: ClientSpec,
+    actor: &Actor,
+    now: i64,
+) -> ProvisionResult<CreatedClient> {
+    check_name(&spec.name)?;
+    if spec.grant_types.is_empty() {
+        return Err(ProvisionError::Invalid("a client needs at least one grant type".into()));
+    }
+    if !spec.default_scopes.is_subset(&spec.scopes) {
+        let extra = spec.default_scopes.difference(&spec.scopes);
+        return Err(ProvisionError::Invalid(format!("default scopes must be among the client's scopes; not allowed: {extra}")));
+    }
+    if let Some(bad) = spec.audiences.iter().find(|a| a.is_empty() || a.len() > 512 || a.chars().any(char::is_control)) {
+        let shown: String = bad.chars().take(64).collect();
+        return Err(ProvisionError::Invalid(format!("invalid audience '{}'", shown.escape_default())));
+    }
+    check_ttl("access_ttl", spec.access_ttl)?;
+    check_ttl("refresh_ttl", spec.refresh_ttl)?;
+    let client_id = ClientId::parse(random_id()?).map_err(|e| ProvisionError::Invalid(e.to_string()))?;
+    let (secret, hash) = generate_secret(CLIENT_SECRET_PREFIX)?;
+    let mut audiences = Vec::with_capacity(spec.audiences.len());
+    for aud in spec.audiences {
+        if !audiences.contains(&aud) {
+            audiences.push(aud);
+        }
+    }
+    let mut grant_types = Vec::with_capacity(spec.grant_types.len());
+    for g in spec.grant_types {
+        if !grant_types.contains(&g) {
+            grant_types.push(g);
+        }
+    }
+    let client = store
+        .create_client(
+            scope,
+            NewClient {
+                client_id,
+                name: spec.name,
+                grant_types,
+                scopes: spec.scopes,
+                default_scopes: spec.default_scopes,
+                audiences,
+                access_ttl: spec.access_ttl,
+                refresh_ttl: spec.refresh_ttl,
+                secret_hash: hash.as_str().to_owned(),
+            },
+        )
+        .await?;
+    audit(store, scope, actor, "client.created", Some(client.client_id.to_string()), now).await;
+    Ok(CreatedClient { client, secret })
+}
+
+/// The `system` brand, created when missing.
+pub async fn ensure_system_brand<S: BrandStore + AuditStore>(
+    store: &S,
+    keys: &KeyRing,
+    actor: &Actor,
+    now: i64,
+) -> ProvisionResult<BrandScope> {
+    let key = system_brand_key();
+    if let Some(scope) = resolve_brand(store, &key).await? {
+        return Ok(scope);
+    }
+    match create_brand(store, keys, key.clone(), "Platform".into(), BrandSettings::default(), actor, now).await {
+        Ok(brand) => Ok(BrandScope::new(brand)),
+        // Another process created it between our read and write.
+        Err(ProvisionError::Conflict(_)) => {
+            resolve_brand(store, &key).await?.ok_or_else(|| ProvisionError::UnknownBrand(SYSTEM_BRAND.into()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The reserved `system` brand key.
+pub fn system_brand_key() -> BrandKey {
+    // The constant is a valid brand key; a failure here is a programming error caught by tests.
+    BrandKey::parse(SYSTEM_BRAND).unwrap_or_else(|_| unreachable!("SYSTEM_BRAND is a valid brand key"))
+}
+
+/// Whether the `system` brand has a client with `platform:admin`.
+pub async fn platform_admin_exists<S: BrandStore + ClientStore>(store: &S) -> ProvisionResult<bool> {
+    let Some(scope) = resolve_brand(store, &system_brand_key()).await? else {
+        return Ok(false);
+    };
+    let admin = admin_scope();
+    Ok(store.list_clients(&scope).await?.iter().any(|c| c.enabled && c.scopes.contains(&admin)))
+}
+
+fn admin_scope() -> Scope {
+    Scope::parse(PLATFORM_ADMIN_SCOPE).unwrap_or_else(|_| unreachable!("PLATFORM_ADMIN_SCOPE is a valid scope"))
+}
+
+/// Creates the `system` brand if needed and a platform-admin client. Refuses when an admin
+/// exists, unless `force_new_admin`.
+pub async fn bootstrap<S: BrandStore + ClientStore + AuditStore>(
+    store: &S,
+    keys: &KeyRing,
+    force_new_admin: bool,
+    actor: &Actor,
+    now: i64,
+) -> ProvisionResult<CreatedClient> {
+    if !force_new_admin && platform_admin_exists(store).await? {
+        return Err(ProvisionError::AdminExists);
+    }
+    let scope = ensure_system_brand(store, keys, actor, now).await?;
+    let admin: ScopeSet = [admin_scope()].into_iter().collect();
+    let spec = ClientSpec {
+        name: "platform-admin".into(),
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: admin.clone(),
+        default_scopes: admin,
+        ..ClientSpec::default()
+    };
+    create_client(store, &scope, spec, actor, now).await
+}
+
+async fn audit<S: AuditStore>(store: &S, scope: &BrandScope, actor: &Actor, action: &str, target: Option<String>, now: i64) {
+    let event = AuditEvent { at: now, actor: actor.0.clone(), action: action.into(), target, source: None, detail: None };
+    if let Err(e) = store.record_event(scope, event).await {
+        tracing::warn!(error = %e, action, "could not write an audit event");
+    }
+}

@@ -1,0 +1,49 @@
+//! A parsed token request, independent of HTTP.
+
+use std::fmt;
+
+/// How the client presented its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthMethod {
+    /// HTTP Basic (RFC 6749 §2.3.1).
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Post,
+}
+
+/// A client's presented credentials. `Debug` hides the secret.
+#[derive(Clone)]
+pub struct ClientCredentials {
+    /// The presented client id (unvalidated).
+    pub client_id: String,
+    /// The presented secret.
+    pub secret: String,
+    /// How they were presented.
+    pub method: ClientAuthMethod,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("secret", &"[redacted]")
+            .field("method", &self.method)
+            .finish()
+    }
+}
+
+/// The parameters of a token request after HTTP-level validation (one value per parameter,
+/// except `resource`, which RFC 8707 allows to repeat).
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    /// `grant_type`.
+    pub grant_type: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// `audience` (Auth0 style).
+    pub audience: Option<String>,
+    /// `resource` (RFC 8707), possibly several.
+    pub resource: Vec<String>,
+    /// Where the request came from, for the audit log.
+    pub source: Option<String>,
+}

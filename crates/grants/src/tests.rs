@@ -1,0 +1,182 @@
+//! Grant-engine tests over the in-memory store: no HTTP, no database.
+#![allow(clippy::unwrap_used)]
+
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{DecodingKey, Validation, decode};
+use portcullis_core::{AccessTokenClaims, BrandKey, GrantType, OAuthErrorCode, ScopeSet, SigningAlgorithm};
+use portcullis_credentials::master::MasterKey;
+use portcullis_tenancy::{BrandScope, BrandSettings, KeyStore};
+
+use crate::memory::MemoryStore;
+use crate::provision::{Actor, ClientSpec, CreatedClient, bootstrap, create_brand, create_client};
+use crate::{ClientAuthMethod, ClientCredentials, Clock, GrantContext, GrantError, TokenDefaults, TokenRequest, exchange};
+
+const NOW: i64 = 1_800_000_000;
+
+fn context() -> GrantContext<MemoryStore> {
+    GrantContext {
+        store: MemoryStore::default(),
+        keys: crate::keyring::KeyRing::new(MasterKey::generate().unwrap().0),
+        defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 86_400 },
+        public_url: "https://id.example.com".into(),
+        clock: Clock::from_fn(|| NOW),
+    }
+}
+
+async fn brand(ctx: &GrantContext<MemoryStore>, key: &str, settings: BrandSettings) -> BrandScope {
+    let brand = create_brand(&ctx.store, &ctx.keys, BrandKey::parse(key).unwrap(), key.into(), settings, &Actor("test".into()), NOW)
+        .await
+        .unwrap();
+    BrandScope::new(brand)
+}
+
+fn scopes(text: &str) -> ScopeSet {
+    ScopeSet::parse_delimited(text).unwrap()
+}
+
+async fn client(ctx: &GrantContext<MemoryStore>, scope: &BrandScope, audiences: &[&str]) -> CreatedClient {
+    let spec = ClientSpec {
+        name: "svc".into(),
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: scopes("read write"),
+        default_scopes: scopes("read"),
+        audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
+        ..ClientSpec::default()
+    };
+    create_client(&ctx.store, scope, spec, &Actor("test".into()), NOW).await.unwrap()
+}
+
+fn creds(c: &CreatedClient) -> ClientCredentials {
+    ClientCredentials {
+        client_id: c.client.client_id.to_string(),
+        secret: c.secret.expose().to_owned(),
+        method: ClientAuthMethod::Post,
+    }
+}
+
+fn cc_request(scope: Option<&str>, audience: Option<&str>) -> TokenRequest {
+    TokenRequest {
+        grant_type: Some("client_credentials".into()),
+        scope: scope.map(str::to_owned),
+        audience: audience.map(str::to_owned),
+        ..TokenRequest::default()
+    }
+}
+
+#[tokio::test]
+async fn client_credentials_issues_a_verifiable_recorded_token() {
+    let ctx = context();
+    let acme = brand(&ctx, "acme", BrandSettings::default()).await;
+    let c = client(&ctx, &acme, &["https://api.acme"]).await;
+    let response = exchange(&ctx, &acme, Some(&creds(&c)), &cc_request(None, None)).await.unwrap();
+    assert_eq!(response.scope, "read", "defaults when no scope is requested");
+    assert_eq!(response.expires_in, 900);
+
+    let key = ctx.store.published_keys(&acme, NOW).await.unwrap().remove(0);
+    let jwk: Jwk = serde_json::from_str(&key.public_jwk).unwrap();
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&["https://api.acme"]);
+    validation.set_issuer(&["https://id.example.com/brands/acme"]);
+    validation.validate_exp = false;
+    let claims = decode::<AccessTokenClaims>(&response.access_token, &DecodingKey::from_jwk(&jwk).unwrap(), &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims.sub, c.client.client_id.as_str());
+    assert_eq!(claims.brand, "acme");
+    assert_eq!(claims.exp, NOW + 900);
+
+    let records = ctx.store.tokens(&acme);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].jti.as_str(), claims.jti);
+}
+
+#[tokio::test]
+async fn every_algorithm_signs() {
+    for alg in SigningAlgorithm::ALL {
+        let ctx = context();
+        let settings = BrandSettings { signing_algorithm: alg, ..BrandSettings::default() };
+        let b = brand(&ctx, "algo", settings).await;
+        let c = client(&ctx, &b, &[]).await;
+        let response = exchange(&ctx, &b, Some(&creds(&c)), &cc_request(Some("write"), None)).await.unwrap();
+        let header = jsonwebtoken::decode_header(&response.access_token).unwrap();
+        assert_eq!(header.alg, portcullis_credentials::signing::jws_algorithm(alg));
+    }
+}
+
+#[tokio::test]
+async fn errors_have_the_right_codes() {
+    let ctx = context();
+    let acme = brand(&ctx, "acme", BrandSettings { require_audience: true, ..BrandSettings::default() }).await;
+    let c = client(&ctx, &acme, &["https://api.acme"]).await;
+    let code = |r: Result<_, GrantError>| r.map(|_: crate::TokenResponse| ()).unwrap_err().code();
+
+    let mut wrong = creds(&c);
+    wrong.secret.push('x');
+    assert_eq!(code(exchange(&ctx, &acme, Some(&wrong), &cc_request(None, Some("https://api.acme"))).await), OAuthErrorCode::InvalidClient);
+    assert_eq!(code(exchange(&ctx, &acme, None, &cc_request(None, Some("https://api.acme"))).await), OAuthErrorCode::InvalidClient);
+    let missing = TokenRequest::default();
+    assert_eq!(code(exchange(&ctx, &acme, Some(&creds(&c)), &missing).await), OAuthErrorCode::InvalidRequest);
+    let mut password = cc_request(None, Some("https://api.acme"));
+    password.grant_type = Some("urn:unknown".into());
+    assert_eq!(code(exchange(&ctx, &acme, Some(&creds(&c)), &password).await), OAuthErrorCode::UnsupportedGrantType);
+    assert_eq!(code(exchange(&ctx, &acme, Some(&creds(&c)), &cc_request(None, None)).await), OAuthErrorCode::InvalidRequest);
+    assert_eq!(
+        code(exchange(&ctx, &acme, Some(&creds(&c)), &cc_request(None, Some("https://other"))).await),
+        OAuthErrorCode::InvalidTarget
+    );
+    assert_eq!(
+        code(exchange(&ctx, &acme, Some(&creds(&c)), &cc_request(Some("admin"), Some("https://api.acme"))).await),
+        OAuthErrorCode::InvalidScope
+    );
+    let mut bad_resource = cc_request(None, None);
+    bad_resource.resource = vec!["not a uri".into()];
+    assert_eq!(code(exchange(&ctx, &acme, Some(&creds(&c)), &bad_resource).await), OAuthErrorCode::InvalidTarget);
+
+    let failures = ctx.store.events(&acme).iter().filter(|e| e.action == "auth.failed").count();
+    assert_eq!(failures, 1, "a failed authentication is audited; a request without credentials is not an attempt");
+    assert!(ctx.store.events(&acme).iter().all(|e| !format!("{e:?}").contains(c.secret.expose())));
+}
+
+#[tokio::test]
+async fn a_client_of_one_brand_is_unknown_at_another() {
+    let ctx = context();
+    let acme = brand(&ctx, "acme", BrandSettings::default()).await;
+    let globex = brand(&ctx, "globex", BrandSettings::default()).await;
+    let c = client(&ctx, &acme, &[]).await;
+    let err = exchange(&ctx, &globex, Some(&creds(&c)), &cc_request(None, None)).await.unwrap_err();
+    assert_eq!(err.code(), OAuthErrorCode::InvalidClient);
+    assert!(ctx.store.tokens(&globex).is_empty());
+}
+
+#[tokio::test]
+async fn bootstrap_refuses_a_second_admin_unless_forced() {
+    let ctx = context();
+    let actor = Actor("test".into());
+    let first = bootstrap(&ctx.store, &ctx.keys, false, &actor, NOW).await.unwrap();
+    assert!(first.client.scopes.to_string().contains("platform:admin"));
+    assert!(matches!(
+        bootstrap(&ctx.store, &ctx.keys, false, &actor, NOW).await,
+        Err(crate::provision::ProvisionError::AdminExists)
+    ));
+    let second = bootstrap(&ctx.store, &ctx.keys, true, &actor, NOW).await.unwrap();
+    assert_ne!(first.client.client_id, second.client.client_id);
+}
+
+#[tokio::test]
+async fn provisioning_validates_input() {
+    let ctx = context();
+    let acme = brand(&ctx, "acme", BrandSettings::default()).await;
+    let actor = Actor("test".into());
+    let bad_default = ClientSpec {
+        name: "x".into(),
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: scopes("read"),
+        default_scopes: scopes("write"),
+        ..ClientSpec::default()
+    };
+    assert!(create_client(&ctx.store, &acme, bad_default, &actor, NOW).await.is_err());
+    let no_grants = ClientSpec { name: "x".into(), ..ClientSpec::default() };
+    assert!(create_client(&ctx.store, &acme, no_grants, &actor, NOW).await.is_err());
+    let dup = create_brand(&ctx.store, &ctx.keys, BrandKey::parse("acme").unwrap(), "again".into(), BrandSettings::default(), &actor, NOW).await;
+    assert!(matches!(dup, Err(crate::provision::ProvisionError::Conflict(_))));
+}

@@ -1,0 +1,71 @@
+//! The token endpoint's logic: authenticate, check the grant type, dispatch.
+
+use portcullis_core::GrantType;
+use portcullis_tenancy::{AuditStore, BrandScope, ClientStore, KeyStore, TokenStore};
+use serde::Serialize;
+
+use crate::client_auth::authenticate;
+use crate::{ClientCredentials, GrantContext, GrantError, GrantResult, TokenRequest, client_credentials};
+
+/// The successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Lifetime in seconds.
+    pub expires_in: u32,
+    /// Granted scopes, space-delimited.
+    pub scope: String,
+    /// A refresh token, for grants that issue one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// Grant types this server implements today.
+pub const SUPPORTED_GRANTS: &[GrantType] = &[GrantType::ClientCredentials];
+
+/// Handles one token request at the scoped brand.
+pub async fn exchange<S>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    credentials: Option<&ClientCredentials>,
+    request: &TokenRequest,
+) -> GrantResult<TokenResponse>
+where
+    S: ClientStore + AuditStore + KeyStore + TokenStore,
+{
+    let grant_type = request
+        .grant_type
+        .as_deref()
+        .filter(|g| !g.is_empty())
+        .ok_or_else(|| GrantError::InvalidRequest("missing grant_type parameter".into()))?;
+    let now = ctx.clock.now();
+    let client = authenticate(&ctx.store, scope, credentials, now, request.source.as_deref()).await?;
+
+    let grant = grant_type
+        .parse::<GrantType>()
+        .ok()
+        .filter(|g| SUPPORTED_GRANTS.contains(g))
+        .ok_or_else(|| {
+            let shown: String = grant_type.chars().take(64).collect();
+            GrantError::UnsupportedGrantType(format!("unsupported grant_type '{}'", shown.escape_default()))
+        })?;
+    let brand_allows = scope.brand().settings.allowed_grants.as_ref().is_none_or(|allowed| allowed.contains(&grant));
+    if !client.grant_types.contains(&grant) || !brand_allows {
+        return Err(GrantError::UnauthorizedClient(grant.to_string()));
+    }
+
+    let issued = match grant {
+        GrantType::ClientCredentials => client_credentials::grant(ctx, scope, &client, request).await?,
+        other => return Err(GrantError::UnsupportedGrantType(format!("unsupported grant_type '{other}'"))),
+    };
+    Ok(TokenResponse {
+        access_token: issued.token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: issued.claims.scope,
+        refresh_token: None,
+    })
+}

@@ -1,0 +1,53 @@
+//! [`BrandStore`] for [`SeaStore`].
+
+use portcullis_core::BrandKey;
+use portcullis_tenancy::{Brand, BrandStore, NewBrand, NewSigningKey, StoreError, StoreResult};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+use crate::convert::{self, to_json, ttl_to_db};
+use crate::entity::{brands, signing_keys};
+use crate::error::map_err;
+use crate::{SeaStore, keys, unix_now};
+
+impl BrandStore for SeaStore {
+    async fn find_brand(&self, key: &BrandKey) -> StoreResult<Option<Brand>> {
+        brands::Entity::find()
+            .filter(brands::Column::Key.eq(key.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(map_err)?
+            .map(convert::brand)
+            .transpose()
+    }
+
+    async fn create_brand(&self, brand: NewBrand, first_key: NewSigningKey) -> StoreResult<Brand> {
+        let now = unix_now();
+        let settings = &brand.settings;
+        let txn = self.db.begin().await.map_err(map_err)?;
+        let row = brands::ActiveModel {
+            key: Set(brand.key.to_string()),
+            name: Set(brand.name.clone()),
+            signing_algorithm: Set(settings.signing_algorithm.to_string()),
+            require_audience: Set(settings.require_audience),
+            access_ttl: Set(ttl_to_db(settings.access_ttl)),
+            refresh_ttl: Set(ttl_to_db(settings.refresh_ttl)),
+            allowed_grants: Set(settings.allowed_grants.as_ref().map(|g| to_json(g))),
+            scope_catalog: Set(to_json(&settings.scope_catalog)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| match map_err(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("brand '{}' already exists", brand.key)),
+            other => other,
+        })?;
+        signing_keys::Entity::insert(keys::active_model(row.id, first_key, now))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(map_err)?;
+        txn.commit().await.map_err(map_err)?;
+        convert::brand(row)
+    }
+}

@@ -1,0 +1,63 @@
+//! [`ClientStore`] for [`SeaStore`].
+
+use portcullis_core::ClientId;
+use portcullis_tenancy::{BrandScope, Client, ClientStore, NewClient, StoreError, StoreResult};
+use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
+
+use crate::convert::{self, to_json, ttl_to_db};
+use crate::entity::clients;
+use crate::error::map_err;
+use crate::scoped::scoped;
+use crate::{SeaStore, unix_now};
+
+impl ClientStore for SeaStore {
+    async fn find_client(&self, scope: &BrandScope, id: &ClientId) -> StoreResult<Option<Client>> {
+        scoped::<clients::Entity>(scope)
+            .filter(clients::Column::ClientId.eq(id.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(map_err)?
+            .map(convert::client)
+            .transpose()
+    }
+
+    async fn list_clients(&self, scope: &BrandScope) -> StoreResult<Vec<Client>> {
+        scoped::<clients::Entity>(scope)
+            .order_by_asc(clients::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(map_err)?
+            .into_iter()
+            .map(convert::client)
+            .collect()
+    }
+
+    async fn create_client(&self, scope: &BrandScope, client: NewClient) -> StoreResult<Client> {
+        let now = unix_now();
+        let row = clients::ActiveModel {
+            brand_id: Set(scope.brand_id().0),
+            client_id: Set(client.client_id.to_string()),
+            name: Set(client.name),
+            grant_types: Set(to_json(&client.grant_types)),
+            scopes: Set(to_json(&client.scopes)),
+            default_scopes: Set(to_json(&client.default_scopes)),
+            audiences: Set(to_json(&client.audiences)),
+            access_ttl: Set(ttl_to_db(client.access_ttl)),
+            refresh_ttl: Set(ttl_to_db(client.refresh_ttl)),
+            secret_hash: Set(client.secret_hash),
+            previous_secret_hash: Set(None),
+            previous_secret_expires_at: Set(None),
+            enabled: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| match map_err(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("client '{}' already exists", client.client_id)),
+            other => other,
+        })?;
+        convert::client(row)
+    }
+}

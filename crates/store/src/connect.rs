@@ -1,0 +1,95 @@
+//! Opening the database: SQLite in WAL mode with a busy timeout, or a Postgres pool.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use portcullis_tenancy::{StoreError, StoreResult};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database};
+
+use crate::SeaStore;
+use crate::error::map_err;
+
+use portcullis_migrations::{Migrator, MigratorTrait};
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl DatabaseKind {
+    /// Recognises `sqlite:` and `postgres:`/`postgresql:` URLs.
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Pool tuning.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Maximum connections in the pool.
+    pub max_connections: u32,
+    /// How long a query waits for a connection before failing (and a SQLite writer for the lock).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+impl SeaStore {
+    /// Connects to `url`. SQLite files are created when missing and put in WAL mode with
+    /// `synchronous=FULL` (a commit is on disk before it is acknowledged) and a busy timeout.
+    pub async fn connect(url: &str, pool: PoolSettings) -> StoreResult<Self> {
+        let kind = DatabaseKind::from_url(url)
+            .ok_or_else(|| StoreError::Backend("database URL must start with sqlite: or postgres://".into()))?;
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(pool.max_connections)
+            .min_connections(1)
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_timeout(pool.acquire_timeout)
+            .sqlx_logging(false);
+        if kind == DatabaseKind::Sqlite {
+            // Validate the URL up front so a typo is reported as such, not as a pool error.
+            SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Backend(format!("invalid SQLite URL: {e}")))?;
+            let busy = pool.acquire_timeout;
+            options.map_sqlx_sqlite_opts(move |opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(busy)
+                    .foreign_keys(true)
+            });
+        }
+        let db = Database::connect(options).await.map_err(map_err)?;
+        Ok(Self { db, kind })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        Migrator::up(&self.db, None).await.map_err(map_err)
+    }
+
+    /// Which database this is.
+    pub fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(self) -> StoreResult<()> {
+        self.db.close().await.map_err(map_err)
+    }
+}

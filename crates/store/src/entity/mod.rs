@@ -1,0 +1,8 @@
+//! sea-orm entities, one module per table (2.x entity format). Only this crate sees them.
+
+pub mod audit_events;
+pub mod brands;
+pub mod clients;
+pub mod issued_tokens;
+pub mod platform_meta;
+pub mod signing_keys;

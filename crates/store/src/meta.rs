@@ -1,0 +1,32 @@
+//! [`MetaStore`] for [`SeaStore`].
+
+use portcullis_tenancy::{MetaStore, StoreError, StoreResult};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{DbErr, EntityTrait, Set};
+
+use crate::SeaStore;
+use crate::entity::platform_meta;
+use crate::error::map_err;
+
+impl MetaStore for SeaStore {
+    async fn meta(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(platform_meta::Entity::find_by_id(name.to_owned()).one(&self.db).await.map_err(map_err)?.map(|r| r.value))
+    }
+
+    async fn init_meta(&self, name: &str, value: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let row = platform_meta::ActiveModel { name: Set(name.to_owned()), value: Set(value) };
+        let insert = platform_meta::Entity::insert(row)
+            .on_conflict(OnConflict::column(platform_meta::Column::Name).do_nothing().to_owned())
+            .exec_without_returning(&self.db)
+            .await;
+        match insert {
+            Ok(_) | Err(DbErr::RecordNotInserted) => {}
+            Err(e) => return Err(map_err(e)),
+        }
+        self.meta(name).await?.ok_or_else(|| StoreError::Backend(format!("metadata '{name}' vanished")))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await.map_err(map_err)
+    }
+}

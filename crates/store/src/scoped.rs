@@ -1,0 +1,29 @@
+//! The single place where the brand filter is applied.
+
+use portcullis_tenancy::BrandScope;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+
+use crate::entity::{audit_events, clients, issued_tokens, signing_keys};
+
+/// An entity whose rows belong to one brand.
+pub(crate) trait BrandOwned: EntityTrait {
+    /// Its `brand_id` column.
+    fn brand_column() -> Self::Column;
+}
+
+macro_rules! brand_owned {
+    ($($module:ident),*) => {$(
+        impl BrandOwned for $module::Entity {
+            fn brand_column() -> Self::Column {
+                $module::Column::BrandId
+            }
+        }
+    )*};
+}
+
+brand_owned!(clients, signing_keys, issued_tokens, audit_events);
+
+/// `SELECT … FROM {E} WHERE brand_id = {scope}`: the only way this crate reads tenant rows.
+pub(crate) fn scoped<E: BrandOwned>(scope: &BrandScope) -> Select<E> {
+    E::find().filter(E::brand_column().eq(scope.brand_id().0))
+}

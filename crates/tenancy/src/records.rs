@@ -1,0 +1,231 @@
+//! Plain records that storage reads and writes.
+
+use portcullis_core::{ActType, BrandKey, ClientId, GrantType, Jti, KeyId, Scope, ScopeSet, SigningAlgorithm};
+
+/// A brand's internal id (the database primary key). Never leaves the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BrandId(pub i64);
+
+/// A brand (tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Brand {
+    /// Internal id.
+    pub id: BrandId,
+    /// The public key in URLs and the `brand` claim.
+    pub key: BrandKey,
+    /// Display name.
+    pub name: String,
+    /// Per-brand settings.
+    pub settings: BrandSettings,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+}
+
+/// Settings an administrator chooses per brand.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BrandSettings {
+    /// Algorithm of new signing keys.
+    pub signing_algorithm: SigningAlgorithm,
+    /// Whether the token endpoint requires an explicit `audience`/`resource`.
+    pub require_audience: bool,
+    /// Brand default access-token lifetime in seconds (else the configuration's).
+    pub access_ttl: Option<u32>,
+    /// Brand default refresh-token lifetime in seconds (else the configuration's).
+    pub refresh_ttl: Option<u32>,
+    /// Grant types clients of this brand may use; `None` means all that the server supports.
+    pub allowed_grants: Option<Vec<GrantType>>,
+    /// The brand's scope catalog, in display order; empty means "no catalog".
+    pub scope_catalog: Vec<Scope>,
+}
+
+/// What is needed to create a brand.
+#[derive(Debug, Clone)]
+pub struct NewBrand {
+    /// Key.
+    pub key: BrandKey,
+    /// Display name.
+    pub name: String,
+    /// Settings.
+    pub settings: BrandSettings,
+}
+
+/// A client (API credential) of a brand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Public id.
+    pub client_id: ClientId,
+    /// Display name.
+    pub name: String,
+    /// Enabled grant types.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may receive.
+    pub scopes: ScopeSet,
+    /// Scopes it receives when it requests none.
+    pub default_scopes: ScopeSet,
+    /// Audiences it may address.
+    pub audiences: Vec<String>,
+    /// Access-token lifetime override, seconds.
+    pub access_ttl: Option<u32>,
+    /// Refresh-token lifetime override, seconds.
+    pub refresh_ttl: Option<u32>,
+    /// Hash of the current secret (see `portcullis_credentials::secret`).
+    pub secret_hash: String,
+    /// Hash of the previous secret while a rotation grace period runs.
+    pub previous_secret_hash: Option<String>,
+    /// End of that grace period, seconds since the epoch.
+    pub previous_secret_expires_at: Option<i64>,
+    /// Disabled clients cannot authenticate.
+    pub enabled: bool,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// What is needed to create a client.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// Public id (server-generated).
+    pub client_id: ClientId,
+    /// Display name.
+    pub name: String,
+    /// Enabled grant types.
+    pub grant_types: Vec<GrantType>,
+    /// Allowed scopes.
+    pub scopes: ScopeSet,
+    /// Default scopes (a subset of `scopes`).
+    pub default_scopes: ScopeSet,
+    /// Allowed audiences.
+    pub audiences: Vec<String>,
+    /// Access-token lifetime override.
+    pub access_ttl: Option<u32>,
+    /// Refresh-token lifetime override.
+    pub refresh_ttl: Option<u32>,
+    /// Hash of the generated secret.
+    pub secret_hash: String,
+}
+
+/// Lifecycle of a signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Published in JWKS, not yet signing.
+    Next,
+    /// Signs new tokens; exactly one per brand.
+    Active,
+    /// No longer signs; published until `publish_until`.
+    Retired,
+}
+
+impl KeyStatus {
+    /// Storage name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Active => "active",
+            Self::Retired => "retired",
+        }
+    }
+
+    /// Parses the storage name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Next, Self::Active, Self::Retired].into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// A stored signing key: the sealed private key and the public JWK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    /// Key id.
+    pub kid: KeyId,
+    /// Algorithm.
+    pub algorithm: SigningAlgorithm,
+    /// Status.
+    pub status: KeyStatus,
+    /// PKCS#8 private key sealed with the master key.
+    pub sealed_private_key: Vec<u8>,
+    /// Public JWK, JSON text.
+    pub public_jwk: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Retired keys stay published until this time.
+    pub publish_until: Option<i64>,
+}
+
+/// What is needed to store a new signing key.
+#[derive(Debug, Clone)]
+pub struct NewSigningKey {
+    /// Key id.
+    pub kid: KeyId,
+    /// Algorithm.
+    pub algorithm: SigningAlgorithm,
+    /// Status to store it with.
+    pub status: KeyStatus,
+    /// Sealed private key.
+    pub sealed_private_key: Vec<u8>,
+    /// Public JWK, JSON text.
+    pub public_jwk: String,
+}
+
+/// Status of an issued token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenStatus {
+    /// Usable until expiry.
+    Active,
+    /// Revoked.
+    Revoked,
+}
+
+impl TokenStatus {
+    /// Storage name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the storage name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Active, Self::Revoked].into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// The record kept for every issued access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// Token id.
+    pub jti: Jti,
+    /// Client it was issued to.
+    pub client_id: ClientId,
+    /// Subject (`sub`).
+    pub subject: String,
+    /// Who it acts for.
+    pub act_type: ActType,
+    /// Grant that produced it.
+    pub grant_type: GrantType,
+    /// Granted scopes.
+    pub scopes: ScopeSet,
+    /// Audiences.
+    pub audience: Vec<String>,
+    /// Issue time.
+    pub issued_at: i64,
+    /// Expiry.
+    pub expires_at: i64,
+    /// Status.
+    pub status: TokenStatus,
+}
+
+/// One audit-log entry. Never carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// When, seconds since the epoch.
+    pub at: i64,
+    /// Who acted: `client:{id}`, `cli`, `system`…
+    pub actor: String,
+    /// What happened, e.g. `client.created`, `auth.failed`.
+    pub action: String,
+    /// What it happened to, e.g. a client id.
+    pub target: Option<String>,
+    /// Where the request came from, when known.
+    pub source: Option<String>,
+    /// A short, secret-free detail.
+    pub detail: Option<String>,
+}

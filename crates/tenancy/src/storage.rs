@@ -1,0 +1,102 @@
+//! Storage traits. One real implementation lives in `portcullis-store` (sea-orm, SQLite and
+//! Postgres); tests may add in-memory ones.
+//!
+//! Every method that touches a brand's rows takes a [`BrandScope`]; implementations must filter
+//! by [`BrandScope::brand_id`] and nothing else.
+
+use std::future::Future;
+
+use portcullis_core::{BrandKey, ClientId};
+
+use crate::{AuditEvent, Brand, BrandScope, Client, IssuedToken, NewBrand, NewClient, NewSigningKey, StoredKey};
+
+/// Storage failures.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated (e.g. the brand key exists).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The database could not be reached or timed out; the request may be retried.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A stored value could not be read back (corruption or a newer schema).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// Result alias for storage.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Brands: the only unscoped lookups, since they produce scopes.
+pub trait BrandStore: Send + Sync {
+    /// Finds a brand by key.
+    fn find_brand(&self, key: &BrandKey) -> impl Future<Output = StoreResult<Option<Brand>>> + Send;
+
+    /// Creates a brand together with its first active signing key, atomically.
+    fn create_brand(&self, brand: NewBrand, first_key: NewSigningKey) -> impl Future<Output = StoreResult<Brand>> + Send;
+}
+
+/// Clients of a brand.
+pub trait ClientStore: Send + Sync {
+    /// Finds a client of the scoped brand.
+    fn find_client(&self, scope: &BrandScope, id: &ClientId) -> impl Future<Output = StoreResult<Option<Client>>> + Send;
+
+    /// Lists the scoped brand's clients, oldest first.
+    fn list_clients(&self, scope: &BrandScope) -> impl Future<Output = StoreResult<Vec<Client>>> + Send;
+
+    /// Creates a client in the scoped brand.
+    fn create_client(&self, scope: &BrandScope, client: NewClient) -> impl Future<Output = StoreResult<Client>> + Send;
+}
+
+/// Signing keys of a brand.
+pub trait KeyStore: Send + Sync {
+    /// The key that signs new tokens.
+    fn active_key(&self, scope: &BrandScope) -> impl Future<Output = StoreResult<Option<StoredKey>>> + Send;
+
+    /// Keys to publish in JWKS at `now`: next, active, and retired ones still within their window.
+    fn published_keys(&self, scope: &BrandScope, now: i64) -> impl Future<Output = StoreResult<Vec<StoredKey>>> + Send;
+}
+
+/// Records of issued tokens.
+pub trait TokenStore: Send + Sync {
+    /// Durably records an issued token; returns once committed.
+    fn record_token(&self, scope: &BrandScope, token: IssuedToken) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Finds a token record of the scoped brand.
+    fn find_token(&self, scope: &BrandScope, jti: &str) -> impl Future<Output = StoreResult<Option<IssuedToken>>> + Send;
+}
+
+/// The audit log.
+pub trait AuditStore: Send + Sync {
+    /// Appends an event to the scoped brand's log.
+    fn record_event(&self, scope: &BrandScope, event: AuditEvent) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The scoped brand's most recent events, newest first.
+    fn recent_events(&self, scope: &BrandScope, limit: u64) -> impl Future<Output = StoreResult<Vec<AuditEvent>>> + Send;
+}
+
+/// Platform-wide metadata that is not tenant data.
+pub trait MetaStore: Send + Sync {
+    /// Reads a metadata value.
+    fn meta(&self, name: &str) -> impl Future<Output = StoreResult<Option<Vec<u8>>>> + Send;
+
+    /// Writes a metadata value if it is not set yet; returns the value now stored.
+    fn init_meta(&self, name: &str, value: Vec<u8>) -> impl Future<Output = StoreResult<Vec<u8>>> + Send;
+
+    /// Whether the database answers.
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Everything the token server needs from storage.
+pub trait Storage:
+    BrandStore + ClientStore + KeyStore + TokenStore + AuditStore + MetaStore + Clone + Send + Sync + 'static
+{
+}
+
+impl<T> Storage for T where
+    T: BrandStore + ClientStore + KeyStore + TokenStore + AuditStore + MetaStore + Clone + Send + Sync + 'static
+{
+}
