@@ -1,1 +1,89 @@
-//! placeholder
+//! Configuration, loaded once at start and passed explicitly (no globals).
+//!
+//! Layers, later wins: built-in defaults < `portcullis.toml` (or the file given with
+//! `--config`) < environment variables `PORTCULLIS_…` with `__` between levels
+//! (`PORTCULLIS_DATABASE__URL=postgres://…`). [`load`] extracts the layers into [`RawSettings`]
+//! and [`RawSettings::validate`] turns them into typed [`Settings`]; every error names the key
+//! and the expected form.
+
+mod raw;
+mod settings;
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+
+pub use raw::RawSettings;
+pub use settings::{
+    AdminSettings, DatabaseSettings, HttpSettings, LogFormat, LogSettings, SecretsSettings, Settings, TokenSettings,
+};
+
+/// The configuration file read when `--config` is not given (ignored when missing).
+pub const DEFAULT_FILE: &str = "portcullis.toml";
+
+/// The environment prefix.
+pub const ENV_PREFIX: &str = "PORTCULLIS_";
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value has the wrong form.
+    #[error("configuration key `{key}`: expected {expected}, got {found}")]
+    Invalid {
+        /// Dotted key, e.g. `http.listen`.
+        key: String,
+        /// What would be accepted.
+        expected: String,
+        /// What was found (never a secret's value).
+        found: String,
+    },
+    /// The explicitly named file does not exist.
+    #[error("configuration file {0} does not exist")]
+    MissingFile(String),
+    /// A layer could not be read or a value has the wrong type.
+    #[error("configuration: {0}")]
+    Figment(String),
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = ConfigError> = std::result::Result<T, E>;
+
+/// The figment of every layer; `file` is the `--config` argument, if any.
+pub fn figment(file: Option<&Path>) -> Result<Figment> {
+    let mut figment = Figment::from(Serialized::defaults(RawSettings::default()));
+    match file {
+        Some(path) if !path.is_file() => return Err(ConfigError::MissingFile(path.display().to_string())),
+        Some(path) => figment = figment.merge(Toml::file_exact(path)),
+        None if Path::new(DEFAULT_FILE).is_file() => figment = figment.merge(Toml::file_exact(DEFAULT_FILE)),
+        None => {}
+    }
+    Ok(figment.merge(Env::prefixed(ENV_PREFIX).split("__")))
+}
+
+/// Loads and validates the configuration. `dev` relaxes the rule against plain-HTTP public
+/// URLs on non-loopback hosts.
+pub fn load(file: Option<&Path>, dev: bool) -> Result<Settings> {
+    let raw: RawSettings = figment(file)?.extract().map_err(|e| ConfigError::Figment(describe(&e)))?;
+    raw.validate(dev)
+}
+
+/// A figment error as one line, naming the key.
+fn describe(error: &figment::Error) -> String {
+    let mut out = String::new();
+    for e in error.clone() {
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        let key = e.path.join(".");
+        if key.is_empty() {
+            out.push_str(&e.kind.to_string());
+        } else {
+            out.push_str(&format!("key `{key}`: {}", e.kind));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -19,7 +19,7 @@ pub async fn authenticate<S: ClientStore + AuditStore>(
     source: Option<&str>,
 ) -> GrantResult<Client> {
     let Some(credentials) = credentials else {
-        return Err(GrantError::InvalidClient { basic: false });
+        return Err(GrantError::InvalidClient { challenge: true });
     };
     let basic = credentials.method == ClientAuthMethod::Basic;
     let client = match ClientId::parse(credentials.client_id.as_str()) {
@@ -48,7 +48,7 @@ pub async fn authenticate<S: ClientStore + AuditStore>(
             if let Err(e) = store.record_event(scope, event).await {
                 tracing::warn!(error = %e, "could not write the audit event for a failed client authentication");
             }
-            Err(GrantError::InvalidClient { basic })
+            Err(GrantError::InvalidClient { challenge: basic })
         }
     }
 }

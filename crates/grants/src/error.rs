@@ -11,12 +11,12 @@ pub enum GrantError {
     /// Malformed request.
     #[error("{0}")]
     InvalidRequest(String),
-    /// Client authentication failed. `basic` tells whether HTTP Basic was used, which calls for
-    /// a `WWW-Authenticate` header in the response.
+    /// Client authentication failed. `challenge` asks for a `WWW-Authenticate: Basic` header:
+    /// set when the client used HTTP Basic or presented no credentials at all.
     #[error("client authentication failed")]
     InvalidClient {
-        /// Whether the client tried HTTP Basic.
-        basic: bool,
+        /// Whether to challenge for HTTP Basic.
+        challenge: bool,
     },
     /// The client may not use this grant type.
     #[error("the client is not allowed to use the grant type '{0}'")]

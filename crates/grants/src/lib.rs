@@ -21,7 +21,7 @@ mod token_endpoint;
 pub use context::{Clock, GrantContext, TokenDefaults};
 pub use error::{GrantError, GrantResult};
 pub use request::{ClientCredentials, ClientAuthMethod, TokenRequest};
-pub use token_endpoint::{TokenResponse, exchange};
+pub use token_endpoint::{SUPPORTED_GRANTS, TokenResponse, exchange};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

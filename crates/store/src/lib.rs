@@ -17,6 +17,9 @@ mod meta;
 mod scoped;
 mod tokens;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use connect::{DatabaseKind, PoolSettings};
 
 use sea_orm::DatabaseConnection;

@@ -1,1 +1,43 @@
-//! placeholder
+//! The public listener's axum router: discovery (OIDC and RFC 8414), JWKS, the token endpoint
+//! in both URL forms, and health checks.
+//!
+//! Handlers are thin: they parse HTTP (form bodies, Basic headers, brand in path or query),
+//! call `portcullis-grants`, and map results to RFC 6749 responses. Every error a client can
+//! cause is a JSON body with `error` and `error_description`, never a 5xx or an HTML page.
+
+mod brand;
+mod client_auth;
+mod discovery;
+mod error;
+mod form;
+mod health;
+mod state;
+mod token;
+
+use axum::Router;
+use axum::routing::{get, post};
+use portcullis_tenancy::Storage;
+use tower_http::trace::TraceLayer;
+
+pub use error::OAuthError;
+pub use state::AppState;
+
+/// The router of the public listener.
+pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
+    Router::new()
+        .route("/brands/{brand}/.well-known/openid-configuration", get(discovery::openid_configuration::<S>))
+        .route("/.well-known/oauth-authorization-server/brands/{brand}", get(discovery::authorization_server::<S>))
+        .route("/brands/{brand}/jwks.json", get(discovery::jwks::<S>))
+        .route("/brands/{brand}/oauth/token", post(token::token_at_path::<S>))
+        .route("/oauth/token", post(token::token_by_query::<S>))
+        .merge(health::routes::<S>())
+        .fallback(error::not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The router of the admin listener. Today it serves health checks; the management API joins
+/// it later.
+pub fn admin_router<S: Storage>(state: AppState<S>) -> Router {
+    health::routes::<S>().fallback(error::not_found).layer(TraceLayer::new_for_http()).with_state(state)
+}

@@ -1,0 +1,122 @@
+//! Command-line arguments, exactly as SPEC §1 writes them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about = "Multi-tenant OAuth 2.0 / OpenID Connect server")]
+pub struct Cli {
+    /// Configuration file (default: ./portcullis.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the token server (public listener) and the admin listener.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create the `system` brand and a platform-admin client; print its secret once.
+    Bootstrap(BootstrapArgs),
+    /// Manage brands.
+    #[command(subcommand)]
+    Brand(BrandCommand),
+    /// Manage clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Which listeners to run.
+    #[arg(value_enum, default_value_t = Listeners::All)]
+    pub listeners: Listeners,
+    /// Allow a plain http:// public URL on a non-loopback host (development only).
+    #[arg(long)]
+    pub dev: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Listeners {
+    /// Public and admin.
+    All,
+    /// Only the public OAuth endpoints.
+    Public,
+    /// Only the admin listener.
+    Admin,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Create another platform admin even if one exists.
+    #[arg(long)]
+    pub force_new_admin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BrandCommand {
+    /// Create a brand with its first signing key.
+    Create(BrandCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BrandCreateArgs {
+    /// The brand key (letters, digits, '.', '_', '-').
+    pub key: String,
+    /// Display name (defaults to the key).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Signing algorithm of the brand's keys.
+    #[arg(long, default_value = "EdDSA", value_parser = ["EdDSA", "ES256", "RS256"])]
+    pub algorithm: String,
+    /// Require an explicit audience at the token endpoint.
+    #[arg(long)]
+    pub require_audience: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Create a client; its secret is printed once.
+    Create(ClientCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreateArgs {
+    /// The brand key.
+    #[arg(long)]
+    pub brand: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// Enabled grant type (repeat or space-separate for several).
+    #[arg(long = "grant", required = true, num_args = 1..)]
+    pub grants: Vec<String>,
+    /// Allowed scope (repeat or space-separate for several).
+    #[arg(long = "scope", num_args = 1..)]
+    pub scopes: Vec<String>,
+    /// Default scope, granted when none is requested.
+    #[arg(long = "default-scope", num_args = 1..)]
+    pub default_scopes: Vec<String>,
+    /// Allowed audience.
+    #[arg(long = "audience", num_args = 1..)]
+    pub audiences: Vec<String>,
+    /// Access-token lifetime in seconds.
+    #[arg(long)]
+    pub access_ttl: Option<u32>,
+    /// Refresh-token lifetime in seconds.
+    #[arg(long)]
+    pub refresh_ttl: Option<u32>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,146 @@
+//! The offline commands: migrate, bootstrap, brand create, client create.
+
+use anyhow::Context;
+use portcullis_core::{BrandKey, GrantType, ScopeSet, SigningAlgorithm};
+use portcullis_grants::provision::{self, Actor, ClientSpec, CreatedClient, ProvisionError};
+use portcullis_store::{PoolSettings, SeaStore};
+use portcullis_tenancy::{BrandSettings, resolve_brand};
+use serde::Serialize;
+
+use crate::cli::{BootstrapArgs, BrandCommand, BrandCreateArgs, Cli, ClientCommand, ClientCreateArgs, Command};
+use crate::platform::Platform;
+use crate::{logging, output, serve};
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Serve(args) => serve::run(Platform::open(config, args.dev).await?, args).await,
+        Command::Migrate => migrate(config).await,
+        Command::Bootstrap(args) => bootstrap(&Platform::open(config, true).await?, args).await,
+        Command::Brand(BrandCommand::Create(args)) => create_brand(&Platform::open(config, true).await?, args).await,
+        Command::Client(ClientCommand::Create(args)) => create_client(&Platform::open(config, true).await?, args).await,
+    }
+}
+
+fn cli_actor() -> Actor {
+    Actor("cli".into())
+}
+
+async fn migrate(config: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let settings = portcullis_config::load(config, true)?;
+    logging::init(&settings.log);
+    let pool = PoolSettings { max_connections: 2, acquire_timeout: settings.database.acquire_timeout };
+    let store = SeaStore::connect(&settings.database.url, pool).await.context("opening the database")?;
+    store.migrate().await.context("applying database migrations")?;
+    output::lines(&["migrations applied".into()]);
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct RevealedClient<'a> {
+    brand_key: &'a str,
+    client_id: &'a str,
+    client_secret: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grant_types: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scopes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_scopes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audiences: Option<&'a [String]>,
+}
+
+/// Prints a newly created client with its one-time secret.
+pub fn reveal_client(brand: &str, created: &CreatedClient, json: bool, detailed: bool) -> anyhow::Result<()> {
+    let c = &created.client;
+    let revealed = RevealedClient {
+        brand_key: brand,
+        client_id: c.client_id.as_str(),
+        client_secret: created.secret.expose(),
+        name: detailed.then_some(c.name.as_str()),
+        grant_types: detailed.then(|| c.grant_types.iter().map(|g| g.as_str()).collect()),
+        scopes: detailed.then(|| c.scopes.to_strings()),
+        default_scopes: detailed.then(|| c.default_scopes.to_strings()),
+        audiences: detailed.then_some(c.audiences.as_slice()),
+    };
+    if json {
+        return output::json(&revealed);
+    }
+    output::lines(&[
+        format!("brand_key:     {brand}"),
+        format!("client_id:     {}", c.client_id),
+        format!("client_secret: {}", created.secret.expose()),
+        "The secret is shown only now: store it safely; it cannot be shown again.".into(),
+    ]);
+    Ok(())
+}
+
+async fn bootstrap(platform: &Platform, args: BootstrapArgs) -> anyhow::Result<()> {
+    let g = &platform.grants;
+    let created = provision::bootstrap(&g.store, &g.keys, args.force_new_admin, &cli_actor(), g.clock.now()).await?;
+    reveal_client(portcullis_core::SYSTEM_BRAND, &created, args.json, false)
+}
+
+#[derive(Serialize)]
+struct BrandOut<'a> {
+    brand_key: &'a str,
+    name: &'a str,
+    issuer: String,
+    signing_algorithm: &'a str,
+    require_audience: bool,
+}
+
+async fn create_brand(platform: &Platform, args: BrandCreateArgs) -> anyhow::Result<()> {
+    let g = &platform.grants;
+    let key = BrandKey::parse(args.key.as_str())?;
+    let algorithm: SigningAlgorithm = args.algorithm.parse()?;
+    let settings = BrandSettings { signing_algorithm: algorithm, require_audience: args.require_audience, ..BrandSettings::default() };
+    let name = args.name.unwrap_or_else(|| key.to_string());
+    let brand = provision::create_brand(&g.store, &g.keys, key, name, settings, &cli_actor(), g.clock.now()).await?;
+    let scope = portcullis_tenancy::BrandScope::new(brand);
+    let out = BrandOut {
+        brand_key: scope.key().as_str(),
+        name: &scope.brand().name,
+        issuer: g.issuer(&scope),
+        signing_algorithm: algorithm.as_str(),
+        require_audience: scope.brand().settings.require_audience,
+    };
+    if args.json {
+        return output::json(&out);
+    }
+    output::lines(&[format!("created brand '{}' with issuer {}", out.brand_key, out.issuer)]);
+    Ok(())
+}
+
+/// Accepts `--scope a b` and `--scope "a b"` alike.
+fn scope_set(flag: &str, values: &[String]) -> anyhow::Result<ScopeSet> {
+    ScopeSet::parse_delimited(&values.join(" ")).with_context(|| format!("--{flag}"))
+}
+
+async fn create_client(platform: &Platform, args: ClientCreateArgs) -> anyhow::Result<()> {
+    let g = &platform.grants;
+    let key = BrandKey::parse(args.brand.as_str()).context("--brand")?;
+    let scope = resolve_brand(&g.store, &key).await?.ok_or_else(|| ProvisionError::UnknownBrand(key.to_string()))?;
+    let grant_types = args
+        .grants
+        .iter()
+        .flat_map(|g| g.split_whitespace())
+        .map(|g| g.parse::<GrantType>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--grant")?;
+    let spec = ClientSpec {
+        name: args.name,
+        grant_types,
+        scopes: scope_set("scope", &args.scopes)?,
+        default_scopes: scope_set("default-scope", &args.default_scopes)?,
+        audiences: args.audiences,
+        access_ttl: args.access_ttl,
+        refresh_ttl: args.refresh_ttl,
+    };
+    let created = provision::create_client(&g.store, &scope, spec, &cli_actor(), g.clock.now()).await?;
+    reveal_client(key.as_str(), &created, args.json, true)
+}

@@ -1,0 +1,107 @@
+//! The configuration as layered, before validation.
+
+use serde::{Deserialize, Serialize};
+
+/// Every key with its default, as strings and numbers straight from the layers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "the fields mirror the documented configuration keys one to one")]
+pub struct RawSettings {
+    pub database: RawDatabase,
+    pub http: RawHttp,
+    pub admin: RawAdmin,
+    pub secrets: RawSecrets,
+    pub tokens: RawTokens,
+    pub log: RawLog,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawDatabase {
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawHttp {
+    pub listen: String,
+    pub public_url: String,
+    pub max_body_bytes: usize,
+    #[serde(default)]
+    pub tls: Option<RawTls>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawTls {
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawAdmin {
+    pub listen: String,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawSecrets {
+    #[serde(default)]
+    pub master_key: Option<String>,
+    pub master_key_file: String,
+}
+
+impl std::fmt::Debug for RawSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSecrets")
+            .field("master_key", &self.master_key.as_ref().map(|_| "[redacted]"))
+            .field("master_key_file", &self.master_key_file)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawTokens {
+    pub access_ttl: u32,
+    pub refresh_ttl: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawLog {
+    pub format: String,
+    pub level: String,
+}
+
+impl Default for RawSettings {
+    fn default() -> Self {
+        Self {
+            database: RawDatabase {
+                url: "sqlite://portcullis.db".into(),
+                max_connections: 16,
+                acquire_timeout_secs: 5,
+            },
+            http: RawHttp {
+                listen: "127.0.0.1:8080".into(),
+                public_url: "http://127.0.0.1:8080".into(),
+                max_body_bytes: 64 * 1024,
+                tls: None,
+            },
+            admin: RawAdmin { listen: "127.0.0.1:8081".into() },
+            secrets: RawSecrets { master_key: None, master_key_file: "portcullis.master.key".into() },
+            tokens: RawTokens { access_ttl: 900, refresh_ttl: 30 * 24 * 3600 },
+            log: RawLog { format: "text".into(), level: "info,sea_orm_migration=warn".into() },
+        }
+    }
+}

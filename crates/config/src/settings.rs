@@ -1,0 +1,223 @@
+//! Validated, typed settings.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+use url::{Host, Url};
+
+use crate::raw::RawSettings;
+use crate::{ConfigError, Result};
+
+/// The longest token lifetime accepted in configuration (one year).
+const MAX_TTL: u32 = 366 * 24 * 3600;
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `database.*`
+    pub database: DatabaseSettings,
+    /// `http.*`
+    pub http: HttpSettings,
+    /// `admin.*`
+    pub admin: AdminSettings,
+    /// `secrets.*`
+    pub secrets: SecretsSettings,
+    /// `tokens.*`
+    pub tokens: TokenSettings,
+    /// `log.*`
+    pub log: LogSettings,
+}
+
+/// `database.*`
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long to wait for a connection (and, on SQLite, for the write lock).
+    pub acquire_timeout: Duration,
+}
+
+/// `http.*`: the public listener.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Base of issuer URLs, without a trailing slash.
+    pub public_url: String,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+/// `admin.*`: the admin listener.
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    /// Address to bind.
+    pub listen: SocketAddr,
+}
+
+/// `secrets.*`
+#[derive(Clone)]
+pub struct SecretsSettings {
+    /// The base64 master key, when configured (validated to decode to 32 bytes).
+    pub master_key: Option<String>,
+    /// Where a generated master key is kept when none is configured.
+    pub master_key_file: PathBuf,
+}
+
+impl fmt::Debug for SecretsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretsSettings")
+            .field("master_key", &self.master_key.as_ref().map(|_| "[redacted]"))
+            .field("master_key_file", &self.master_key_file)
+            .finish()
+    }
+}
+
+/// `tokens.*`
+#[derive(Debug, Clone, Copy)]
+pub struct TokenSettings {
+    /// Default access-token lifetime, seconds.
+    pub access_ttl: u32,
+    /// Default refresh-token lifetime, seconds.
+    pub refresh_ttl: u32,
+}
+
+/// `log.format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `log.*`
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// Line format.
+    pub format: LogFormat,
+    /// A tracing filter directive, e.g. `info` or `portcullis=debug,info`.
+    pub level: String,
+}
+
+fn invalid(key: &str, expected: &str, found: impl fmt::Display) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), expected: expected.into(), found: format!("'{found}'") }
+}
+
+fn socket(key: &str, value: &str) -> Result<SocketAddr> {
+    value.parse().map_err(|_| invalid(key, "an address and port such as 127.0.0.1:8080", value))
+}
+
+fn ttl(key: &str, value: u32) -> Result<u32> {
+    if value == 0 || value > MAX_TTL {
+        return Err(invalid(key, &format!("a number of seconds from 1 to {MAX_TTL}"), value));
+    }
+    Ok(value)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+impl RawSettings {
+    /// Validates every key. `dev` allows a plain-HTTP public URL on a non-loopback host.
+    pub fn validate(self, dev: bool) -> Result<Settings> {
+        let db = self.database;
+        if !(db.url.starts_with("sqlite:") || db.url.starts_with("postgres://") || db.url.starts_with("postgresql://")) {
+            let scheme = db.url.split(':').next().unwrap_or_default();
+            return Err(invalid("database.url", "a sqlite://FILE or postgres://… URL", format!("{scheme}:…")));
+        }
+        if db.max_connections == 0 || db.max_connections > 1000 {
+            return Err(invalid("database.max_connections", "a number from 1 to 1000", db.max_connections));
+        }
+        if db.acquire_timeout_secs == 0 || db.acquire_timeout_secs > 300 {
+            return Err(invalid("database.acquire_timeout_secs", "a number of seconds from 1 to 300", db.acquire_timeout_secs));
+        }
+
+        let listen = socket("http.listen", &self.http.listen)?;
+        let admin_listen = socket("admin.listen", &self.admin.listen)?;
+        if listen == admin_listen {
+            return Err(invalid("admin.listen", "an address different from http.listen", admin_listen));
+        }
+        let public = Url::parse(&self.http.public_url)
+            .map_err(|_| invalid("http.public_url", "an absolute http:// or https:// URL", &self.http.public_url))?;
+        if !matches!(public.scheme(), "http" | "https") || public.host().is_none() {
+            return Err(invalid("http.public_url", "an absolute http:// or https:// URL", &self.http.public_url));
+        }
+        if public.query().is_some() || public.fragment().is_some() || !public.username().is_empty() {
+            return Err(invalid("http.public_url", "a URL without query, fragment or credentials", &self.http.public_url));
+        }
+        if public.scheme() == "http" && !is_loopback(&public) && !dev {
+            return Err(invalid(
+                "http.public_url",
+                "an https:// URL (plain http is allowed only on loopback, or with --dev)",
+                &self.http.public_url,
+            ));
+        }
+        if let Some(tls) = self.http.tls
+            && (tls.cert_file.is_some() || tls.key_file.is_some())
+        {
+            return Err(invalid(
+                "http.tls",
+                "no value: TLS termination by Portcullis itself is not implemented yet; terminate TLS at a proxy",
+                "a certificate",
+            ));
+        }
+        if self.http.max_body_bytes < 1024 || self.http.max_body_bytes > 16 * 1024 * 1024 {
+            return Err(invalid("http.max_body_bytes", "a size from 1024 to 16777216 bytes", self.http.max_body_bytes));
+        }
+
+        if let Some(key) = &self.secrets.master_key {
+            let decoded = base64::engine::general_purpose::STANDARD.decode(key.trim());
+            if decoded.map(|d| d.len()) != Ok(32) {
+                return Err(ConfigError::Invalid {
+                    key: "secrets.master_key".into(),
+                    expected: "32 random bytes in standard base64 (e.g. `openssl rand -base64 32`)".into(),
+                    found: "a value of another length or encoding (not shown)".into(),
+                });
+            }
+        }
+        if self.secrets.master_key_file.trim().is_empty() {
+            return Err(invalid("secrets.master_key_file", "a file path", ""));
+        }
+
+        let format = match self.log.format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(invalid("log.format", "text or json", other)),
+        };
+
+        Ok(Settings {
+            database: DatabaseSettings {
+                url: db.url,
+                max_connections: db.max_connections,
+                acquire_timeout: Duration::from_secs(db.acquire_timeout_secs),
+            },
+            http: HttpSettings {
+                listen,
+                public_url: public.as_str().trim_end_matches('/').to_owned(),
+                max_body_bytes: self.http.max_body_bytes,
+            },
+            admin: AdminSettings { listen: admin_listen },
+            secrets: SecretsSettings {
+                master_key: self.secrets.master_key,
+                master_key_file: PathBuf::from(self.secrets.master_key_file),
+            },
+            tokens: TokenSettings {
+                access_ttl: ttl("tokens.access_ttl", self.tokens.access_ttl)?,
+                refresh_ttl: ttl("tokens.refresh_ttl", self.tokens.refresh_ttl)?,
+            },
+            log: LogSettings { format, level: self.log.level },
+        })
+    }
+}

@@ -1,0 +1,98 @@
+//! Configuration tests, each in a `figment::Jail` (its own directory and environment).
+#![allow(clippy::unwrap_used)]
+
+use figment::Jail;
+
+use crate::{ConfigError, LogFormat, load};
+
+fn error_text(result: crate::Result<crate::Settings>) -> String {
+    result.map(|_| ()).unwrap_err().to_string()
+}
+
+#[test]
+fn defaults_run_on_embedded_sqlite_on_loopback() {
+    Jail::expect_with(|_| {
+        let s = load(None, false).unwrap();
+        assert_eq!(s.database.url, "sqlite://portcullis.db");
+        assert_eq!(s.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.admin.listen.to_string(), "127.0.0.1:8081");
+        assert_eq!(s.http.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.tokens.access_ttl, 900);
+        assert_eq!(s.tokens.refresh_ttl, 30 * 24 * 3600);
+        assert_eq!(s.log.format, LogFormat::Text);
+        assert!(s.secrets.master_key.is_none());
+        Ok(())
+    });
+}
+
+#[test]
+fn file_then_environment_override() {
+    Jail::expect_with(|jail| {
+        jail.create_file("portcullis.toml", "[tokens]\naccess_ttl = 60\n[http]\npublic_url = \"https://id.example.com/\"\n")?;
+        jail.set_env("PORTCULLIS_TOKENS__ACCESS_TTL", "120");
+        jail.set_env("PORTCULLIS_DATABASE__URL", "postgres://u@db/portcullis");
+        let s = load(None, false).unwrap();
+        assert_eq!(s.tokens.access_ttl, 120);
+        assert_eq!(s.http.public_url, "https://id.example.com");
+        assert_eq!(s.database.url, "postgres://u@db/portcullis");
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("PORTCULLIS_HTTP__LISTEN", "nowhere", "http.listen"),
+        ("PORTCULLIS_ADMIN__LISTEN", "127.0.0.1:8080", "admin.listen"),
+        ("PORTCULLIS_DATABASE__URL", "mysql://x", "database.url"),
+        ("PORTCULLIS_TOKENS__ACCESS_TTL", "0", "tokens.access_ttl"),
+        ("PORTCULLIS_TOKENS__ACCESS_TTL", "soon", "tokens.access_ttl"),
+        ("PORTCULLIS_LOG__FORMAT", "xml", "log.format"),
+        ("PORTCULLIS_SECRETS__MASTER_KEY", "c2hvcnQ=", "secrets.master_key"),
+        ("PORTCULLIS_HTTP__PUBLIC_URL", "ftp://x", "http.public_url"),
+        ("PORTCULLIS_HTTP__PUBLIC_URL", "http://id.example.com", "http.public_url"),
+        ("PORTCULLIS_HTTP__TLS__CERT_FILE", "/etc/cert.pem", "http.tls"),
+    ];
+    for (var, value, key) in cases {
+        Jail::expect_with(|jail| {
+            jail.set_env(var, value);
+            let text = error_text(load(None, false));
+            assert!(text.contains(key), "{var}={value}: {text}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn secrets_are_not_echoed() {
+    Jail::expect_with(|jail| {
+        jail.set_env("PORTCULLIS_SECRETS__MASTER_KEY", "c2VjcmV0LXZhbHVl");
+        let text = error_text(load(None, false));
+        assert!(!text.contains("c2VjcmV0LXZhbHVl"), "{text}");
+        Ok(())
+    });
+}
+
+#[test]
+fn dev_allows_plain_http_elsewhere() {
+    Jail::expect_with(|jail| {
+        jail.set_env("PORTCULLIS_HTTP__PUBLIC_URL", "http://portcullis:8080");
+        assert!(load(None, true).is_ok());
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_keys_and_missing_files_are_reported() {
+    Jail::expect_with(|jail| {
+        jail.create_file("portcullis.toml", "[http]\nlisten_on = \"x\"\n")?;
+        let text = error_text(load(None, false));
+        assert!(text.contains("listen_on"), "{text}");
+        Ok(())
+    });
+    Jail::expect_with(|_| {
+        let missing = load(Some(std::path::Path::new("nope.toml")), false);
+        assert!(matches!(missing, Err(ConfigError::MissingFile(_))));
+        Ok(())
+    });
+}

@@ -1,0 +1,177 @@
+//! The sea-orm store against real databases: SQLite always, Postgres when
+//! `PORTCULLIS_TEST_POSTGRES_URL` is set. Every test runs on each backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use portcullis_core::{ActType, BrandKey, ClientId, GrantType, Jti, KeyId, ScopeSet, SigningAlgorithm};
+use portcullis_store::SeaStore;
+use portcullis_store::testing::{self, TestDatabase};
+use portcullis_tenancy::{
+    AuditEvent, AuditStore, BrandScope, BrandSettings, BrandStore, ClientStore, IssuedToken, KeyStatus, KeyStore,
+    MetaStore, NewBrand, NewClient, NewSigningKey, StoreError, TokenStatus, TokenStore,
+};
+
+fn key(kid: &str) -> NewSigningKey {
+    NewSigningKey {
+        kid: KeyId::parse(kid).unwrap(),
+        algorithm: SigningAlgorithm::EdDSA,
+        status: KeyStatus::Active,
+        sealed_private_key: vec![1, 2, 3],
+        public_jwk: format!("{{\"kid\":\"{kid}\"}}"),
+    }
+}
+
+async fn brand(store: &SeaStore, name: &str) -> BrandScope {
+    let settings = BrandSettings {
+        require_audience: true,
+        access_ttl: Some(60),
+        allowed_grants: Some(vec![GrantType::ClientCredentials]),
+        scope_catalog: ScopeSet::parse_delimited("b a").unwrap().iter().cloned().collect(),
+        ..BrandSettings::default()
+    };
+    let new = NewBrand { key: BrandKey::parse(name).unwrap(), name: name.to_uppercase(), settings };
+    BrandScope::new(store.create_brand(new, key(&format!("{name}-k1"))).await.unwrap())
+}
+
+fn client(id: &str) -> NewClient {
+    NewClient {
+        client_id: ClientId::parse(id).unwrap(),
+        name: format!("client {id}"),
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: ScopeSet::parse_delimited("read write").unwrap(),
+        default_scopes: ScopeSet::parse_delimited("read").unwrap(),
+        audiences: vec!["https://api".into()],
+        access_ttl: Some(30),
+        refresh_ttl: None,
+        secret_hash: "sha256:abc".into(),
+    }
+}
+
+fn token(jti: &str, client: &str) -> IssuedToken {
+    IssuedToken {
+        jti: Jti::parse(jti).unwrap(),
+        client_id: ClientId::parse(client).unwrap(),
+        subject: client.into(),
+        act_type: ActType::Client,
+        grant_type: GrantType::ClientCredentials,
+        scopes: ScopeSet::parse_delimited("read").unwrap(),
+        audience: vec!["https://api".into()],
+        issued_at: 100,
+        expires_at: 1000,
+        status: TokenStatus::Active,
+    }
+}
+
+async fn each(test: impl AsyncFn(&TestDatabase, SeaStore)) {
+    for db in testing::all().await {
+        let store = db.store().await;
+        test(&db, store).await;
+    }
+}
+
+#[tokio::test]
+async fn records_round_trip() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let found = store.find_brand(acme.key()).await.unwrap().unwrap();
+        assert_eq!(&found, acme.brand(), "{}", db.name);
+        assert_eq!(found.settings.scope_catalog.len(), 2);
+
+        let created = store.create_client(&acme, client("c1")).await.unwrap();
+        let loaded = store.find_client(&acme, &created.client_id).await.unwrap().unwrap();
+        assert_eq!(loaded, created);
+        assert_eq!(loaded.access_ttl, Some(30));
+
+        store.record_token(&acme, token("t1", "c1")).await.unwrap();
+        assert_eq!(store.find_token(&acme, "t1").await.unwrap().unwrap(), token("t1", "c1"));
+
+        let active = store.active_key(&acme).await.unwrap().unwrap();
+        assert_eq!(active.kid.as_str(), "acme-k1");
+        assert_eq!(active.sealed_private_key, vec![1, 2, 3]);
+        assert_eq!(store.published_keys(&acme, 0).await.unwrap().len(), 1);
+
+        let event = AuditEvent { at: 5, actor: "cli".into(), action: "x".into(), target: None, source: None, detail: None };
+        store.record_event(&acme, event.clone()).await.unwrap();
+        assert_eq!(store.recent_events(&acme, 10).await.unwrap(), vec![event]);
+
+        assert_eq!(store.init_meta("m", vec![1]).await.unwrap(), vec![1]);
+        assert_eq!(store.init_meta("m", vec![2]).await.unwrap(), vec![1], "first value wins");
+        store.ping().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn brand_scopes_isolate_every_table() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let globex = brand(&store, "globex").await;
+        let c = store.create_client(&acme, client("shared-looking-id")).await.unwrap();
+        store.record_token(&acme, token("jti-a", "shared-looking-id")).await.unwrap();
+        let event = AuditEvent { at: 1, actor: "a".into(), action: "a".into(), target: None, source: None, detail: None };
+        store.record_event(&acme, event).await.unwrap();
+
+        assert!(store.find_client(&globex, &c.client_id).await.unwrap().is_none(), "{}", db.name);
+        assert!(store.list_clients(&globex).await.unwrap().is_empty());
+        assert!(store.find_token(&globex, "jti-a").await.unwrap().is_none());
+        assert!(store.recent_events(&globex, 10).await.unwrap().is_empty());
+        let globex_keys = store.published_keys(&globex, 0).await.unwrap();
+        assert_eq!(globex_keys.len(), 1);
+        assert_eq!(globex_keys[0].kid.as_str(), "globex-k1");
+        assert_eq!(store.active_key(&globex).await.unwrap().unwrap().kid.as_str(), "globex-k1");
+
+        // The same client id may exist in two brands without either seeing the other's.
+        let g = store.create_client(&globex, client("shared-looking-id")).await.unwrap();
+        assert_eq!(store.list_clients(&globex).await.unwrap(), vec![g]);
+        assert_eq!(store.list_clients(&acme).await.unwrap(), vec![c]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn conflicts_are_reported_as_such() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let again = NewBrand { key: acme.key().clone(), name: "again".into(), settings: BrandSettings::default() };
+        assert!(matches!(store.create_brand(again, key("other")).await, Err(StoreError::Conflict(_))), "{}", db.name);
+        store.create_client(&acme, client("c1")).await.unwrap();
+        assert!(matches!(store.create_client(&acme, client("c1")).await, Err(StoreError::Conflict(_))));
+        store.record_token(&acme, token("t1", "c1")).await.unwrap();
+        assert!(store.record_token(&acme, token("t1", "c1")).await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn committed_records_survive_a_new_connection() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        store.record_token(&acme, token("durable", "c1")).await.unwrap();
+        store.close().await.unwrap();
+        let reopened = db.store().await;
+        let scope = BrandScope::new(reopened.find_brand(&BrandKey::parse("acme").unwrap()).await.unwrap().unwrap());
+        assert!(reopened.find_token(&scope, "durable").await.unwrap().is_some(), "{}", db.name);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode() {
+    let db = testing::sqlite();
+    let store = db.store().await;
+    brand(&store, "acme").await;
+    let path = db.url.trim_start_matches("sqlite://");
+    assert!(std::path::Path::new(&format!("{path}-wal")).exists(), "a WAL file exists next to {path}");
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused_clearly() {
+    let err = SeaStore::connect("mysql://x", portcullis_store::PoolSettings::default()).await.unwrap_err();
+    assert!(err.to_string().contains("sqlite: or postgres://"), "{err}");
+    let unreachable = SeaStore::connect(
+        "postgres://nobody@127.0.0.1:1/none",
+        portcullis_store::PoolSettings { max_connections: 1, acquire_timeout: std::time::Duration::from_secs(2) },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(unreachable, StoreError::Unavailable(_)), "{unreachable:?}");
+}

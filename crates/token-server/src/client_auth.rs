@@ -1,0 +1,110 @@
+//! Client credentials from HTTP: `client_secret_basic` (RFC 6749 §2.3.1) or `client_secret_post`.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+use portcullis_grants::{ClientAuthMethod, ClientCredentials};
+
+use crate::OAuthError;
+use crate::form::Form;
+
+/// Extracts the client's credentials. `Ok(None)` means none were presented.
+///
+/// A malformed Basic header is a failed authentication (401 with a challenge); presenting
+/// credentials both ways, or two different client ids, is a malformed request.
+pub(crate) fn credentials(headers: &HeaderMap, form: &Form) -> Result<Option<ClientCredentials>, OAuthError> {
+    let body_id = form.get("client_id");
+    let body_secret = form.get("client_secret");
+    if let Some(header) = headers.get(AUTHORIZATION) {
+        let (id, secret) = basic(header.as_bytes()).ok_or_else(OAuthError::invalid_client)?;
+        if body_secret.is_some() {
+            return Err(OAuthError::invalid_request("use one client authentication method, not both Basic and client_secret"));
+        }
+        if body_id.is_some_and(|b| b != id) {
+            return Err(OAuthError::invalid_request("client_id in the body differs from the Basic credentials"));
+        }
+        return Ok(Some(ClientCredentials { client_id: id, secret, method: ClientAuthMethod::Basic }));
+    }
+    match (body_id, body_secret) {
+        (Some(id), Some(secret)) => Ok(Some(ClientCredentials {
+            client_id: id.to_owned(),
+            secret: secret.to_owned(),
+            method: ClientAuthMethod::Post,
+        })),
+        (None, Some(_)) => Err(OAuthError::invalid_request("client_secret given without client_id")),
+        _ => Ok(None),
+    }
+}
+
+/// Decodes `Basic base64(urlencode(id) ":" urlencode(secret))`.
+fn basic(header: &[u8]) -> Option<(String, String)> {
+    let text = std::str::from_utf8(header).ok()?.trim();
+    let (scheme, payload) = text.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let payload = payload.trim();
+    let decoded = STANDARD.decode(payload).or_else(|_| STANDARD_NO_PAD.decode(payload)).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let (id, secret) = (url_decode(id)?, url_decode(secret)?);
+    if id.is_empty() {
+        return None;
+    }
+    Some((id, secret))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, `%XX` a byte.
+/// Invalid escapes or non-UTF-8 results are refused rather than guessed at.
+fn url_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(raw: &str) -> Option<(String, String)> {
+        basic(raw.as_bytes())
+    }
+
+    #[test]
+    fn decodes_basic_with_form_encoding() {
+        let encoded = STANDARD.encode("my%20client:s%3Acret+x");
+        assert_eq!(header(&format!("Basic {encoded}")), Some(("my client".into(), "s:cret x".into())));
+        let unpadded = STANDARD_NO_PAD.encode("a:b");
+        assert_eq!(header(&format!("basic {unpadded}")), Some(("a".into(), "b".into())));
+    }
+
+    #[test]
+    fn refuses_malformed_headers() {
+        for bad in [
+            "Basic",
+            "Basic !!!",
+            "Bearer abc",
+            &format!("Basic {}", STANDARD.encode("no-colon")),
+            &format!("Basic {}", STANDARD.encode(":secret")),
+            &format!("Basic {}", STANDARD.encode("a%zz:b")),
+            &format!("Basic {}", STANDARD.encode([0xff, b':', b'x'])),
+        ] {
+            assert_eq!(header(bad), None, "{bad}");
+        }
+    }
+}

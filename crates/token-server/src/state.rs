@@ -1,0 +1,12 @@
+//! Shared state of the routers.
+
+use portcullis_grants::GrantContext;
+
+/// What handlers need. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState<S> {
+    /// The grant engine and its storage.
+    pub grants: GrantContext<S>,
+    /// Largest request body accepted (bigger ones get 413 with a JSON error).
+    pub max_body_bytes: usize,
+}

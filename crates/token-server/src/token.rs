@@ -1,0 +1,64 @@
+//! `POST /brands/{k}/oauth/token` and `POST /oauth/token?brand_key={k}`.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::HeaderValue;
+use http::header::{CACHE_CONTROL, PRAGMA};
+use portcullis_grants::{TokenRequest, exchange};
+use portcullis_tenancy::Storage;
+use tracing::Instrument;
+
+use crate::brand::scope_or_400;
+use crate::form::{parse_pairs, read_form};
+use crate::{AppState, OAuthError, client_auth};
+
+/// The token endpoint with the brand in the path.
+pub(crate) async fn token_at_path<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(brand): Path<String>,
+    request: Request,
+) -> Response {
+    handle(state, &brand, request).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The token endpoint with the brand in the mandatory `brand_key` query parameter.
+pub(crate) async fn token_by_query<S: Storage>(State(state): State<AppState<S>>, request: Request) -> Response {
+    let query = request.uri().query().unwrap_or_default().as_bytes().to_vec();
+    let brand = match parse_pairs(&query, &[]) {
+        Ok(q) => q.get("brand_key").map(str::to_owned),
+        Err(e) => return e.into_response(),
+    };
+    match brand {
+        Some(brand) => handle(state, &brand, request).await.unwrap_or_else(IntoResponse::into_response),
+        None => OAuthError::invalid_request("the brand_key query parameter is required at /oauth/token").into_response(),
+    }
+}
+
+async fn handle<S: Storage>(state: AppState<S>, brand: &str, request: Request) -> Result<Response, OAuthError> {
+    let scope = scope_or_400(&state.grants.store, brand).await?;
+    let source = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let (parts, body) = request.into_parts();
+    let form = read_form(&parts.headers, body, state.max_body_bytes, &["resource"]).await?;
+    let credentials = client_auth::credentials(&parts.headers, &form)?;
+    let token_request = TokenRequest {
+        grant_type: form.get("grant_type").map(str::to_owned),
+        scope: form.get("scope").map(str::to_owned),
+        audience: form.get("audience").map(str::to_owned),
+        resource: form.all("resource"),
+        source,
+    };
+    let span = tracing::info_span!(
+        "token",
+        brand = %scope.key(),
+        client = credentials.as_ref().map(|c| c.client_id.as_str()).unwrap_or("-"),
+        grant = token_request.grant_type.as_deref().unwrap_or("-"),
+    );
+    let response = exchange(&state.grants, &scope, credentials.as_ref(), &token_request).instrument(span).await?;
+    let mut response = Json(response).into_response();
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
