@@ -98,7 +98,11 @@ async fn create_brand(platform: &Platform, args: BrandCreateArgs) -> anyhow::Res
     let g = &platform.grants;
     let key = BrandKey::parse(args.key.as_str())?;
     let algorithm: SigningAlgorithm = args.algorithm.parse()?;
-    let settings = BrandSettings { signing_algorithm: algorithm, require_audience: args.require_audience, ..BrandSettings::default() };
+    let settings = BrandSettings {
+        signing_algorithm: algorithm,
+        require_audience: args.require_audience,
+        ..BrandSettings::default()
+    };
     let name = args.name.unwrap_or_else(|| key.to_string());
     let brand = provision::create_brand(&g.store, &g.keys, key, name, settings, &cli_actor(), g.clock.now()).await?;
     let scope = portcullis_tenancy::BrandScope::new(brand);

@@ -17,9 +17,11 @@ pub fn load(settings: &SecretsSettings) -> anyhow::Result<MasterKey> {
     }
     let path = &settings.master_key_file;
     if path.exists() {
-        let text = fs::read_to_string(path).with_context(|| format!("reading the master key file {}", path.display()))?;
-        return MasterKey::from_base64(&text)
-            .with_context(|| format!("the master key file {} (configuration key `secrets.master_key_file`)", path.display()));
+        let text =
+            fs::read_to_string(path).with_context(|| format!("reading the master key file {}", path.display()))?;
+        return MasterKey::from_base64(&text).with_context(|| {
+            format!("the master key file {} (configuration key `secrets.master_key_file`)", path.display())
+        });
     }
     let (key, encoded) = MasterKey::generate()?;
     write_private(path, &encoded)?;

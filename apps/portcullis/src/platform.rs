@@ -44,7 +44,10 @@ impl Platform {
         let grants = GrantContext {
             store,
             keys: KeyRing::new(master),
-            defaults: TokenDefaults { access_ttl: settings.tokens.access_ttl, refresh_ttl: settings.tokens.refresh_ttl },
+            defaults: TokenDefaults {
+                access_ttl: settings.tokens.access_ttl,
+                refresh_ttl: settings.tokens.refresh_ttl,
+            },
             public_url: settings.http.public_url.as_str().into(),
             clock: Clock::system(),
         };

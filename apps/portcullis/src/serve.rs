@@ -42,7 +42,12 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn spawn(servers: &mut JoinSet<anyhow::Result<()>>, name: &'static str, addr: SocketAddr, router: Router) -> anyhow::Result<()> {
+async fn spawn(
+    servers: &mut JoinSet<anyhow::Result<()>>,
+    name: &'static str,
+    addr: SocketAddr,
+    router: Router,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr).await.with_context(|| format!("binding the {name} listener to {addr}"))?;
     let bound = listener.local_addr()?;
     tracing::info!(listener = name, address = %bound, "listening");

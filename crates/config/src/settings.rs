@@ -133,7 +133,8 @@ impl RawSettings {
     /// Validates every key. `dev` allows a plain-HTTP public URL on a non-loopback host.
     pub fn validate(self, dev: bool) -> Result<Settings> {
         let db = self.database;
-        if !(db.url.starts_with("sqlite:") || db.url.starts_with("postgres://") || db.url.starts_with("postgresql://")) {
+        if !(db.url.starts_with("sqlite:") || db.url.starts_with("postgres://") || db.url.starts_with("postgresql://"))
+        {
             let scheme = db.url.split(':').next().unwrap_or_default();
             return Err(invalid("database.url", "a sqlite://FILE or postgres://… URL", format!("{scheme}:…")));
         }
@@ -141,7 +142,11 @@ impl RawSettings {
             return Err(invalid("database.max_connections", "a number from 1 to 1000", db.max_connections));
         }
         if db.acquire_timeout_secs == 0 || db.acquire_timeout_secs > 300 {
-            return Err(invalid("database.acquire_timeout_secs", "a number of seconds from 1 to 300", db.acquire_timeout_secs));
+            return Err(invalid(
+                "database.acquire_timeout_secs",
+                "a number of seconds from 1 to 300",
+                db.acquire_timeout_secs,
+            ));
         }
 
         let listen = socket("http.listen", &self.http.listen)?;
@@ -155,7 +160,11 @@ impl RawSettings {
             return Err(invalid("http.public_url", "an absolute http:// or https:// URL", &self.http.public_url));
         }
         if public.query().is_some() || public.fragment().is_some() || !public.username().is_empty() {
-            return Err(invalid("http.public_url", "a URL without query, fragment or credentials", &self.http.public_url));
+            return Err(invalid(
+                "http.public_url",
+                "a URL without query, fragment or credentials",
+                &self.http.public_url,
+            ));
         }
         if public.scheme() == "http" && !is_loopback(&public) && !dev {
             return Err(invalid(

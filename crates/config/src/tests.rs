@@ -28,7 +28,10 @@ fn defaults_run_on_embedded_sqlite_on_loopback() {
 #[test]
 fn file_then_environment_override() {
     Jail::expect_with(|jail| {
-        jail.create_file("portcullis.toml", "[tokens]\naccess_ttl = 60\n[http]\npublic_url = \"https://id.example.com/\"\n")?;
+        jail.create_file(
+            "portcullis.toml",
+            "[tokens]\naccess_ttl = 60\n[http]\npublic_url = \"https://id.example.com/\"\n",
+        )?;
         jail.set_env("PORTCULLIS_TOKENS__ACCESS_TTL", "120");
         jail.set_env("PORTCULLIS_DATABASE__URL", "postgres://u@db/portcullis");
         let s = load(None, false).unwrap();

@@ -38,11 +38,7 @@ pub enum Audience {
 impl Audience {
     /// Builds the claim from a list; a single entry becomes [`Audience::One`].
     pub fn from_list(mut list: Vec<String>) -> Self {
-        if list.len() == 1 {
-            Self::One(list.remove(0))
-        } else {
-            Self::Many(list)
-        }
+        if list.len() == 1 { Self::One(list.remove(0)) } else { Self::Many(list) }
     }
 
     /// Every audience, as a list.

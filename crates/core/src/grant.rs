@@ -25,13 +25,8 @@ pub enum GrantType {
 
 impl GrantType {
     /// Every grant type, in a stable order.
-    pub const ALL: [GrantType; 5] = [
-        Self::ClientCredentials,
-        Self::Password,
-        Self::OperatorPassword,
-        Self::RefreshToken,
-        Self::AuthorizationCode,
-    ];
+    pub const ALL: [GrantType; 5] =
+        [Self::ClientCredentials, Self::Password, Self::OperatorPassword, Self::RefreshToken, Self::AuthorizationCode];
 
     /// The `grant_type` value on the wire.
     pub const fn as_str(self) -> &'static str {
@@ -91,7 +86,10 @@ impl FromStr for SigningAlgorithm {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
-            InvalidValue::new("signing algorithm", format!("'{}' is not one of EdDSA, ES256, RS256", s.escape_default()))
+            InvalidValue::new(
+                "signing algorithm",
+                format!("'{}' is not one of EdDSA, ES256, RS256", s.escape_default()),
+            )
         })
     }
 }

@@ -70,10 +70,7 @@ impl MasterKey {
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CredentialError::Decrypt)?;
         let mut buf = ciphertext.to_vec();
-        let plain = self
-            .0
-            .open_in_place(nonce, Aad::from(context), &mut buf)
-            .map_err(|_| CredentialError::Decrypt)?;
+        let plain = self.0.open_in_place(nonce, Aad::from(context), &mut buf).map_err(|_| CredentialError::Decrypt)?;
         Ok(plain.to_vec())
     }
 

@@ -38,10 +38,8 @@ pub(crate) fn requested_scopes(
     requested: Option<&str>,
     permissions: Option<&ScopeSet>,
 ) -> GrantResult<ScopeSet> {
-    let requested = requested
-        .map(ScopeSet::parse_delimited)
-        .transpose()
-        .map_err(|e| GrantError::InvalidScope(e.to_string()))?;
+    let requested =
+        requested.map(ScopeSet::parse_delimited).transpose().map_err(|e| GrantError::InvalidScope(e.to_string()))?;
     let catalog: &[Scope] = &scope.brand().settings.scope_catalog;
     resolve_scopes(ScopeRequest {
         requested: requested.as_ref(),
@@ -54,7 +52,11 @@ pub(crate) fn requested_scopes(
 }
 
 /// Selects `aud` from `audience` and `resource`.
-pub(crate) fn requested_audience(scope: &BrandScope, client: &Client, request: &TokenRequest) -> GrantResult<Vec<String>> {
+pub(crate) fn requested_audience(
+    scope: &BrandScope,
+    client: &Client,
+    request: &TokenRequest,
+) -> GrantResult<Vec<String>> {
     if let Some(bad) = request.resource.iter().find(|r| !is_absolute_uri_without_fragment(r)) {
         let shown: String = bad.chars().take(100).collect();
         return Err(GrantError::InvalidTarget(format!(
@@ -77,7 +79,9 @@ pub(crate) fn requested_audience(scope: &BrandScope, client: &Client, request: &
         AudienceError::Required => GrantError::InvalidRequest(
             "this brand requires an audience: pass the 'audience' or 'resource' parameter".into(),
         ),
-        AudienceError::NotAllowed => GrantError::InvalidTarget("the requested audience is not allowed for this client".into()),
+        AudienceError::NotAllowed => {
+            GrantError::InvalidTarget("the requested audience is not allowed for this client".into())
+        }
     })
 }
 

@@ -45,7 +45,12 @@ impl KeyRing {
     }
 
     /// Generates a key for `brand`, sealed and ready to store with `status`.
-    pub fn generate(&self, brand: &BrandKey, algorithm: SigningAlgorithm, status: KeyStatus) -> GrantResult<NewSigningKey> {
+    pub fn generate(
+        &self,
+        brand: &BrandKey,
+        algorithm: SigningAlgorithm,
+        status: KeyStatus,
+    ) -> GrantResult<NewSigningKey> {
         let generated = SigningKey::generate(algorithm)?;
         let kid = generated.key.kid().clone();
         let sealed = self.master.seal(generated.pkcs8.as_bytes(), &seal_context(brand, &kid))?;

@@ -20,7 +20,7 @@ mod token_endpoint;
 
 pub use context::{Clock, GrantContext, TokenDefaults};
 pub use error::{GrantError, GrantResult};
-pub use request::{ClientCredentials, ClientAuthMethod, TokenRequest};
+pub use request::{ClientAuthMethod, ClientCredentials, TokenRequest};
 pub use token_endpoint::{SUPPORTED_GRANTS, TokenResponse, exchange};
 
 use base64::Engine;

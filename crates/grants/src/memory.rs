@@ -67,7 +67,12 @@ impl BrandStore for MemoryStore {
 
 impl ClientStore for MemoryStore {
     async fn find_client(&self, scope: &BrandScope, id: &ClientId) -> StoreResult<Option<Client>> {
-        Ok(self.tables().clients.iter().find(|(b, c)| *b == scope.brand_id() && &c.client_id == id).map(|(_, c)| c.clone()))
+        Ok(self
+            .tables()
+            .clients
+            .iter()
+            .find(|(b, c)| *b == scope.brand_id() && &c.client_id == id)
+            .map(|(_, c)| c.clone()))
     }
 
     async fn list_clients(&self, scope: &BrandScope) -> StoreResult<Vec<Client>> {
@@ -124,7 +129,12 @@ impl TokenStore for MemoryStore {
     }
 
     async fn find_token(&self, scope: &BrandScope, jti: &str) -> StoreResult<Option<IssuedToken>> {
-        Ok(self.tables().tokens.iter().find(|(b, t)| *b == scope.brand_id() && t.jti.as_str() == jti).map(|(_, t)| t.clone()))
+        Ok(self
+            .tables()
+            .tokens
+            .iter()
+            .find(|(b, t)| *b == scope.brand_id() && t.jti.as_str() == jti)
+            .map(|(_, t)| t.clone()))
     }
 }
 

@@ -146,9 +146,12 @@ pub async fn create_client<S: ClientStore + AuditStore>(
     }
     if !spec.default_scopes.is_subset(&spec.scopes) {
         let extra = spec.default_scopes.difference(&spec.scopes);
-        return Err(ProvisionError::Invalid(format!("default scopes must be among the client's scopes; not allowed: {extra}")));
+        return Err(ProvisionError::Invalid(format!(
+            "default scopes must be among the client's scopes; not allowed: {extra}"
+        )));
     }
-    if let Some(bad) = spec.audiences.iter().find(|a| a.is_empty() || a.len() > 512 || a.chars().any(char::is_control)) {
+    if let Some(bad) = spec.audiences.iter().find(|a| a.is_empty() || a.len() > 512 || a.chars().any(char::is_control))
+    {
         let shown: String = bad.chars().take(64).collect();
         return Err(ProvisionError::Invalid(format!("invalid audience '{}'", shown.escape_default())));
     }
@@ -252,8 +255,16 @@ pub async fn bootstrap<S: BrandStore + ClientStore + AuditStore>(
     create_client(store, &scope, spec, actor, now).await
 }
 
-async fn audit<S: AuditStore>(store: &S, scope: &BrandScope, actor: &Actor, action: &str, target: Option<String>, now: i64) {
-    let event = AuditEvent { at: now, actor: actor.0.clone(), action: action.into(), target, source: None, detail: None };
+async fn audit<S: AuditStore>(
+    store: &S,
+    scope: &BrandScope,
+    actor: &Actor,
+    action: &str,
+    target: Option<String>,
+    now: i64,
+) {
+    let event =
+        AuditEvent { at: now, actor: actor.0.clone(), action: action.into(), target, source: None, detail: None };
     if let Err(e) = store.record_event(scope, event).await {
         tracing::warn!(error = %e, action, "could not write an audit event");
     }

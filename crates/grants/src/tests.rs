@@ -9,7 +9,9 @@ use portcullis_tenancy::{BrandScope, BrandSettings, KeyStore};
 
 use crate::memory::MemoryStore;
 use crate::provision::{Actor, ClientSpec, CreatedClient, bootstrap, create_brand, create_client};
-use crate::{ClientAuthMethod, ClientCredentials, Clock, GrantContext, GrantError, TokenDefaults, TokenRequest, exchange};
+use crate::{
+    ClientAuthMethod, ClientCredentials, Clock, GrantContext, GrantError, TokenDefaults, TokenRequest, exchange,
+};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -24,9 +26,17 @@ fn context() -> GrantContext<MemoryStore> {
 }
 
 async fn brand(ctx: &GrantContext<MemoryStore>, key: &str, settings: BrandSettings) -> BrandScope {
-    let brand = create_brand(&ctx.store, &ctx.keys, BrandKey::parse(key).unwrap(), key.into(), settings, &Actor("test".into()), NOW)
-        .await
-        .unwrap();
+    let brand = create_brand(
+        &ctx.store,
+        &ctx.keys,
+        BrandKey::parse(key).unwrap(),
+        key.into(),
+        settings,
+        &Actor("test".into()),
+        NOW,
+    )
+    .await
+    .unwrap();
     BrandScope::new(brand)
 }
 
@@ -78,9 +88,10 @@ async fn client_credentials_issues_a_verifiable_recorded_token() {
     validation.set_audience(&["https://api.acme"]);
     validation.set_issuer(&["https://id.example.com/brands/acme"]);
     validation.validate_exp = false;
-    let claims = decode::<AccessTokenClaims>(&response.access_token, &DecodingKey::from_jwk(&jwk).unwrap(), &validation)
-        .unwrap()
-        .claims;
+    let claims =
+        decode::<AccessTokenClaims>(&response.access_token, &DecodingKey::from_jwk(&jwk).unwrap(), &validation)
+            .unwrap()
+            .claims;
     assert_eq!(claims.sub, c.client.client_id.as_str());
     assert_eq!(claims.brand, "acme");
     assert_eq!(claims.exp, NOW + 900);
@@ -112,14 +123,23 @@ async fn errors_have_the_right_codes() {
 
     let mut wrong = creds(&c);
     wrong.secret.push('x');
-    assert_eq!(code(exchange(&ctx, &acme, Some(&wrong), &cc_request(None, Some("https://api.acme"))).await), OAuthErrorCode::InvalidClient);
-    assert_eq!(code(exchange(&ctx, &acme, None, &cc_request(None, Some("https://api.acme"))).await), OAuthErrorCode::InvalidClient);
+    assert_eq!(
+        code(exchange(&ctx, &acme, Some(&wrong), &cc_request(None, Some("https://api.acme"))).await),
+        OAuthErrorCode::InvalidClient
+    );
+    assert_eq!(
+        code(exchange(&ctx, &acme, None, &cc_request(None, Some("https://api.acme"))).await),
+        OAuthErrorCode::InvalidClient
+    );
     let missing = TokenRequest::default();
     assert_eq!(code(exchange(&ctx, &acme, Some(&creds(&c)), &missing).await), OAuthErrorCode::InvalidRequest);
     let mut password = cc_request(None, Some("https://api.acme"));
     password.grant_type = Some("urn:unknown".into());
     assert_eq!(code(exchange(&ctx, &acme, Some(&creds(&c)), &password).await), OAuthErrorCode::UnsupportedGrantType);
-    assert_eq!(code(exchange(&ctx, &acme, Some(&creds(&c)), &cc_request(None, None)).await), OAuthErrorCode::InvalidRequest);
+    assert_eq!(
+        code(exchange(&ctx, &acme, Some(&creds(&c)), &cc_request(None, None)).await),
+        OAuthErrorCode::InvalidRequest
+    );
     assert_eq!(
         code(exchange(&ctx, &acme, Some(&creds(&c)), &cc_request(None, Some("https://other"))).await),
         OAuthErrorCode::InvalidTarget
@@ -177,6 +197,15 @@ async fn provisioning_validates_input() {
     assert!(create_client(&ctx.store, &acme, bad_default, &actor, NOW).await.is_err());
     let no_grants = ClientSpec { name: "x".into(), ..ClientSpec::default() };
     assert!(create_client(&ctx.store, &acme, no_grants, &actor, NOW).await.is_err());
-    let dup = create_brand(&ctx.store, &ctx.keys, BrandKey::parse("acme").unwrap(), "again".into(), BrandSettings::default(), &actor, NOW).await;
+    let dup = create_brand(
+        &ctx.store,
+        &ctx.keys,
+        BrandKey::parse("acme").unwrap(),
+        "again".into(),
+        BrandSettings::default(),
+        &actor,
+        NOW,
+    )
+    .await;
     assert!(matches!(dup, Err(crate::provision::ProvisionError::Conflict(_))));
 }

@@ -44,14 +44,10 @@ where
     let now = ctx.clock.now();
     let client = authenticate(&ctx.store, scope, credentials, now, request.source.as_deref()).await?;
 
-    let grant = grant_type
-        .parse::<GrantType>()
-        .ok()
-        .filter(|g| SUPPORTED_GRANTS.contains(g))
-        .ok_or_else(|| {
-            let shown: String = grant_type.chars().take(64).collect();
-            GrantError::UnsupportedGrantType(format!("unsupported grant_type '{}'", shown.escape_default()))
-        })?;
+    let grant = grant_type.parse::<GrantType>().ok().filter(|g| SUPPORTED_GRANTS.contains(g)).ok_or_else(|| {
+        let shown: String = grant_type.chars().take(64).collect();
+        GrantError::UnsupportedGrantType(format!("unsupported grant_type '{}'", shown.escape_default()))
+    })?;
     let brand_allows = scope.brand().settings.allowed_grants.as_ref().is_none_or(|allowed| allowed.contains(&grant));
     if !client.grant_types.contains(&grant) || !brand_allows {
         return Err(GrantError::UnauthorizedClient(grant.to_string()));

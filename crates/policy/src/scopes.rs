@@ -78,7 +78,13 @@ mod tests {
         default: &'a ScopeSet,
         permissions: Option<&'a ScopeSet>,
     ) -> ScopeRequest<'a> {
-        ScopeRequest { requested, client_allowed: allowed, client_default: default, subject_permissions: permissions, catalog: None }
+        ScopeRequest {
+            requested,
+            client_allowed: allowed,
+            client_default: default,
+            subject_permissions: permissions,
+            catalog: None,
+        }
     }
 
     #[test]

@@ -23,7 +23,9 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A migrated store on this database.
     pub async fn store(&self) -> SeaStore {
-        let store = SeaStore::connect(&self.url, PoolSettings::default()).await.unwrap_or_else(|e| panic!("connect {}: {e}", self.url));
+        let store = SeaStore::connect(&self.url, PoolSettings::default())
+            .await
+            .unwrap_or_else(|e| panic!("connect {}: {e}", self.url));
         store.migrate().await.unwrap_or_else(|e| panic!("migrate {}: {e}", self.url));
         store
     }
@@ -40,7 +42,8 @@ pub fn sqlite() -> TestDatabase {
 pub async fn postgres() -> Option<TestDatabase> {
     let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let name = format!("pc_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos);
     let admin = Database::connect(admin_url.as_str()).await.unwrap_or_else(|e| panic!("{POSTGRES_ENV}: {e}"));
     admin

@@ -89,7 +89,8 @@ async fn records_round_trip() {
         assert_eq!(active.sealed_private_key, vec![1, 2, 3]);
         assert_eq!(store.published_keys(&acme, 0).await.unwrap().len(), 1);
 
-        let event = AuditEvent { at: 5, actor: "cli".into(), action: "x".into(), target: None, source: None, detail: None };
+        let event =
+            AuditEvent { at: 5, actor: "cli".into(), action: "x".into(), target: None, source: None, detail: None };
         store.record_event(&acme, event.clone()).await.unwrap();
         assert_eq!(store.recent_events(&acme, 10).await.unwrap(), vec![event]);
 
@@ -107,7 +108,8 @@ async fn brand_scopes_isolate_every_table() {
         let globex = brand(&store, "globex").await;
         let c = store.create_client(&acme, client("shared-looking-id")).await.unwrap();
         store.record_token(&acme, token("jti-a", "shared-looking-id")).await.unwrap();
-        let event = AuditEvent { at: 1, actor: "a".into(), action: "a".into(), target: None, source: None, detail: None };
+        let event =
+            AuditEvent { at: 1, actor: "a".into(), action: "a".into(), target: None, source: None, detail: None };
         store.record_event(&acme, event).await.unwrap();
 
         assert!(store.find_client(&globex, &c.client_id).await.unwrap().is_none(), "{}", db.name);

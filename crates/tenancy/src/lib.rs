@@ -14,7 +14,9 @@ pub use records::{
     StoredKey, TokenStatus,
 };
 pub use scope::BrandScope;
-pub use storage::{AuditStore, BrandStore, ClientStore, KeyStore, MetaStore, Storage, StoreError, StoreResult, TokenStore};
+pub use storage::{
+    AuditStore, BrandStore, ClientStore, KeyStore, MetaStore, Storage, StoreError, StoreResult, TokenStore,
+};
 
 use portcullis_core::BrandKey;
 

@@ -36,13 +36,21 @@ pub trait BrandStore: Send + Sync {
     fn find_brand(&self, key: &BrandKey) -> impl Future<Output = StoreResult<Option<Brand>>> + Send;
 
     /// Creates a brand together with its first active signing key, atomically.
-    fn create_brand(&self, brand: NewBrand, first_key: NewSigningKey) -> impl Future<Output = StoreResult<Brand>> + Send;
+    fn create_brand(
+        &self,
+        brand: NewBrand,
+        first_key: NewSigningKey,
+    ) -> impl Future<Output = StoreResult<Brand>> + Send;
 }
 
 /// Clients of a brand.
 pub trait ClientStore: Send + Sync {
     /// Finds a client of the scoped brand.
-    fn find_client(&self, scope: &BrandScope, id: &ClientId) -> impl Future<Output = StoreResult<Option<Client>>> + Send;
+    fn find_client(
+        &self,
+        scope: &BrandScope,
+        id: &ClientId,
+    ) -> impl Future<Output = StoreResult<Option<Client>>> + Send;
 
     /// Lists the scoped brand's clients, oldest first.
     fn list_clients(&self, scope: &BrandScope) -> impl Future<Output = StoreResult<Vec<Client>>> + Send;
@@ -66,7 +74,11 @@ pub trait TokenStore: Send + Sync {
     fn record_token(&self, scope: &BrandScope, token: IssuedToken) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Finds a token record of the scoped brand.
-    fn find_token(&self, scope: &BrandScope, jti: &str) -> impl Future<Output = StoreResult<Option<IssuedToken>>> + Send;
+    fn find_token(
+        &self,
+        scope: &BrandScope,
+        jti: &str,
+    ) -> impl Future<Output = StoreResult<Option<IssuedToken>>> + Send;
 }
 
 /// The audit log.
@@ -75,7 +87,11 @@ pub trait AuditStore: Send + Sync {
     fn record_event(&self, scope: &BrandScope, event: AuditEvent) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// The scoped brand's most recent events, newest first.
-    fn recent_events(&self, scope: &BrandScope, limit: u64) -> impl Future<Output = StoreResult<Vec<AuditEvent>>> + Send;
+    fn recent_events(
+        &self,
+        scope: &BrandScope,
+        limit: u64,
+    ) -> impl Future<Output = StoreResult<Vec<AuditEvent>>> + Send;
 }
 
 /// Platform-wide metadata that is not tenant data.

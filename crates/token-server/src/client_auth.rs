@@ -19,7 +19,9 @@ pub(crate) fn credentials(headers: &HeaderMap, form: &Form) -> Result<Option<Cli
     if let Some(header) = headers.get(AUTHORIZATION) {
         let (id, secret) = basic(header.as_bytes()).ok_or_else(OAuthError::invalid_client)?;
         if body_secret.is_some() {
-            return Err(OAuthError::invalid_request("use one client authentication method, not both Basic and client_secret"));
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not both Basic and client_secret",
+            ));
         }
         if body_id.is_some_and(|b| b != id) {
             return Err(OAuthError::invalid_request("client_id in the body differs from the Basic credentials"));

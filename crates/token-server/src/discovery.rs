@@ -52,7 +52,10 @@ fn metadata<S>(state: &AppState<S>, scope: &BrandScope) -> Result<Metadata, OAut
                 other => CoreGrantType::Extension(other.as_str().to_owned()),
             })
             .collect(),
-        token_endpoint_auth_methods_supported: vec![CoreClientAuthMethod::ClientSecretBasic, CoreClientAuthMethod::ClientSecretPost],
+        token_endpoint_auth_methods_supported: vec![
+            CoreClientAuthMethod::ClientSecretBasic,
+            CoreClientAuthMethod::ClientSecretPost,
+        ],
         scopes_supported: scope.brand().settings.scope_catalog.iter().map(|s| Scope::new(s.to_string())).collect(),
     })
 }
@@ -89,7 +92,10 @@ struct Jwks {
 }
 
 /// `GET /brands/{k}/jwks.json`: next, active and still-published retired keys.
-pub(crate) async fn jwks<S: Storage>(State(state): State<AppState<S>>, Path(brand): Path<String>) -> Result<Response, OAuthError> {
+pub(crate) async fn jwks<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(brand): Path<String>,
+) -> Result<Response, OAuthError> {
     let scope = scope_or_404(&state.grants.store, &brand).await?;
     let now = state.grants.clock.now();
     let keys = state.grants.store.published_keys(&scope, now).await?;

@@ -32,7 +32,10 @@ impl OAuthError {
 
     /// A 401 `invalid_client` with `WWW-Authenticate: Basic`.
     pub fn invalid_client() -> Self {
-        Self { basic_challenge: true, ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed") }
+        Self {
+            basic_challenge: true,
+            ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed")
+        }
     }
 
     /// A 404 for an unknown brand or path.

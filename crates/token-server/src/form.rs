@@ -42,7 +42,12 @@ pub(crate) fn parse_pairs(text: &[u8], repeatable: &[&str]) -> Result<Form, OAut
 }
 
 /// Reads and parses a form body.
-pub(crate) async fn read_form(headers: &HeaderMap, body: Body, limit: usize, repeatable: &[&str]) -> Result<Form, OAuthError> {
+pub(crate) async fn read_form(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    repeatable: &[&str],
+) -> Result<Form, OAuthError> {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {

@@ -33,7 +33,9 @@ pub(crate) async fn token_by_query<S: Storage>(State(state): State<AppState<S>>,
     };
     match brand {
         Some(brand) => handle(state, &brand, request).await.unwrap_or_else(IntoResponse::into_response),
-        None => OAuthError::invalid_request("the brand_key query parameter is required at /oauth/token").into_response(),
+        None => {
+            OAuthError::invalid_request("the brand_key query parameter is required at /oauth/token").into_response()
+        }
     }
 }
 

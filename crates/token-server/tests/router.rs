@@ -1,0 +1,264 @@
+//! The public router through `tower::ServiceExt::oneshot`, on SQLite and (when configured)
+//! Postgres: discovery, JWKS, the token endpoint in both URL forms, brand isolation, health.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::body::Body;
+use base64_helpers::basic;
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
+use portcullis_core::{AccessTokenClaims, BrandKey, GrantType, ScopeSet};
+use portcullis_credentials::master::MasterKey;
+use portcullis_grants::keyring::KeyRing;
+use portcullis_grants::provision::{Actor, ClientSpec, CreatedClient, create_brand, create_client};
+use portcullis_grants::{Clock, GrantContext, TokenDefaults};
+use portcullis_store::SeaStore;
+use portcullis_store::testing::{self, TestDatabase};
+use portcullis_tenancy::{BrandScope, BrandSettings};
+use portcullis_token_server::{AppState, public_router};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const PUBLIC_URL: &str = "https://id.example.com";
+
+mod base64_helpers {
+    /// An HTTP Basic header value.
+    pub fn basic(id: &str, secret: &str) -> String {
+        use base64::Engine;
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+    }
+}
+
+struct Fixture {
+    _db: TestDatabase,
+    router: Router,
+    acme: CreatedClient,
+    globex: CreatedClient,
+}
+
+async fn brand_with_client(ctx: &GrantContext<SeaStore>, key: &str) -> CreatedClient {
+    let actor = Actor("test".into());
+    let brand = create_brand(
+        &ctx.store,
+        &ctx.keys,
+        BrandKey::parse(key).unwrap(),
+        key.into(),
+        BrandSettings::default(),
+        &actor,
+        ctx.clock.now(),
+    )
+    .await
+    .unwrap();
+    let spec = ClientSpec {
+        name: "svc".into(),
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: ScopeSet::parse_delimited("read write").unwrap(),
+        default_scopes: ScopeSet::parse_delimited("read").unwrap(),
+        audiences: vec![format!("https://api.{key}")],
+        ..ClientSpec::default()
+    };
+    create_client(&ctx.store, &BrandScope::new(brand), spec, &actor, ctx.clock.now()).await.unwrap()
+}
+
+async fn fixtures() -> Vec<Fixture> {
+    let mut out = Vec::new();
+    for db in testing::all().await {
+        let ctx = GrantContext {
+            store: db.store().await,
+            keys: KeyRing::new(MasterKey::generate().unwrap().0),
+            defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600 },
+            public_url: PUBLIC_URL.into(),
+            clock: Clock::system(),
+        };
+        let acme = brand_with_client(&ctx, "acme").await;
+        let globex = brand_with_client(&ctx, "globex").await;
+        let router = public_router(AppState { grants: ctx, max_body_bytes: 64 * 1024 });
+        out.push(Fixture { _db: db, router, acme, globex });
+    }
+    out
+}
+
+async fn send(router: &Router, request: Request<Body>) -> (StatusCode, http::HeaderMap, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, json)
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn token_request(uri: &str, auth: Option<String>, body: &str) -> Request<Body> {
+    let mut builder = Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(auth) = auth {
+        builder = builder.header(header::AUTHORIZATION, auth);
+    }
+    builder.body(Body::from(body.to_owned())).unwrap()
+}
+
+fn auth(c: &CreatedClient) -> Option<String> {
+    Some(basic(c.client.client_id.as_str(), c.secret.expose()))
+}
+
+#[tokio::test]
+async fn discovery_documents_agree_and_name_only_working_endpoints() {
+    for f in fixtures().await {
+        let (status, headers, oidc) = send(&f.router, get("/brands/acme/.well-known/openid-configuration")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers[header::CACHE_CONTROL].to_str().unwrap().contains("max-age"));
+        let (_, _, rfc8414) = send(&f.router, get("/.well-known/oauth-authorization-server/brands/acme")).await;
+        assert_eq!(oidc, rfc8414);
+        assert_eq!(oidc["issuer"], format!("{PUBLIC_URL}/brands/acme"));
+        assert_eq!(oidc["token_endpoint"], format!("{PUBLIC_URL}/brands/acme/oauth/token"));
+        assert_eq!(oidc["jwks_uri"], format!("{PUBLIC_URL}/brands/acme/jwks.json"));
+        assert_eq!(oidc["grant_types_supported"], serde_json::json!(["client_credentials"]));
+        for absent in ["authorization_endpoint", "userinfo_endpoint", "introspection_endpoint", "revocation_endpoint"] {
+            assert!(oidc.get(absent).is_none(), "{absent} is not published before it works");
+        }
+        let (status, _, body) = send(&f.router, get("/brands/nobody/.well-known/openid-configuration")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"], "not_found");
+    }
+}
+
+#[tokio::test]
+async fn tokens_verify_against_their_brand_only() {
+    for f in fixtures().await {
+        let (status, headers, body) =
+            send(&f.router, token_request("/brands/acme/oauth/token", auth(&f.acme), "grant_type=client_credentials")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["scope"], "read");
+        assert_eq!(body["expires_in"], 900);
+        let token = body["access_token"].as_str().unwrap();
+
+        let header = decode_header(token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let (_, _, acme_jwks) = send(&f.router, get("/brands/acme/jwks.json")).await;
+        let (_, _, globex_jwks) = send(&f.router, get("/brands/globex/jwks.json")).await;
+        let acme_jwks: JwkSet = serde_json::from_value(acme_jwks).unwrap();
+        let globex_jwks: JwkSet = serde_json::from_value(globex_jwks).unwrap();
+        let kid = header.kid.unwrap();
+        assert!(globex_jwks.find(&kid).is_none(), "brand B does not publish brand A's key");
+
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::EdDSA);
+        validation.set_audience(&["https://api.acme"]);
+        validation.set_issuer(&[format!("{PUBLIC_URL}/brands/acme")]);
+        let key = DecodingKey::from_jwk(acme_jwks.find(&kid).unwrap()).unwrap();
+        let claims = decode::<AccessTokenClaims>(token, &key, &validation).unwrap().claims;
+        assert_eq!(claims.sub, f.acme.client.client_id.as_str());
+        assert_eq!(claims.client_id, f.acme.client.client_id.as_str());
+        assert_eq!(claims.brand, "acme");
+        assert_eq!(claims.exp - claims.iat, 900);
+
+        let globex_key = DecodingKey::from_jwk(&globex_jwks.keys[0]).unwrap();
+        assert!(decode::<AccessTokenClaims>(token, &globex_key, &validation).is_err());
+    }
+}
+
+#[tokio::test]
+async fn both_url_forms_and_both_auth_methods_work() {
+    for f in fixtures().await {
+        let id = f.acme.client.client_id.as_str();
+        let secret = f.acme.secret.expose();
+        let post_body = format!(
+            "grant_type=client_credentials&scope=write&audience=https%3A%2F%2Fapi.acme&client_id={id}&client_secret={secret}"
+        );
+        let (status, _, body) = send(&f.router, token_request("/oauth/token?brand_key=acme", None, &post_body)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["scope"], "write");
+
+        let (status, _, body) = send(&f.router, token_request("/oauth/token", auth(&f.acme), "grant_type=client_credentials")).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    }
+}
+
+#[tokio::test]
+async fn errors_follow_rfc_6749() {
+    for f in fixtures().await {
+        let cases: Vec<(&str, Option<String>, String, StatusCode, &str)> = vec![
+            ("/brands/acme/oauth/token", auth(&f.globex), "grant_type=client_credentials".into(), StatusCode::UNAUTHORIZED, "invalid_client"),
+            (
+                "/brands/acme/oauth/token",
+                Some(basic(f.acme.client.client_id.as_str(), "wrong")),
+                "grant_type=client_credentials".into(),
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+            ),
+            ("/brands/acme/oauth/token", None, "grant_type=client_credentials".into(), StatusCode::UNAUTHORIZED, "invalid_client"),
+            ("/brands/acme/oauth/token", auth(&f.acme), String::new(), StatusCode::BAD_REQUEST, "invalid_request"),
+            ("/brands/acme/oauth/token", auth(&f.acme), "grant_type=implicit".into(), StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+            ("/brands/acme/oauth/token", auth(&f.acme), "grant_type=client_credentials&scope=admin".into(), StatusCode::BAD_REQUEST, "invalid_scope"),
+            (
+                "/brands/acme/oauth/token",
+                auth(&f.acme),
+                "grant_type=client_credentials&audience=https://api.globex".into(),
+                StatusCode::BAD_REQUEST,
+                "invalid_target",
+            ),
+            (
+                "/brands/acme/oauth/token",
+                auth(&f.acme),
+                "grant_type=client_credentials&grant_type=client_credentials".into(),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            ),
+            (
+                "/brands/acme/oauth/token",
+                auth(&f.acme),
+                format!("grant_type=client_credentials&client_secret={}", f.acme.secret.expose()),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            ),
+            ("/brands/nobody/oauth/token", auth(&f.acme), "grant_type=client_credentials".into(), StatusCode::BAD_REQUEST, "invalid_request"),
+            ("/brands/acme/oauth/token", Some("Basic %%%".into()), "grant_type=client_credentials".into(), StatusCode::UNAUTHORIZED, "invalid_client"),
+        ];
+        for (uri, authorization, body, status, error) in cases {
+            let (got, headers, json) = send(&f.router, token_request(uri, authorization.clone(), &body)).await;
+            assert_eq!((got, json["error"].as_str()), (status, Some(error)), "{uri} {body}: {json}");
+            assert!(json["error_description"].is_string());
+            assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+            if status == StatusCode::UNAUTHORIZED {
+                assert!(headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
+            }
+            assert!(!json.to_string().contains(f.acme.secret.expose()), "no secret is echoed");
+        }
+    }
+}
+
+#[tokio::test]
+async fn oversized_and_mistyped_bodies_are_refused_without_5xx() {
+    for f in fixtures().await {
+        let big = format!("grant_type=client_credentials&pad={}", "a".repeat(3 * 1024 * 1024));
+        let (status, _, body) = send(&f.router, token_request("/brands/acme/oauth/token", auth(&f.acme), &big)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["error"], "invalid_request");
+
+        let json = Request::post("/brands/acme/oauth/token")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, auth(&f.acme).unwrap())
+            .body(Body::from("{\"grant_type\":\"client_credentials\"}"))
+            .unwrap();
+        let (status, _, body) = send(&f.router, json).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+
+        let (status, _, body) = send(&f.router, get("/no/such/path")).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    }
+}
+
+#[tokio::test]
+async fn health_endpoints_answer() {
+    for f in fixtures().await {
+        let (status, _, body) = send(&f.router, get("/healthz")).await;
+        assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+        let (status, _, body) = send(&f.router, get("/readyz")).await;
+        assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+    }
+}
