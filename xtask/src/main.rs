@@ -1,1 +1,62 @@
-fn main() {}
+//! `cargo xtask <task>`: project automation that needs more than one cargo command.
+//!
+//! * `ci`: formatting check, clippy with `-D warnings`, and the whole test suite, as CI runs them.
+#![allow(clippy::print_stderr, reason = "xtask reports progress on stderr")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+fn main() -> anyhow::Result<()> {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    match task.as_str() {
+        "ci" => ci(),
+        _ => bail!("usage: cargo xtask ci"),
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("$ cargo {}", args.join(" "));
+    let status = Command::new(env!("CARGO")).args(args).current_dir(root()).status().context("running cargo")?;
+    if !status.success() {
+        bail!("cargo {} failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+fn ci() -> anyhow::Result<()> {
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
+    cargo(&["test", "--workspace", "--locked"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::root;
+
+    /// ARCHITECTURE.md has a section for every crate and app, so the map stays true.
+    #[test]
+    fn architecture_doc_names_every_crate() {
+        let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+        let mut missing = Vec::new();
+        for dir in ["crates", "apps"] {
+            for entry in std::fs::read_dir(root().join(dir)).expect("folder").flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !doc.contains(&format!("### `{dir}/{name}`")) {
+                    missing.push(format!("{dir}/{name}"));
+                }
+            }
+        }
+        for other in ["migrations", "xtask"] {
+            if !doc.contains(&format!("### `{other}`")) {
+                missing.push(other.to_owned());
+            }
+        }
+        assert!(missing.is_empty(), "ARCHITECTURE.md lacks a `### `path`` section for: {missing:?}");
+    }
+}
