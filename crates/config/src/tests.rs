@@ -1,5 +1,6 @@
 //! Configuration tests, each in a `figment::Jail` (its own directory and environment).
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::result_large_err, reason = "figment::Jail closures return figment::Error, which is large")]
 
 use figment::Jail;
 

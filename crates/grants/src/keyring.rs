@@ -19,8 +19,11 @@ use crate::{GrantError, GrantResult};
 #[derive(Clone)]
 pub struct KeyRing {
     master: Arc<MasterKey>,
-    parsed: Arc<RwLock<HashMap<(BrandId, KeyId), Arc<SigningKey>>>>,
+    parsed: Arc<RwLock<ParsedKeys>>,
 }
+
+/// Parsed private keys by brand and key id.
+type ParsedKeys = HashMap<(BrandId, KeyId), Arc<SigningKey>>;
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -31,7 +31,7 @@ impl BrandStore for SeaStore {
             require_audience: Set(settings.require_audience),
             access_ttl: Set(ttl_to_db(settings.access_ttl)),
             refresh_ttl: Set(ttl_to_db(settings.refresh_ttl)),
-            allowed_grants: Set(settings.allowed_grants.as_ref().map(|g| to_json(g))),
+            allowed_grants: Set(settings.allowed_grants.as_ref().map(to_json)),
             scope_catalog: Set(to_json(&settings.scope_catalog)),
             created_at: Set(now),
             updated_at: Set(now),
