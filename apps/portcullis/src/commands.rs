@@ -2,9 +2,9 @@
 
 use anyhow::Context;
 use portcullis_core::{BrandKey, GrantType, ScopeSet, SigningAlgorithm};
-use portcullis_grants::provision::{self, Actor, ClientSpec, CreatedClient, ProvisionError};
+use portcullis_grants::provision::{self, Actor, CreatedClient, ProvisionError};
 use portcullis_store::{PoolSettings, SeaStore};
-use portcullis_tenancy::{BrandSettings, resolve_brand};
+use portcullis_tenancy::{BrandSettings, ClientProfile, resolve_brand};
 use serde::Serialize;
 
 use crate::cli::{BootstrapArgs, BrandCommand, BrandCreateArgs, Cli, ClientCommand, ClientCreateArgs, Command};
@@ -61,11 +61,11 @@ pub fn reveal_client(brand: &str, created: &CreatedClient, json: bool, detailed:
         brand_key: brand,
         client_id: c.client_id.as_str(),
         client_secret: created.secret.expose(),
-        name: detailed.then_some(c.name.as_str()),
-        grant_types: detailed.then(|| c.grant_types.iter().map(|g| g.as_str()).collect()),
-        scopes: detailed.then(|| c.scopes.to_strings()),
-        default_scopes: detailed.then(|| c.default_scopes.to_strings()),
-        audiences: detailed.then_some(c.audiences.as_slice()),
+        name: detailed.then_some(c.profile.name.as_str()),
+        grant_types: detailed.then(|| c.profile.grant_types.iter().map(|g| g.as_str()).collect()),
+        scopes: detailed.then(|| c.profile.scopes.to_strings()),
+        default_scopes: detailed.then(|| c.profile.default_scopes.to_strings()),
+        audiences: detailed.then_some(c.profile.audiences.as_slice()),
     };
     if json {
         return output::json(&revealed);
@@ -136,7 +136,7 @@ async fn create_client(platform: &Platform, args: ClientCreateArgs) -> anyhow::R
         .map(|g| g.parse::<GrantType>())
         .collect::<Result<Vec<_>, _>>()
         .context("--grant")?;
-    let spec = ClientSpec {
+    let profile = ClientProfile {
         name: args.name,
         grant_types,
         scopes: scope_set("scope", &args.scopes)?,
@@ -145,6 +145,6 @@ async fn create_client(platform: &Platform, args: ClientCreateArgs) -> anyhow::R
         access_ttl: args.access_ttl,
         refresh_ttl: args.refresh_ttl,
     };
-    let created = provision::create_client(&g.store, &scope, spec, &cli_actor(), g.clock.now()).await?;
+    let created = provision::create_client(&g.store, &scope, profile, &cli_actor(), g.clock.now()).await?;
     reveal_client(key.as_str(), &created, args.json, true)
 }

@@ -58,7 +58,11 @@ pub fn figment(file: Option<&Path>) -> Result<Figment> {
         None if Path::new(DEFAULT_FILE).is_file() => figment = figment.merge(Toml::file_exact(DEFAULT_FILE)),
         None => {}
     }
-    Ok(figment.merge(Env::prefixed(ENV_PREFIX).split("__")))
+    // Every key is nested (`PORTCULLIS_HTTP__LISTEN`), so a prefixed variable without `__`, such
+    // as the test suite's `PORTCULLIS_TEST_POSTGRES_URL`, is not configuration and is ignored;
+    // a misspelt nested key is still refused as unknown.
+    let env = Env::prefixed(ENV_PREFIX).filter(|key| key.as_str().contains("__")).split("__");
+    Ok(figment.merge(env))
 }
 
 /// Loads and validates the configuration. `dev` relaxes the rule against plain-HTTP public

@@ -78,6 +78,17 @@ fn secrets_are_not_echoed() {
 }
 
 #[test]
+fn unrelated_prefixed_variables_are_ignored_but_nested_typos_are_not() {
+    Jail::expect_with(|jail| {
+        jail.set_env("PORTCULLIS_TEST_POSTGRES_URL", "postgres://x");
+        assert!(load(None, false).is_ok());
+        jail.set_env("PORTCULLIS_DATABSE__URL", "postgres://x");
+        assert!(error_text(load(None, false)).contains("databse"));
+        Ok(())
+    });
+}
+
+#[test]
 fn dev_allows_plain_http_elsewhere() {
     Jail::expect_with(|jail| {
         jail.set_env("PORTCULLIS_HTTP__PUBLIC_URL", "http://portcullis:8080");

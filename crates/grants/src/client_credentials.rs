@@ -43,8 +43,8 @@ pub(crate) fn requested_scopes(
     let catalog: &[Scope] = &scope.brand().settings.scope_catalog;
     resolve_scopes(ScopeRequest {
         requested: requested.as_ref(),
-        client_allowed: &client.scopes,
-        client_default: &client.default_scopes,
+        client_allowed: &client.profile.scopes,
+        client_default: &client.profile.default_scopes,
         subject_permissions: permissions,
         catalog: (!catalog.is_empty()).then_some(catalog),
     })
@@ -71,7 +71,7 @@ pub(crate) fn requested_audience(
     let fallback = client.client_id.to_string();
     resolve_audience(AudienceRequest {
         requested: &requested,
-        client_allowed: &client.audiences,
+        client_allowed: &client.profile.audiences,
         required: scope.brand().settings.require_audience,
         fallback: &fallback,
     })

@@ -42,7 +42,7 @@ pub async fn issue_access_token<S: KeyStore + TokenStore>(
     grant: AccessGrant<'_>,
 ) -> GrantResult<IssuedAccessToken> {
     let now = ctx.clock.now();
-    let ttl = grant.client.access_ttl.or(scope.brand().settings.access_ttl).unwrap_or(ctx.defaults.access_ttl);
+    let ttl = grant.client.profile.access_ttl.or(scope.brand().settings.access_ttl).unwrap_or(ctx.defaults.access_ttl);
     let jti = Jti::parse(random_id()?).map_err(|e| GrantError::Misconfigured(e.to_string()))?;
     let claims = AccessTokenClaims {
         iss: ctx.issuer(scope),

@@ -82,13 +82,7 @@ impl ClientStore for MemoryStore {
     async fn create_client(&self, scope: &BrandScope, c: NewClient) -> StoreResult<Client> {
         let client = Client {
             client_id: c.client_id,
-            name: c.name,
-            grant_types: c.grant_types,
-            scopes: c.scopes,
-            default_scopes: c.default_scopes,
-            audiences: c.audiences,
-            access_ttl: c.access_ttl,
-            refresh_ttl: c.refresh_ttl,
+            profile: c.profile,
             secret_hash: c.secret_hash,
             previous_secret_hash: None,
             previous_secret_expires_at: None,

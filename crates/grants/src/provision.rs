@@ -5,8 +5,8 @@ use portcullis_core::{BrandKey, ClientId, GrantType, PLATFORM_ADMIN_SCOPE, SYSTE
 use portcullis_credentials::CredentialError;
 use portcullis_credentials::secret::{RevealedSecret, generate_secret};
 use portcullis_tenancy::{
-    AuditEvent, AuditStore, Brand, BrandScope, BrandSettings, BrandStore, Client, ClientStore, KeyStatus, NewBrand,
-    NewClient, StoreError, resolve_brand,
+    AuditEvent, AuditStore, Brand, BrandScope, BrandSettings, BrandStore, Client, ClientProfile, ClientStore,
+    KeyStatus, NewBrand, NewClient, StoreError, resolve_brand,
 };
 
 use crate::keyring::KeyRing;
@@ -67,25 +67,6 @@ pub type ProvisionResult<T> = Result<T, ProvisionError>;
 #[derive(Debug, Clone)]
 pub struct Actor(pub String);
 
-/// What an administrator specifies for a new client.
-#[derive(Debug, Clone, Default)]
-pub struct ClientSpec {
-    /// Display name (1–200 characters).
-    pub name: String,
-    /// Enabled grant types (at least one).
-    pub grant_types: Vec<GrantType>,
-    /// Scopes the client may receive.
-    pub scopes: ScopeSet,
-    /// Scopes it receives by default; must be a subset of `scopes`.
-    pub default_scopes: ScopeSet,
-    /// Audiences it may address.
-    pub audiences: Vec<String>,
-    /// Access-token lifetime override (1 s – [`MAX_TTL`]).
-    pub access_ttl: Option<u32>,
-    /// Refresh-token lifetime override (1 s – [`MAX_TTL`]).
-    pub refresh_ttl: Option<u32>,
-}
-
 /// A created client and its secret, to be revealed exactly once.
 #[derive(Debug)]
 pub struct CreatedClient {
@@ -132,61 +113,50 @@ pub async fn create_brand<S: BrandStore + AuditStore>(
     Ok(brand)
 }
 
-/// Creates a client with a server-generated id and secret.
+/// `items` without repeats, in first-seen order.
+fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Creates a client with a server-generated id and secret. Name 1–200 characters, at least one
+/// grant type, default scopes within the scopes, lifetimes from 1 s to [`MAX_TTL`].
 pub async fn create_client<S: ClientStore + AuditStore>(
     store: &S,
     scope: &BrandScope,
-    spec: ClientSpec,
+    mut profile: ClientProfile,
     actor: &Actor,
     now: i64,
 ) -> ProvisionResult<CreatedClient> {
-    check_name(&spec.name)?;
-    if spec.grant_types.is_empty() {
+    check_name(&profile.name)?;
+    if profile.grant_types.is_empty() {
         return Err(ProvisionError::Invalid("a client needs at least one grant type".into()));
     }
-    if !spec.default_scopes.is_subset(&spec.scopes) {
-        let extra = spec.default_scopes.difference(&spec.scopes);
+    if !profile.default_scopes.is_subset(&profile.scopes) {
+        let extra = profile.default_scopes.difference(&profile.scopes);
         return Err(ProvisionError::Invalid(format!(
             "default scopes must be among the client's scopes; not allowed: {extra}"
         )));
     }
-    if let Some(bad) = spec.audiences.iter().find(|a| a.is_empty() || a.len() > 512 || a.chars().any(char::is_control))
+    if let Some(bad) =
+        profile.audiences.iter().find(|a| a.is_empty() || a.len() > 512 || a.chars().any(char::is_control))
     {
         let shown: String = bad.chars().take(64).collect();
         return Err(ProvisionError::Invalid(format!("invalid audience '{}'", shown.escape_default())));
     }
-    check_ttl("access_ttl", spec.access_ttl)?;
-    check_ttl("refresh_ttl", spec.refresh_ttl)?;
+    check_ttl("access_ttl", profile.access_ttl)?;
+    check_ttl("refresh_ttl", profile.refresh_ttl)?;
     let client_id = ClientId::parse(random_id()?).map_err(|e| ProvisionError::Invalid(e.to_string()))?;
     let (secret, hash) = generate_secret(CLIENT_SECRET_PREFIX)?;
-    let mut audiences = Vec::with_capacity(spec.audiences.len());
-    for aud in spec.audiences {
-        if !audiences.contains(&aud) {
-            audiences.push(aud);
-        }
-    }
-    let mut grant_types = Vec::with_capacity(spec.grant_types.len());
-    for g in spec.grant_types {
-        if !grant_types.contains(&g) {
-            grant_types.push(g);
-        }
-    }
-    let client = store
-        .create_client(
-            scope,
-            NewClient {
-                client_id,
-                name: spec.name,
-                grant_types,
-                scopes: spec.scopes,
-                default_scopes: spec.default_scopes,
-                audiences,
-                access_ttl: spec.access_ttl,
-                refresh_ttl: spec.refresh_ttl,
-                secret_hash: hash.as_str().to_owned(),
-            },
-        )
-        .await?;
+    profile.audiences = dedup(profile.audiences);
+    profile.grant_types = dedup(profile.grant_types);
+    let client =
+        store.create_client(scope, NewClient { client_id, profile, secret_hash: hash.as_str().to_owned() }).await?;
     audit(store, scope, actor, "client.created", Some(client.client_id.to_string()), now).await;
     Ok(CreatedClient { client, secret })
 }
@@ -224,7 +194,7 @@ pub async fn platform_admin_exists<S: BrandStore + ClientStore>(store: &S) -> Pr
         return Ok(false);
     };
     let admin = admin_scope();
-    Ok(store.list_clients(&scope).await?.iter().any(|c| c.enabled && c.scopes.contains(&admin)))
+    Ok(store.list_clients(&scope).await?.iter().any(|c| c.enabled && c.profile.scopes.contains(&admin)))
 }
 
 fn admin_scope() -> Scope {
@@ -245,14 +215,14 @@ pub async fn bootstrap<S: BrandStore + ClientStore + AuditStore>(
     }
     let scope = ensure_system_brand(store, keys, actor, now).await?;
     let admin: ScopeSet = [admin_scope()].into_iter().collect();
-    let spec = ClientSpec {
+    let profile = ClientProfile {
         name: "platform-admin".into(),
         grant_types: vec![GrantType::ClientCredentials],
         scopes: admin.clone(),
         default_scopes: admin,
-        ..ClientSpec::default()
+        ..ClientProfile::default()
     };
-    create_client(store, &scope, spec, actor, now).await
+    create_client(store, &scope, profile, actor, now).await
 }
 
 async fn audit<S: AuditStore>(

@@ -5,10 +5,10 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation, decode};
 use portcullis_core::{AccessTokenClaims, BrandKey, GrantType, OAuthErrorCode, ScopeSet, SigningAlgorithm};
 use portcullis_credentials::master::MasterKey;
-use portcullis_tenancy::{BrandScope, BrandSettings, KeyStore};
+use portcullis_tenancy::{BrandScope, BrandSettings, ClientProfile, KeyStore};
 
 use crate::memory::MemoryStore;
-use crate::provision::{Actor, ClientSpec, CreatedClient, bootstrap, create_brand, create_client};
+use crate::provision::{Actor, CreatedClient, bootstrap, create_brand, create_client};
 use crate::{
     ClientAuthMethod, ClientCredentials, Clock, GrantContext, GrantError, TokenDefaults, TokenRequest, exchange,
 };
@@ -45,13 +45,13 @@ fn scopes(text: &str) -> ScopeSet {
 }
 
 async fn client(ctx: &GrantContext<MemoryStore>, scope: &BrandScope, audiences: &[&str]) -> CreatedClient {
-    let spec = ClientSpec {
+    let spec = ClientProfile {
         name: "svc".into(),
         grant_types: vec![GrantType::ClientCredentials],
         scopes: scopes("read write"),
         default_scopes: scopes("read"),
         audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
-        ..ClientSpec::default()
+        ..ClientProfile::default()
     };
     create_client(&ctx.store, scope, spec, &Actor("test".into()), NOW).await.unwrap()
 }
@@ -173,7 +173,7 @@ async fn bootstrap_refuses_a_second_admin_unless_forced() {
     let ctx = context();
     let actor = Actor("test".into());
     let first = bootstrap(&ctx.store, &ctx.keys, false, &actor, NOW).await.unwrap();
-    assert!(first.client.scopes.to_string().contains("platform:admin"));
+    assert!(first.client.profile.scopes.to_string().contains("platform:admin"));
     assert!(matches!(
         bootstrap(&ctx.store, &ctx.keys, false, &actor, NOW).await,
         Err(crate::provision::ProvisionError::AdminExists)
@@ -187,15 +187,15 @@ async fn provisioning_validates_input() {
     let ctx = context();
     let acme = brand(&ctx, "acme", BrandSettings::default()).await;
     let actor = Actor("test".into());
-    let bad_default = ClientSpec {
+    let bad_default = ClientProfile {
         name: "x".into(),
         grant_types: vec![GrantType::ClientCredentials],
         scopes: scopes("read"),
         default_scopes: scopes("write"),
-        ..ClientSpec::default()
+        ..ClientProfile::default()
     };
     assert!(create_client(&ctx.store, &acme, bad_default, &actor, NOW).await.is_err());
-    let no_grants = ClientSpec { name: "x".into(), ..ClientSpec::default() };
+    let no_grants = ClientProfile { name: "x".into(), ..ClientProfile::default() };
     assert!(create_client(&ctx.store, &acme, no_grants, &actor, NOW).await.is_err());
     let dup = create_brand(
         &ctx.store,

@@ -49,7 +49,7 @@ where
         GrantError::UnsupportedGrantType(format!("unsupported grant_type '{}'", shown.escape_default()))
     })?;
     let brand_allows = scope.brand().settings.allowed_grants.as_ref().is_none_or(|allowed| allowed.contains(&grant));
-    if !client.grant_types.contains(&grant) || !brand_allows {
+    if !client.profile.grant_types.contains(&grant) || !brand_allows {
         return Err(GrantError::UnauthorizedClient(grant.to_string()));
     }
 

@@ -2,7 +2,8 @@
 
 use portcullis_core::{ActType, BrandKey, ClientId, GrantType, Jti, KeyId, Scope, ScopeSet, SigningAlgorithm};
 use portcullis_tenancy::{
-    AuditEvent, Brand, BrandId, BrandSettings, Client, IssuedToken, KeyStatus, StoreResult, StoredKey, TokenStatus,
+    AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, IssuedToken, KeyStatus, StoreResult, StoredKey,
+    TokenStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -66,13 +67,15 @@ pub(crate) fn brand(row: brands::Model) -> StoreResult<Brand> {
 pub(crate) fn client(row: clients::Model) -> StoreResult<Client> {
     Ok(Client {
         client_id: ClientId::parse(row.client_id).map_err(|e| corrupt("client", e))?,
-        name: row.name,
-        grant_types: from_json("grant types", &row.grant_types)?,
-        scopes: from_json::<ScopeSet>("scopes", &row.scopes)?,
-        default_scopes: from_json::<ScopeSet>("default scopes", &row.default_scopes)?,
-        audiences: from_json("audiences", &row.audiences)?,
-        access_ttl: ttl_from_db(row.access_ttl),
-        refresh_ttl: ttl_from_db(row.refresh_ttl),
+        profile: ClientProfile {
+            name: row.name,
+            grant_types: from_json("grant types", &row.grant_types)?,
+            scopes: from_json::<ScopeSet>("scopes", &row.scopes)?,
+            default_scopes: from_json::<ScopeSet>("default scopes", &row.default_scopes)?,
+            audiences: from_json("audiences", &row.audiences)?,
+            access_ttl: ttl_from_db(row.access_ttl),
+            refresh_ttl: ttl_from_db(row.refresh_ttl),
+        },
         secret_hash: row.secret_hash,
         previous_secret_hash: row.previous_secret_hash,
         previous_secret_expires_at: row.previous_secret_expires_at,

@@ -6,8 +6,8 @@ use portcullis_core::{ActType, BrandKey, ClientId, GrantType, Jti, KeyId, ScopeS
 use portcullis_store::SeaStore;
 use portcullis_store::testing::{self, TestDatabase};
 use portcullis_tenancy::{
-    AuditEvent, AuditStore, BrandScope, BrandSettings, BrandStore, ClientStore, IssuedToken, KeyStatus, KeyStore,
-    MetaStore, NewBrand, NewClient, NewSigningKey, StoreError, TokenStatus, TokenStore,
+    AuditEvent, AuditStore, BrandScope, BrandSettings, BrandStore, ClientProfile, ClientStore, IssuedToken, KeyStatus,
+    KeyStore, MetaStore, NewBrand, NewClient, NewSigningKey, StoreError, TokenStatus, TokenStore,
 };
 
 fn key(kid: &str) -> NewSigningKey {
@@ -35,13 +35,15 @@ async fn brand(store: &SeaStore, name: &str) -> BrandScope {
 fn client(id: &str) -> NewClient {
     NewClient {
         client_id: ClientId::parse(id).unwrap(),
-        name: format!("client {id}"),
-        grant_types: vec![GrantType::ClientCredentials],
-        scopes: ScopeSet::parse_delimited("read write").unwrap(),
-        default_scopes: ScopeSet::parse_delimited("read").unwrap(),
-        audiences: vec!["https://api".into()],
-        access_ttl: Some(30),
-        refresh_ttl: None,
+        profile: ClientProfile {
+            name: format!("client {id}"),
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: ScopeSet::parse_delimited("read write").unwrap(),
+            default_scopes: ScopeSet::parse_delimited("read").unwrap(),
+            audiences: vec!["https://api".into()],
+            access_ttl: Some(30),
+            refresh_ttl: None,
+        },
         secret_hash: "sha256:abc".into(),
     }
 }
@@ -79,7 +81,7 @@ async fn records_round_trip() {
         let created = store.create_client(&acme, client("c1")).await.unwrap();
         let loaded = store.find_client(&acme, &created.client_id).await.unwrap().unwrap();
         assert_eq!(loaded, created);
-        assert_eq!(loaded.access_ttl, Some(30));
+        assert_eq!(loaded.profile.access_ttl, Some(30));
 
         store.record_token(&acme, token("t1", "c1")).await.unwrap();
         assert_eq!(store.find_token(&acme, "t1").await.unwrap().unwrap(), token("t1", "c1"));

@@ -10,8 +10,8 @@ mod scope;
 mod storage;
 
 pub use records::{
-    AuditEvent, Brand, BrandId, BrandSettings, Client, IssuedToken, KeyStatus, NewBrand, NewClient, NewSigningKey,
-    StoredKey, TokenStatus,
+    AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, IssuedToken, KeyStatus, NewBrand, NewClient,
+    NewSigningKey, StoredKey, TokenStatus,
 };
 pub use scope::BrandScope;
 pub use storage::{

@@ -49,18 +49,16 @@ pub struct NewBrand {
     pub settings: BrandSettings,
 }
 
-/// A client (API credential) of a brand.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Client {
-    /// Public id.
-    pub client_id: ClientId,
+/// What an administrator chooses for a client: everything but its id and secret.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientProfile {
     /// Display name.
     pub name: String,
     /// Enabled grant types.
     pub grant_types: Vec<GrantType>,
     /// Scopes the client may receive.
     pub scopes: ScopeSet,
-    /// Scopes it receives when it requests none.
+    /// Scopes it receives when it requests none (a subset of `scopes`).
     pub default_scopes: ScopeSet,
     /// Audiences it may address.
     pub audiences: Vec<String>,
@@ -68,6 +66,15 @@ pub struct Client {
     pub access_ttl: Option<u32>,
     /// Refresh-token lifetime override, seconds.
     pub refresh_ttl: Option<u32>,
+}
+
+/// A client (API credential) of a brand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Public id.
+    pub client_id: ClientId,
+    /// Name, grants, scopes, audiences, lifetimes.
+    pub profile: ClientProfile,
     /// Hash of the current secret (see `portcullis_credentials::secret`).
     pub secret_hash: String,
     /// Hash of the previous secret while a rotation grace period runs.
@@ -85,20 +92,8 @@ pub struct Client {
 pub struct NewClient {
     /// Public id (server-generated).
     pub client_id: ClientId,
-    /// Display name.
-    pub name: String,
-    /// Enabled grant types.
-    pub grant_types: Vec<GrantType>,
-    /// Allowed scopes.
-    pub scopes: ScopeSet,
-    /// Default scopes (a subset of `scopes`).
-    pub default_scopes: ScopeSet,
-    /// Allowed audiences.
-    pub audiences: Vec<String>,
-    /// Access-token lifetime override.
-    pub access_ttl: Option<u32>,
-    /// Refresh-token lifetime override.
-    pub refresh_ttl: Option<u32>,
+    /// Name, grants, scopes, audiences, lifetimes.
+    pub profile: ClientProfile,
     /// Hash of the generated secret.
     pub secret_hash: String,
 }

@@ -17,10 +17,18 @@ mod token;
 use axum::Router;
 use axum::routing::{get, post};
 use portcullis_tenancy::Storage;
+use std::time::Duration;
+
+use http::StatusCode;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::OAuthError;
 pub use state::AppState;
+
+/// How long one request may take, body included, before it is answered 408: a slow client
+/// cannot hold a connection and a task forever.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The router of the public listener.
 pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
@@ -32,6 +40,7 @@ pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
         .route("/oauth/token", post(token::token_by_query::<S>))
         .merge(health::routes::<S>())
         .fallback(error::not_found)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -39,5 +48,9 @@ pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
 /// The router of the admin listener. Today it serves health checks; the management API joins
 /// it later.
 pub fn admin_router<S: Storage>(state: AppState<S>) -> Router {
-    health::routes::<S>().fallback(error::not_found).layer(TraceLayer::new_for_http()).with_state(state)
+    health::routes::<S>()
+        .fallback(error::not_found)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }

@@ -12,11 +12,11 @@ use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 use portcullis_core::{AccessTokenClaims, BrandKey, GrantType, ScopeSet};
 use portcullis_credentials::master::MasterKey;
 use portcullis_grants::keyring::KeyRing;
-use portcullis_grants::provision::{Actor, ClientSpec, CreatedClient, create_brand, create_client};
+use portcullis_grants::provision::{Actor, CreatedClient, create_brand, create_client};
 use portcullis_grants::{Clock, GrantContext, TokenDefaults};
 use portcullis_store::SeaStore;
 use portcullis_store::testing::{self, TestDatabase};
-use portcullis_tenancy::{BrandScope, BrandSettings};
+use portcullis_tenancy::{BrandScope, BrandSettings, ClientProfile};
 use portcullis_token_server::{AppState, public_router};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -51,13 +51,13 @@ async fn brand_with_client(ctx: &GrantContext<SeaStore>, key: &str) -> CreatedCl
     )
     .await
     .unwrap();
-    let spec = ClientSpec {
+    let spec = ClientProfile {
         name: "svc".into(),
         grant_types: vec![GrantType::ClientCredentials],
         scopes: ScopeSet::parse_delimited("read write").unwrap(),
         default_scopes: ScopeSet::parse_delimited("read").unwrap(),
         audiences: vec![format!("https://api.{key}")],
-        ..ClientSpec::default()
+        ..ClientProfile::default()
     };
     create_client(&ctx.store, &BrandScope::new(brand), spec, &actor, ctx.clock.now()).await.unwrap()
 }
@@ -130,7 +130,8 @@ async fn discovery_documents_agree_and_name_only_working_endpoints() {
 async fn tokens_verify_against_their_brand_only() {
     for f in fixtures().await {
         let (status, headers, body) =
-            send(&f.router, token_request("/brands/acme/oauth/token", auth(&f.acme), "grant_type=client_credentials")).await;
+            send(&f.router, token_request("/brands/acme/oauth/token", auth(&f.acme), "grant_type=client_credentials"))
+                .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(headers[header::CACHE_CONTROL], "no-store");
         assert_eq!(body["token_type"], "Bearer");
@@ -174,7 +175,8 @@ async fn both_url_forms_and_both_auth_methods_work() {
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["scope"], "write");
 
-        let (status, _, body) = send(&f.router, token_request("/oauth/token", auth(&f.acme), "grant_type=client_credentials")).await;
+        let (status, _, body) =
+            send(&f.router, token_request("/oauth/token", auth(&f.acme), "grant_type=client_credentials")).await;
         assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
     }
 }
@@ -183,7 +185,13 @@ async fn both_url_forms_and_both_auth_methods_work() {
 async fn errors_follow_rfc_6749() {
     for f in fixtures().await {
         let cases: Vec<(&str, Option<String>, String, StatusCode, &str)> = vec![
-            ("/brands/acme/oauth/token", auth(&f.globex), "grant_type=client_credentials".into(), StatusCode::UNAUTHORIZED, "invalid_client"),
+            (
+                "/brands/acme/oauth/token",
+                auth(&f.globex),
+                "grant_type=client_credentials".into(),
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+            ),
             (
                 "/brands/acme/oauth/token",
                 Some(basic(f.acme.client.client_id.as_str(), "wrong")),
@@ -191,10 +199,28 @@ async fn errors_follow_rfc_6749() {
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
             ),
-            ("/brands/acme/oauth/token", None, "grant_type=client_credentials".into(), StatusCode::UNAUTHORIZED, "invalid_client"),
+            (
+                "/brands/acme/oauth/token",
+                None,
+                "grant_type=client_credentials".into(),
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+            ),
             ("/brands/acme/oauth/token", auth(&f.acme), String::new(), StatusCode::BAD_REQUEST, "invalid_request"),
-            ("/brands/acme/oauth/token", auth(&f.acme), "grant_type=implicit".into(), StatusCode::BAD_REQUEST, "unsupported_grant_type"),
-            ("/brands/acme/oauth/token", auth(&f.acme), "grant_type=client_credentials&scope=admin".into(), StatusCode::BAD_REQUEST, "invalid_scope"),
+            (
+                "/brands/acme/oauth/token",
+                auth(&f.acme),
+                "grant_type=implicit".into(),
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+            ),
+            (
+                "/brands/acme/oauth/token",
+                auth(&f.acme),
+                "grant_type=client_credentials&scope=admin".into(),
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+            ),
             (
                 "/brands/acme/oauth/token",
                 auth(&f.acme),
@@ -216,8 +242,20 @@ async fn errors_follow_rfc_6749() {
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
             ),
-            ("/brands/nobody/oauth/token", auth(&f.acme), "grant_type=client_credentials".into(), StatusCode::BAD_REQUEST, "invalid_request"),
-            ("/brands/acme/oauth/token", Some("Basic %%%".into()), "grant_type=client_credentials".into(), StatusCode::UNAUTHORIZED, "invalid_client"),
+            (
+                "/brands/nobody/oauth/token",
+                auth(&f.acme),
+                "grant_type=client_credentials".into(),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            ),
+            (
+                "/brands/acme/oauth/token",
+                Some("Basic %%%".into()),
+                "grant_type=client_credentials".into(),
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+            ),
         ];
         for (uri, authorization, body, status, error) in cases {
             let (got, headers, json) = send(&f.router, token_request(uri, authorization.clone(), &body)).await;
