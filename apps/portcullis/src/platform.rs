@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use portcullis_config::Settings;
 use portcullis_grants::keyring::KeyRing;
+use portcullis_grants::throttle::Throttle;
 use portcullis_grants::{Clock, GrantContext, TokenDefaults};
 use portcullis_store::{PoolSettings, SeaStore};
 use portcullis_tenancy::MetaStore;
@@ -50,6 +51,7 @@ impl Platform {
             },
             public_url: settings.http.public_url.as_str().into(),
             clock: Clock::system(),
+            throttle: Throttle::new(),
         };
         Ok(Self { settings, grants })
     }

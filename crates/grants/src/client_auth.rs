@@ -4,15 +4,20 @@ use portcullis_core::ClientId;
 use portcullis_credentials::secret::{SecretHash, hash_secret, verify_secret};
 use portcullis_tenancy::{AuditEvent, AuditStore, BrandScope, Client, ClientStore};
 
+use crate::throttle::{Attempt, Throttle};
 use crate::{ClientAuthMethod, ClientCredentials, GrantError, GrantResult};
 
 /// Authenticates `credentials` against the scoped brand's clients.
+///
+/// Attempts that the [`Throttle`] holds back are refused before any secret is checked; failures
+/// are counted there and a success clears the caller's counter.
 ///
 /// Unknown ids, wrong secrets and disabled clients fail identically (and take the same work:
 /// an unknown id still hashes the presented secret). A client of another brand is simply
 /// unknown here. Every failure is written to the brand's audit log, without the secret.
 pub async fn authenticate<S: ClientStore + AuditStore>(
     store: &S,
+    throttle: &Throttle,
     scope: &BrandScope,
     credentials: Option<&ClientCredentials>,
     now: i64,
@@ -22,6 +27,10 @@ pub async fn authenticate<S: ClientStore + AuditStore>(
         return Err(GrantError::InvalidClient { challenge: true });
     };
     let basic = credentials.method == ClientAuthMethod::Basic;
+    let attempt = Attempt { brand: scope.brand_id(), client_id: &credentials.client_id, source };
+    if let Some(retry_after) = throttle.check(attempt, now) {
+        return Err(GrantError::Throttled { retry_after });
+    }
     let client = match ClientId::parse(credentials.client_id.as_str()) {
         Ok(id) => store.find_client(scope, &id).await?,
         Err(_) => None,
@@ -35,8 +44,12 @@ pub async fn authenticate<S: ClientStore + AuditStore>(
         }
     };
     match client {
-        Some(client) if verified => Ok(client),
+        Some(client) if verified => {
+            throttle.success(attempt);
+            Ok(client)
+        }
         _ => {
+            throttle.failure(attempt, now);
             let event = AuditEvent {
                 at: now,
                 actor: format!("client:{}", printable(&credentials.client_id)),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use portcullis_tenancy::BrandScope;
 
 use crate::keyring::KeyRing;
+use crate::throttle::Throttle;
 
 /// Configured default lifetimes (seconds), used when neither client nor brand sets one.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +62,8 @@ pub struct GrantContext<S> {
     pub public_url: Arc<str>,
     /// Time source.
     pub clock: Clock,
+    /// Failed-authentication counters.
+    pub throttle: Throttle,
 }
 
 impl<S> GrantContext<S> {

@@ -18,6 +18,12 @@ pub enum GrantError {
         /// Whether to challenge for HTTP Basic.
         challenge: bool,
     },
+    /// Too many failed authentications: refused for `retry_after` seconds.
+    #[error("too many failed attempts; retry after {retry_after} seconds")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// The client may not use this grant type.
     #[error("the client is not allowed to use the grant type '{0}'")]
     UnauthorizedClient(String),
@@ -50,6 +56,7 @@ impl GrantError {
         match self {
             Self::InvalidRequest(_) => OAuthErrorCode::InvalidRequest,
             Self::InvalidClient { .. } => OAuthErrorCode::InvalidClient,
+            Self::Throttled { .. } => OAuthErrorCode::SlowDown,
             Self::UnauthorizedClient(_) => OAuthErrorCode::UnauthorizedClient,
             Self::UnsupportedGrantType(_) => OAuthErrorCode::UnsupportedGrantType,
             Self::InvalidScope(_) => OAuthErrorCode::InvalidScope,

@@ -7,6 +7,7 @@
 //! * [`issue`]: minting an access token and recording it durably.
 //! * [`keyring`]: the brand's signing keys, unsealed and parsed once.
 //! * [`provision`]: creating brands, clients and the platform administrator.
+//! * [`throttle`]: brute-force defence for client authentication.
 
 pub mod client_auth;
 pub mod client_credentials;
@@ -16,6 +17,7 @@ pub mod issue;
 pub mod keyring;
 pub mod provision;
 mod request;
+pub mod throttle;
 mod token_endpoint;
 
 pub use context::{Clock, GrantContext, TokenDefaults};

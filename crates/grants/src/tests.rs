@@ -22,6 +22,7 @@ fn context() -> GrantContext<MemoryStore> {
         defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 86_400 },
         public_url: "https://id.example.com".into(),
         clock: Clock::from_fn(|| NOW),
+        throttle: crate::throttle::Throttle::new(),
     }
 }
 
@@ -155,6 +156,29 @@ async fn errors_have_the_right_codes() {
     let failures = ctx.store.events(&acme).iter().filter(|e| e.action == "auth.failed").count();
     assert_eq!(failures, 1, "a failed authentication is audited; a request without credentials is not an attempt");
     assert!(ctx.store.events(&acme).iter().all(|e| !format!("{e:?}").contains(c.secret.expose())));
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_then_forgiven() {
+    let ctx = context();
+    let acme = brand(&ctx, "acme", BrandSettings::default()).await;
+    let c = client(&ctx, &acme, &[]).await;
+    let mut wrong = creds(&c);
+    wrong.secret = "guess".into();
+    let mut request = cc_request(None, None);
+    request.source = Some("192.0.2.7".into());
+    for _ in 0..crate::throttle::PER_CLIENT_AND_SOURCE {
+        let err = exchange(&ctx, &acme, Some(&wrong), &request).await.unwrap_err();
+        assert_eq!(err.code(), OAuthErrorCode::InvalidClient);
+    }
+    let err = exchange(&ctx, &acme, Some(&creds(&c)), &request).await.unwrap_err();
+    assert!(matches!(err, GrantError::Throttled { retry_after: 1 }), "even the right secret waits: {err:?}");
+    let mut elsewhere = request.clone();
+    elsewhere.source = Some("198.51.100.1".into());
+    assert!(
+        exchange(&ctx, &acme, Some(&creds(&c)), &elsewhere).await.is_ok(),
+        "the holder elsewhere is not locked out"
+    );
 }
 
 #[tokio::test]

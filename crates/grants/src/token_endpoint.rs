@@ -42,7 +42,7 @@ where
         .filter(|g| !g.is_empty())
         .ok_or_else(|| GrantError::InvalidRequest("missing grant_type parameter".into()))?;
     let now = ctx.clock.now();
-    let client = authenticate(&ctx.store, scope, credentials, now, request.source.as_deref()).await?;
+    let client = authenticate(&ctx.store, &ctx.throttle, scope, credentials, now, request.source.as_deref()).await?;
 
     let grant = grant_type.parse::<GrantType>().ok().filter(|g| SUPPORTED_GRANTS.contains(g)).ok_or_else(|| {
         let shown: String = grant_type.chars().take(64).collect();

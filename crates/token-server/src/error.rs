@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use portcullis_core::OAuthErrorCode;
 use portcullis_grants::GrantError;
@@ -16,6 +16,7 @@ pub struct OAuthError {
     error: &'static str,
     description: String,
     basic_challenge: bool,
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -68,7 +69,7 @@ impl OAuthError {
     }
 
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into(), basic_challenge: false }
+        Self { status, error, description: description.into(), basic_challenge: false, retry_after: None }
     }
 
     /// The status code.
@@ -82,8 +83,13 @@ impl From<GrantError> for OAuthError {
         if e.is_internal() {
             tracing::error!(error = %e, "token request failed on the server side");
         }
+        let retry_after = match e {
+            GrantError::Throttled { retry_after } => Some(retry_after),
+            _ => None,
+        };
         let status = match e.code() {
             OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
             OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
@@ -91,7 +97,7 @@ impl From<GrantError> for OAuthError {
         // A challenge tells a client which scheme to use; send it unless the client used the
         // body, which RFC 6749 §5.2 leaves to a plain 401.
         let basic_challenge = matches!(e, GrantError::InvalidClient { challenge: true });
-        Self { status, error: e.code().as_str(), description: e.description(), basic_challenge }
+        Self { status, error: e.code().as_str(), description: e.description(), basic_challenge, retry_after }
     }
 }
 
@@ -114,11 +120,19 @@ impl IntoResponse for OAuthError {
         let headers = response.headers_mut();
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.basic_challenge {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""));
         }
         response
     }
+}
+
+/// The fallback for a known path with the wrong method.
+pub(crate) async fn method_not_allowed() -> OAuthError {
+    OAuthError::new(StatusCode::METHOD_NOT_ALLOWED, OAuthErrorCode::InvalidRequest.as_str(), "method not allowed")
 }
 
 /// The fallback for unknown paths.

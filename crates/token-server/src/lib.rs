@@ -40,6 +40,7 @@ pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
         .route("/oauth/token", post(token::token_by_query::<S>))
         .merge(health::routes::<S>())
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -50,6 +51,7 @@ pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
 pub fn admin_router<S: Storage>(state: AppState<S>) -> Router {
     health::routes::<S>()
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

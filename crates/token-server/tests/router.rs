@@ -71,6 +71,7 @@ async fn fixtures() -> Vec<Fixture> {
             defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600 },
             public_url: PUBLIC_URL.into(),
             clock: Clock::system(),
+            throttle: portcullis_grants::throttle::Throttle::new(),
         };
         let acme = brand_with_client(&ctx, "acme").await;
         let globex = brand_with_client(&ctx, "globex").await;
@@ -288,6 +289,39 @@ async fn oversized_and_mistyped_bodies_are_refused_without_5xx() {
 
         let (status, _, body) = send(&f.router, get("/no/such/path")).await;
         assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    }
+}
+
+#[tokio::test]
+async fn repeated_failures_from_one_address_get_429_with_retry_after() {
+    for f in fixtures().await {
+        let from = |auth: Option<String>| {
+            let mut request = token_request("/brands/acme/oauth/token", auth, "grant_type=client_credentials");
+            let peer: std::net::SocketAddr = "192.0.2.9:4000".parse().unwrap();
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            request
+        };
+        let wrong = Some(basic(f.acme.client.client_id.as_str(), "guess"));
+        for _ in 0..portcullis_grants::throttle::PER_CLIENT_AND_SOURCE {
+            let (status, _, _) = send(&f.router, from(wrong.clone())).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let (status, headers, body) = send(&f.router, from(auth(&f.acme))).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert_eq!(body["error"], "slow_down");
+        assert!(headers[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+        let (status, _, _) =
+            send(&f.router, token_request("/brands/acme/oauth/token", auth(&f.acme), "grant_type=client_credentials"))
+                .await;
+        assert_eq!(status, StatusCode::OK, "another address is not held back");
+    }
+}
+
+#[tokio::test]
+async fn wrong_methods_get_json_405() {
+    for f in fixtures().await {
+        let (status, _, body) = send(&f.router, get("/brands/acme/oauth/token")).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("invalid_request")));
     }
 }
 
