@@ -27,13 +27,16 @@ pub async fn authenticate<S: ClientStore + AuditStore>(
         return Err(GrantError::InvalidClient { challenge: true });
     };
     let basic = credentials.method == ClientAuthMethod::Basic;
-    let attempt = Attempt { brand: scope.brand_id(), client_id: &credentials.client_id, source };
+    let client_id = ClientId::parse(credentials.client_id.as_str()).ok();
+    // Ids that cannot exist share one counter, so junk input cannot grow the throttle's memory.
+    let throttle_id = client_id.as_ref().map_or("", ClientId::as_str);
+    let attempt = Attempt { brand: scope.brand_id(), client_id: throttle_id, source };
     if let Some(retry_after) = throttle.check(attempt, now) {
         return Err(GrantError::Throttled { retry_after });
     }
-    let client = match ClientId::parse(credentials.client_id.as_str()) {
-        Ok(id) => store.find_client(scope, &id).await?,
-        Err(_) => None,
+    let client = match &client_id {
+        Some(id) => store.find_client(scope, id).await?,
+        None => None,
     };
     let verified = match &client {
         Some(client) => client.enabled && secret_matches(client, &credentials.secret, now),
