@@ -7,6 +7,7 @@ mod master_key;
 mod output;
 mod platform;
 mod serve;
+mod tls;
 
 use std::process::ExitCode;
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener, ListenerExt};
 use portcullis_grants::provision::{self, Actor};
 use portcullis_tenancy::resolve_brand;
 use portcullis_token_server::{AppState, admin_router, public_router};
@@ -14,6 +16,7 @@ use tokio::task::JoinSet;
 use crate::cli::{Listeners, ServeArgs};
 use crate::commands::reveal_client;
 use crate::platform::Platform;
+use crate::tls::{self, TlsListener};
 
 /// How long in-flight requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -30,10 +33,25 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState { grants: platform.grants.clone(), max_body_bytes: platform.settings.http.max_body_bytes };
     let mut servers = JoinSet::new();
     if args.listeners != Listeners::Admin {
-        spawn(&mut servers, "public", platform.settings.http.listen, public_router(state.clone())).await?;
+        let http = &platform.settings.http;
+        let tcp = bind("public", http.listen).await?;
+        let router = public_router(state.clone());
+        match &http.tls {
+            Some(tls) => {
+                let listener = TlsListener::new(tcp, tls::server_config(tls)?)?;
+                announce("public", "https", listener.local_addr()?);
+                servers.spawn(serve_on("public", listener.tap_io(|_| {}), router));
+            }
+            None => {
+                announce("public", "http", tcp.local_addr()?);
+                servers.spawn(serve_on("public", tcp, router));
+            }
+        }
     }
     if args.listeners != Listeners::Public {
-        spawn(&mut servers, "admin", platform.settings.admin.listen, admin_router(state)).await?;
+        let tcp = bind("admin", platform.settings.admin.listen).await?;
+        announce("admin", "http", tcp.local_addr()?);
+        servers.spawn(serve_on("admin", tcp, admin_router(state)));
     }
     while let Some(result) = servers.join_next().await {
         result.context("a listener task failed")??;
@@ -42,22 +60,27 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn spawn(
-    servers: &mut JoinSet<anyhow::Result<()>>,
-    name: &'static str,
-    addr: SocketAddr,
-    router: Router,
-) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("binding the {name} listener to {addr}"))?;
-    let bound = listener.local_addr()?;
-    tracing::info!(listener = name, address = %bound, "listening");
-    crate::output::lines(&[format!("{name} listener on http://{bound}")]);
-    servers.spawn(async move {
-        let app = router.into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(name));
-        server.await.with_context(|| format!("the {name} listener failed"))
-    });
-    Ok(())
+async fn bind(name: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("binding the {name} listener to {addr}"))
+}
+
+fn announce(name: &str, scheme: &str, bound: SocketAddr) {
+    tracing::info!(listener = name, address = %bound, scheme, "listening");
+    crate::output::lines(&[format!("{name} listener on {scheme}://{bound}")]);
+}
+
+/// Serves `router` on `listener` until the shutdown signal, with the peer address available to
+/// handlers as `ConnectInfo<SocketAddr>`.
+async fn serve_on<L>(name: &'static str, listener: L, router: Router) -> anyhow::Result<()>
+where
+    L: Listener<Addr = SocketAddr>,
+    SocketAddr: for<'a> Connected<IncomingStream<'a, L>>,
+{
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal(name))
+        .await
+        .with_context(|| format!("the {name} listener failed"))
 }
 
 /// Resolves on SIGTERM or Ctrl-C; the process exits anyway after [`SHUTDOWN_GRACE`].

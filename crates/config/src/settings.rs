@@ -51,6 +51,17 @@ pub struct HttpSettings {
     pub public_url: String,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// When set, the public listener terminates TLS itself.
+    pub tls: Option<TlsSettings>,
+}
+
+/// `http.tls.*`: PEM files for the public listener.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// Certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 /// `admin.*`: the admin listener.
@@ -173,15 +184,23 @@ impl RawSettings {
                 &self.http.public_url,
             ));
         }
-        if let Some(tls) = self.http.tls
-            && (tls.cert_file.is_some() || tls.key_file.is_some())
-        {
-            return Err(invalid(
-                "http.tls",
-                "no value: TLS termination by Portcullis itself is not implemented yet; terminate TLS at a proxy",
-                "a certificate",
-            ));
-        }
+        let tls = match self.http.tls.map(|t| (t.cert_file, t.key_file)) {
+            None | Some((None, None)) => None,
+            Some((Some(cert), Some(key))) => {
+                for (name, path) in [("http.tls.cert_file", &cert), ("http.tls.key_file", &key)] {
+                    if !std::path::Path::new(path).is_file() {
+                        return Err(invalid(name, "the path of a readable PEM file", path));
+                    }
+                }
+                Some(TlsSettings { cert_file: PathBuf::from(cert), key_file: PathBuf::from(key) })
+            }
+            Some((Some(_), None)) => {
+                return Err(invalid("http.tls.key_file", "a PEM private key to go with cert_file", "nothing"));
+            }
+            Some((None, Some(_))) => {
+                return Err(invalid("http.tls.cert_file", "a PEM certificate chain to go with key_file", "nothing"));
+            }
+        };
         if self.http.max_body_bytes < 1024 || self.http.max_body_bytes > 16 * 1024 * 1024 {
             return Err(invalid("http.max_body_bytes", "a size from 1024 to 16777216 bytes", self.http.max_body_bytes));
         }
@@ -216,6 +235,7 @@ impl RawSettings {
                 listen,
                 public_url: public.as_str().trim_end_matches('/').to_owned(),
                 max_body_bytes: self.http.max_body_bytes,
+                tls,
             },
             admin: AdminSettings { listen: admin_listen },
             secrets: SecretsSettings {

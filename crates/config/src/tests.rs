@@ -55,7 +55,7 @@ fn bad_values_name_their_key() {
         ("PORTCULLIS_SECRETS__MASTER_KEY", "c2hvcnQ=", "secrets.master_key"),
         ("PORTCULLIS_HTTP__PUBLIC_URL", "ftp://x", "http.public_url"),
         ("PORTCULLIS_HTTP__PUBLIC_URL", "http://id.example.com", "http.public_url"),
-        ("PORTCULLIS_HTTP__TLS__CERT_FILE", "/etc/cert.pem", "http.tls"),
+        ("PORTCULLIS_HTTP__TLS__CERT_FILE", "/etc/cert.pem", "http.tls.key_file"),
     ];
     for (var, value, key) in cases {
         Jail::expect_with(|jail| {
@@ -84,6 +84,21 @@ fn unrelated_prefixed_variables_are_ignored_but_nested_typos_are_not() {
         assert!(load(None, false).is_ok());
         jail.set_env("PORTCULLIS_DATABSE__URL", "postgres://x");
         assert!(error_text(load(None, false)).contains("databse"));
+        Ok(())
+    });
+}
+
+#[test]
+fn tls_needs_both_files_and_they_must_exist() {
+    Jail::expect_with(|jail| {
+        jail.create_file("cert.pem", "x")?;
+        jail.create_file("key.pem", "x")?;
+        jail.set_env("PORTCULLIS_HTTP__TLS__CERT_FILE", "cert.pem");
+        jail.set_env("PORTCULLIS_HTTP__TLS__KEY_FILE", "missing.pem");
+        assert!(error_text(load(None, false)).contains("http.tls.key_file"));
+        jail.set_env("PORTCULLIS_HTTP__TLS__KEY_FILE", "key.pem");
+        let tls = load(None, false).unwrap().http.tls.unwrap();
+        assert_eq!(tls.cert_file, std::path::PathBuf::from("cert.pem"));
         Ok(())
     });
 }
