@@ -1,9 +1,27 @@
 //! Resolving the brand of a request into a [`BrandScope`].
 
+use std::convert::Infallible;
+
+use axum::extract::{FromRequestParts, Path};
+use http::request::Parts;
 use portcullis_core::BrandKey;
 use portcullis_tenancy::{BrandScope, BrandStore, resolve_brand};
 
 use crate::OAuthError;
+
+/// The `{brand}` path segment. A segment that does not decode (invalid percent-escapes or
+/// UTF-8) cannot name a brand; it becomes the empty key, which no brand has, so the endpoint
+/// answers with its usual unknown-brand error instead of axum's plain-text rejection.
+pub(crate) struct BrandParam(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BrandParam {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let brand = Path::<String>::from_request_parts(parts, state).await.map(|Path(b)| b).unwrap_or_default();
+        Ok(Self(brand))
+    }
+}
 
 /// Why a brand could not be resolved; the caller picks the response (400 at the token
 /// endpoint, 404 on discovery).

@@ -4,7 +4,7 @@
 //! revocation endpoint is named until it exists.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use http::header::CACHE_CONTROL;
@@ -14,7 +14,7 @@ use portcullis_grants::provision::MAX_TTL;
 use portcullis_tenancy::{BrandScope, Storage};
 use serde::Serialize;
 
-use crate::brand::scope_or_404;
+use crate::brand::{BrandParam, scope_or_404};
 use crate::{AppState, OAuthError};
 
 /// Authorization-server metadata, built from `openidconnect`'s typed fields.
@@ -71,7 +71,7 @@ fn cacheable(body: impl Serialize, seconds: u32) -> Response {
 /// `GET /brands/{k}/.well-known/openid-configuration`
 pub(crate) async fn openid_configuration<S: Storage>(
     State(state): State<AppState<S>>,
-    Path(brand): Path<String>,
+    BrandParam(brand): BrandParam,
 ) -> Result<Response, OAuthError> {
     let scope = scope_or_404(&state.grants.store, &brand).await?;
     Ok(cacheable(metadata(&state, &scope)?, 300))
@@ -81,9 +81,9 @@ pub(crate) async fn openid_configuration<S: Storage>(
 /// segment is inserted between host and the issuer's path).
 pub(crate) async fn authorization_server<S: Storage>(
     State(state): State<AppState<S>>,
-    Path(brand): Path<String>,
+    BrandParam(brand): BrandParam,
 ) -> Result<Response, OAuthError> {
-    openid_configuration(State(state), Path(brand)).await
+    openid_configuration(State(state), BrandParam(brand)).await
 }
 
 #[derive(Serialize)]
@@ -94,7 +94,7 @@ struct Jwks {
 /// `GET /brands/{k}/jwks.json`: next, active and still-published retired keys.
 pub(crate) async fn jwks<S: Storage>(
     State(state): State<AppState<S>>,
-    Path(brand): Path<String>,
+    BrandParam(brand): BrandParam,
 ) -> Result<Response, OAuthError> {
     let scope = scope_or_404(&state.grants.store, &brand).await?;
     let now = state.grants.clock.now();

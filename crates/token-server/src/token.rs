@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use http::header::{CACHE_CONTROL, PRAGMA};
@@ -11,14 +11,14 @@ use portcullis_grants::{TokenRequest, exchange};
 use portcullis_tenancy::Storage;
 use tracing::Instrument;
 
-use crate::brand::scope_or_400;
+use crate::brand::{BrandParam, scope_or_400};
 use crate::form::{parse_pairs, read_form};
 use crate::{AppState, OAuthError, client_auth};
 
 /// The token endpoint with the brand in the path.
 pub(crate) async fn token_at_path<S: Storage>(
     State(state): State<AppState<S>>,
-    Path(brand): Path<String>,
+    BrandParam(brand): BrandParam,
     request: Request,
 ) -> Response {
     handle(state, &brand, request).await.unwrap_or_else(IntoResponse::into_response)

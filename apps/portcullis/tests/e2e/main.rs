@@ -1,0 +1,17 @@
+//! End-to-end tests of the real `portcullis` binary.
+//!
+//! Every test starts the compiled binary as a subprocess in its own temporary directory, with
+//! its own database and its own loopback ports, and talks to it the way operators and clients
+//! do: offline CLI commands whose JSON output is parsed, and HTTP requests to `serve`. Each
+//! scenario runs against SQLite, and against a fresh Postgres database as well when
+//! `PORTCULLIS_TEST_POSTGRES_URL` names a server.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a panic is a failed test")]
+
+mod bad_input;
+mod bootstrap;
+mod config_errors;
+mod fixture;
+mod http;
+mod oauth_client;
+mod secrets_at_rest;
+mod token_errors;
