@@ -28,6 +28,38 @@ pub enum Command {
     /// Manage clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage a brand's end users.
+    #[command(subcommand)]
+    User(PrincipalCommand),
+    /// Manage a brand's operators (staff).
+    #[command(subcommand)]
+    Operator(PrincipalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrincipalCommand {
+    /// Create one; the password is read from standard input.
+    Create(PrincipalCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PrincipalCreateArgs {
+    /// The brand key.
+    #[arg(long)]
+    pub brand: String,
+    /// Login name, unique in the brand.
+    #[arg(long)]
+    pub username: String,
+    /// Read the password from the first line of standard input (the only way to give it, so
+    /// that it never appears in a process list or shell history).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    /// A permission (scope) the principal may be granted; repeat or space-separate for several.
+    #[arg(long = "permission", num_args = 1..)]
+    pub permissions: Vec<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

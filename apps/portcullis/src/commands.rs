@@ -2,12 +2,15 @@
 
 use anyhow::Context;
 use portcullis_core::{BrandKey, GrantType, ScopeSet, SigningAlgorithm};
-use portcullis_grants::provision::{self, Actor, CreatedClient, ProvisionError};
+use portcullis_grants::provision::{self, Actor, CreatedClient, PrincipalSpec, ProvisionError};
 use portcullis_store::{PoolSettings, SeaStore};
-use portcullis_tenancy::{BrandSettings, ClientProfile, resolve_brand};
+use portcullis_tenancy::{BrandScope, BrandSettings, ClientProfile, PrincipalKind, resolve_brand};
 use serde::Serialize;
 
-use crate::cli::{BootstrapArgs, BrandCommand, BrandCreateArgs, Cli, ClientCommand, ClientCreateArgs, Command};
+use crate::cli::{
+    BootstrapArgs, BrandCommand, BrandCreateArgs, Cli, ClientCommand, ClientCreateArgs, Command, PrincipalCommand,
+    PrincipalCreateArgs,
+};
 use crate::platform::Platform;
 use crate::{logging, output, serve};
 
@@ -20,6 +23,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bootstrap(args) => bootstrap(&Platform::open(config, true).await?, args).await,
         Command::Brand(BrandCommand::Create(args)) => create_brand(&Platform::open(config, true).await?, args).await,
         Command::Client(ClientCommand::Create(args)) => create_client(&Platform::open(config, true).await?, args).await,
+        Command::User(PrincipalCommand::Create(args)) => {
+            create_principal(&Platform::open(config, true).await?, PrincipalKind::User, args).await
+        }
+        Command::Operator(PrincipalCommand::Create(args)) => {
+            create_principal(&Platform::open(config, true).await?, PrincipalKind::Operator, args).await
+        }
     }
 }
 
@@ -125,10 +134,18 @@ fn scope_set(flag: &str, values: &[String]) -> anyhow::Result<ScopeSet> {
     ScopeSet::parse_delimited(&values.join(" ")).with_context(|| format!("--{flag}"))
 }
 
+/// The brand named by `--brand`.
+async fn brand_scope(platform: &Platform, brand: &str) -> anyhow::Result<BrandScope> {
+    let key = BrandKey::parse(brand).context("--brand")?;
+    Ok(resolve_brand(&platform.grants.store, &key)
+        .await?
+        .ok_or_else(|| ProvisionError::UnknownBrand(key.to_string()))?)
+}
+
 async fn create_client(platform: &Platform, args: ClientCreateArgs) -> anyhow::Result<()> {
     let g = &platform.grants;
-    let key = BrandKey::parse(args.brand.as_str()).context("--brand")?;
-    let scope = resolve_brand(&g.store, &key).await?.ok_or_else(|| ProvisionError::UnknownBrand(key.to_string()))?;
+    let scope = brand_scope(platform, &args.brand).await?;
+    let key = scope.key().clone();
     let grant_types = args
         .grants
         .iter()
@@ -147,4 +164,42 @@ async fn create_client(platform: &Platform, args: ClientCreateArgs) -> anyhow::R
     };
     let created = provision::create_client(&g.store, &scope, profile, &cli_actor(), g.clock.now()).await?;
     reveal_client(key.as_str(), &created, args.json, true)
+}
+
+/// Reads the password from the first line of standard input.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
+    if password.is_empty() {
+        anyhow::bail!("no password on standard input (--password-stdin reads its first line)");
+    }
+    Ok(password.to_owned())
+}
+
+async fn create_principal(platform: &Platform, kind: PrincipalKind, args: PrincipalCreateArgs) -> anyhow::Result<()> {
+    let g = &platform.grants;
+    let scope = brand_scope(platform, &args.brand).await?;
+    let spec = PrincipalSpec {
+        kind,
+        username: args.username,
+        password: password_from_stdin()?,
+        permissions: scope_set("permission", &args.permissions)?,
+    };
+    let principal = provision::create_principal(&g.store, &scope, spec, &cli_actor(), g.clock.now()).await?;
+    let id_field = match kind {
+        PrincipalKind::User => "user_id",
+        PrincipalKind::Operator => "operator_id",
+    };
+    let out = serde_json::json!({
+        "brand_key": scope.key().as_str(),
+        id_field: principal.id,
+        "username": principal.username,
+        "permissions": principal.permissions.to_strings(),
+    });
+    if args.json {
+        return output::json(&out);
+    }
+    output::lines(&[format!("created {} '{}' with id {}", kind.as_str(), principal.username, principal.id)]);
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! * [`secret`]: server-generated client secrets and opaque tokens (256 bits from the system
 //!   CSPRNG), stored as SHA-256 digests and compared in constant time. These are high-entropy
 //!   values, so a fast hash is the right tool; Argon2id is reserved for human passwords.
+//! * [`password`]: Argon2id hashes of human passwords (OWASP parameters).
 //! * [`master`]: the platform master key that encrypts signing keys at rest (AES-256-GCM,
 //!   bound to the key's brand and id as associated data).
 //! * [`signing`]: per-brand signing keys (Ed25519, ECDSA P-256, RSA-2048) parsed once and kept
@@ -13,6 +14,7 @@
 
 pub mod jwt;
 pub mod master;
+pub mod password;
 pub mod secret;
 pub mod signing;
 
@@ -31,6 +33,9 @@ pub enum CredentialError {
     /// Key generation or parsing failed.
     #[error("signing key error: {0}")]
     Key(String),
+    /// Password hashing failed.
+    #[error("password hashing failed")]
+    PasswordHash,
     /// Signing failed.
     #[error("signing failed")]
     Sign,

@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use portcullis_core::{BrandKey, ClientId};
 use portcullis_tenancy::{
     AuditEvent, AuditStore, Brand, BrandId, BrandScope, BrandStore, Client, ClientStore, IssuedToken, KeyStatus,
-    KeyStore, MetaStore, NewBrand, NewClient, NewSigningKey, StoreError, StoreResult, StoredKey, TokenStore,
+    KeyStore, MetaStore, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, PrincipalStore,
+    StoreError, StoreResult, StoredKey, TokenStore,
 };
 
 #[derive(Debug, Default)]
 struct Tables {
     brands: Vec<Brand>,
     clients: Vec<(BrandId, Client)>,
+    principals: Vec<(BrandId, Principal)>,
     keys: Vec<(BrandId, StoredKey)>,
     tokens: Vec<(BrandId, IssuedToken)>,
     audit: Vec<(BrandId, AuditEvent)>,
@@ -91,6 +93,44 @@ impl ClientStore for MemoryStore {
         };
         self.tables().clients.push((scope.brand_id(), client.clone()));
         Ok(client)
+    }
+}
+
+impl PrincipalStore for MemoryStore {
+    async fn find_principal(
+        &self,
+        scope: &BrandScope,
+        kind: PrincipalKind,
+        username: &str,
+    ) -> StoreResult<Option<Principal>> {
+        Ok(self
+            .tables()
+            .principals
+            .iter()
+            .find(|(b, p)| *b == scope.brand_id() && p.kind == kind && p.username == username)
+            .map(|(_, p)| p.clone()))
+    }
+
+    async fn create_principal(&self, scope: &BrandScope, new: NewPrincipal) -> StoreResult<Principal> {
+        let mut t = self.tables();
+        let taken = t
+            .principals
+            .iter()
+            .any(|(b, p)| *b == scope.brand_id() && p.kind == new.kind && p.username == new.username);
+        if taken {
+            return Err(StoreError::Conflict(format!("{} '{}' already exists", new.kind.as_str(), new.username)));
+        }
+        let principal = Principal {
+            id: new.id,
+            kind: new.kind,
+            username: new.username,
+            password_hash: new.password_hash,
+            permissions: new.permissions,
+            enabled: true,
+            created_at: 0,
+        };
+        t.principals.push((scope.brand_id(), principal.clone()));
+        Ok(principal)
     }
 }
 

@@ -6,7 +6,7 @@ use portcullis_credentials::CredentialError;
 use portcullis_credentials::secret::{RevealedSecret, generate_secret};
 use portcullis_tenancy::{
     AuditEvent, AuditStore, Brand, BrandScope, BrandSettings, BrandStore, Client, ClientProfile, ClientStore,
-    KeyStatus, NewBrand, NewClient, StoreError, resolve_brand,
+    KeyStatus, NewBrand, NewClient, NewPrincipal, Principal, PrincipalKind, PrincipalStore, StoreError, resolve_brand,
 };
 
 use crate::keyring::KeyRing;
@@ -159,6 +159,81 @@ pub async fn create_client<S: ClientStore + AuditStore>(
         store.create_client(scope, NewClient { client_id, profile, secret_hash: hash.as_str().to_owned() }).await?;
     audit(store, scope, actor, "client.created", Some(client.client_id.to_string()), now).await;
     Ok(CreatedClient { client, secret })
+}
+
+/// Usernames: 1–128 characters, no control characters, no surrounding spaces.
+fn check_username(username: &str) -> ProvisionResult<()> {
+    let len = username.chars().count();
+    if len == 0 || len > 128 || username.trim() != username || username.chars().any(char::is_control) {
+        return Err(ProvisionError::Invalid(
+            "username must be 1 to 128 characters, without control characters or surrounding spaces".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The shortest password accepted (NIST SP 800-63B's minimum for user-chosen secrets).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The longest password accepted; bounds the hashing work one request can cause.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+fn check_password(password: &str) -> ProvisionResult<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(ProvisionError::Invalid(format!(
+            "password must be at least {MIN_PASSWORD_CHARS} characters and at most {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Hashes a password with Argon2id on a blocking thread, off the async runtime's workers.
+pub async fn hash_password_off_runtime(password: String) -> ProvisionResult<String> {
+    tokio::task::spawn_blocking(move || portcullis_credentials::password::hash_password(&password))
+        .await
+        .map_err(|e| ProvisionError::Invalid(format!("password hashing task failed: {e}")))?
+        .map_err(ProvisionError::Credential)
+}
+
+/// What an administrator specifies for a new user or operator. `Debug` hides the password.
+pub struct PrincipalSpec {
+    /// User or operator.
+    pub kind: PrincipalKind,
+    /// Login name (1–128 characters).
+    pub username: String,
+    /// The initial password, in clear (at least [`MIN_PASSWORD_CHARS`] characters).
+    pub password: String,
+    /// The scopes this principal may be granted.
+    pub permissions: ScopeSet,
+}
+
+impl std::fmt::Debug for PrincipalSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrincipalSpec")
+            .field("kind", &self.kind)
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("permissions", &self.permissions)
+            .finish()
+    }
+}
+
+/// Creates a user or operator with a server-generated id and an Argon2id password hash.
+pub async fn create_principal<S: PrincipalStore + AuditStore>(
+    store: &S,
+    scope: &BrandScope,
+    spec: PrincipalSpec,
+    actor: &Actor,
+    now: i64,
+) -> ProvisionResult<Principal> {
+    let PrincipalSpec { kind, username, password, permissions } = spec;
+    check_username(&username)?;
+    check_password(&password)?;
+    let password_hash = hash_password_off_runtime(password).await?;
+    let new = NewPrincipal { id: random_id()?, kind, username, password_hash, permissions };
+    let principal = store.create_principal(scope, new).await?;
+    let action = format!("{}.created", kind.as_str());
+    audit(store, scope, actor, &action, Some(principal.id.clone()), now).await;
+    Ok(principal)
 }
 
 /// The `system` brand, created when missing.

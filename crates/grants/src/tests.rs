@@ -233,3 +233,47 @@ async fn provisioning_validates_input() {
     .await;
     assert!(matches!(dup, Err(crate::provision::ProvisionError::Conflict(_))));
 }
+
+#[tokio::test]
+async fn principals_are_created_with_argon2id_hashes_per_brand_and_kind() {
+    use crate::provision::{PrincipalSpec, create_principal};
+    use portcullis_tenancy::{PrincipalKind, PrincipalStore};
+    let ctx = context();
+    let acme = brand(&ctx, "acme", BrandSettings::default()).await;
+    let globex = brand(&ctx, "globex", BrandSettings::default()).await;
+    let actor = Actor("test".into());
+    let spec = |kind, password: &str| PrincipalSpec {
+        kind,
+        username: "alice".into(),
+        password: password.into(),
+        permissions: scopes("read"),
+    };
+    let user =
+        create_principal(&ctx.store, &acme, spec(PrincipalKind::User, "correct horse"), &actor, NOW).await.unwrap();
+    assert!(user.password_hash.starts_with("$argon2id$"));
+    assert!(portcullis_credentials::password::verify_password("correct horse", &user.password_hash));
+    assert!(!format!("{:?}", spec(PrincipalKind::User, "correct horse")).contains("correct horse"));
+
+    let again = create_principal(&ctx.store, &acme, spec(PrincipalKind::User, "another pw"), &actor, NOW).await;
+    assert!(
+        matches!(again, Err(crate::provision::ProvisionError::Conflict(_))),
+        "usernames are unique per brand and kind"
+    );
+    create_principal(&ctx.store, &acme, spec(PrincipalKind::Operator, "correct horse"), &actor, NOW).await.unwrap();
+    create_principal(&ctx.store, &globex, spec(PrincipalKind::User, "correct horse"), &actor, NOW).await.unwrap();
+    let short = create_principal(
+        &ctx.store,
+        &acme,
+        PrincipalSpec { username: "bob".into(), ..spec(PrincipalKind::User, "short") },
+        &actor,
+        NOW,
+    )
+    .await;
+    assert!(matches!(short, Err(crate::provision::ProvisionError::Invalid(_))));
+
+    let found = ctx.store.find_principal(&acme, PrincipalKind::User, "alice").await.unwrap().unwrap();
+    assert_eq!(found.id, user.id);
+    let elsewhere = ctx.store.find_principal(&globex, PrincipalKind::User, "alice").await.unwrap().unwrap();
+    assert_ne!(elsewhere.id, user.id, "brand B's alice is another person");
+    assert!(ctx.store.events(&acme).iter().any(|e| e.action == "user.created"));
+}

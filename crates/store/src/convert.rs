@@ -2,13 +2,13 @@
 
 use portcullis_core::{ActType, BrandKey, ClientId, GrantType, Jti, KeyId, Scope, ScopeSet, SigningAlgorithm};
 use portcullis_tenancy::{
-    AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, IssuedToken, KeyStatus, StoreResult, StoredKey,
-    TokenStatus,
+    AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, IssuedToken, KeyStatus, Principal, PrincipalKind,
+    StoreResult, StoredKey, TokenStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::entity::{audit_events, brands, clients, issued_tokens, signing_keys};
+use crate::entity::{audit_events, brands, clients, issued_tokens, principals, signing_keys};
 use crate::error::corrupt;
 
 /// Serialises a list column.
@@ -79,6 +79,18 @@ pub(crate) fn client(row: clients::Model) -> StoreResult<Client> {
         secret_hash: row.secret_hash,
         previous_secret_hash: row.previous_secret_hash,
         previous_secret_expires_at: row.previous_secret_expires_at,
+        enabled: row.enabled,
+        created_at: row.created_at,
+    })
+}
+
+pub(crate) fn principal(row: principals::Model) -> StoreResult<Principal> {
+    Ok(Principal {
+        id: row.principal_id,
+        kind: PrincipalKind::parse(&row.kind).ok_or_else(|| corrupt("principal kind", &row.kind))?,
+        username: row.username,
+        password_hash: row.password_hash,
+        permissions: from_json("permissions", &row.permissions)?,
         enabled: row.enabled,
         created_at: row.created_at,
     })

@@ -14,6 +14,7 @@ mod entity;
 mod error;
 mod keys;
 mod meta;
+mod principals;
 mod scoped;
 mod tokens;
 

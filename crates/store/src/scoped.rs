@@ -3,7 +3,7 @@
 use portcullis_tenancy::BrandScope;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
-use crate::entity::{audit_events, clients, issued_tokens, signing_keys};
+use crate::entity::{audit_events, clients, issued_tokens, principals, signing_keys};
 
 /// An entity whose rows belong to one brand.
 pub(crate) trait BrandOwned: EntityTrait {
@@ -21,7 +21,7 @@ macro_rules! brand_owned {
     )*};
 }
 
-brand_owned!(clients, signing_keys, issued_tokens, audit_events);
+brand_owned!(clients, principals, signing_keys, issued_tokens, audit_events);
 
 /// `SELECT … FROM {E} WHERE brand_id = {scope}`: the only way this crate reads tenant rows.
 pub(crate) fn scoped<E: BrandOwned>(scope: &BrandScope) -> Select<E> {

@@ -7,7 +7,8 @@ use portcullis_store::SeaStore;
 use portcullis_store::testing::{self, TestDatabase};
 use portcullis_tenancy::{
     AuditEvent, AuditStore, BrandScope, BrandSettings, BrandStore, ClientProfile, ClientStore, IssuedToken, KeyStatus,
-    KeyStore, MetaStore, NewBrand, NewClient, NewSigningKey, StoreError, TokenStatus, TokenStore,
+    KeyStore, MetaStore, NewBrand, NewClient, NewPrincipal, NewSigningKey, PrincipalKind, PrincipalStore, StoreError,
+    TokenStatus, TokenStore,
 };
 
 fn key(kid: &str) -> NewSigningKey {
@@ -127,6 +128,30 @@ async fn brand_scopes_isolate_every_table() {
         let g = store.create_client(&globex, client("shared-looking-id")).await.unwrap();
         assert_eq!(store.list_clients(&globex).await.unwrap(), vec![g]);
         assert_eq!(store.list_clients(&acme).await.unwrap(), vec![c]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn principals_are_scoped_by_brand_and_kind() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let globex = brand(&store, "globex").await;
+        let new = |id: &str, kind| NewPrincipal {
+            id: id.into(),
+            kind,
+            username: "alice".into(),
+            password_hash: "$argon2id$stub".into(),
+            permissions: ScopeSet::parse_delimited("read write").unwrap(),
+        };
+        let user = store.create_principal(&acme, new("u1", PrincipalKind::User)).await.unwrap();
+        assert_eq!(store.find_principal(&acme, PrincipalKind::User, "alice").await.unwrap(), Some(user), "{}", db.name);
+        assert!(store.find_principal(&acme, PrincipalKind::Operator, "alice").await.unwrap().is_none());
+        assert!(store.find_principal(&globex, PrincipalKind::User, "alice").await.unwrap().is_none());
+        store.create_principal(&acme, new("o1", PrincipalKind::Operator)).await.unwrap();
+        store.create_principal(&globex, new("u2", PrincipalKind::User)).await.unwrap();
+        let taken = store.create_principal(&acme, new("u3", PrincipalKind::User)).await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))));
     })
     .await;
 }

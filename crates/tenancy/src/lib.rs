@@ -11,11 +11,12 @@ mod storage;
 
 pub use records::{
     AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, IssuedToken, KeyStatus, NewBrand, NewClient,
-    NewSigningKey, StoredKey, TokenStatus,
+    NewPrincipal, NewSigningKey, Principal, PrincipalKind, StoredKey, TokenStatus,
 };
 pub use scope::BrandScope;
 pub use storage::{
-    AuditStore, BrandStore, ClientStore, KeyStore, MetaStore, Storage, StoreError, StoreResult, TokenStore,
+    AuditStore, BrandStore, ClientStore, KeyStore, MetaStore, PrincipalStore, Storage, StoreError, StoreResult,
+    TokenStore,
 };
 
 use portcullis_core::BrandKey;

@@ -98,6 +98,65 @@ pub struct NewClient {
     pub secret_hash: String,
 }
 
+/// Which kind of person a principal is: a brand's end user or one of its operators (staff).
+/// Each kind has its own usernames, and each password grant accepts only its own kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    /// An end user (resource owner), for the `password` grant.
+    User,
+    /// A staff member, for the `operator_password` grant.
+    Operator,
+}
+
+impl PrincipalKind {
+    /// Storage name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Operator => "operator",
+        }
+    }
+
+    /// Parses the storage name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::User, Self::Operator].into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+/// A user or operator of a brand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Public, server-generated id (the `sub` of its tokens).
+    pub id: String,
+    /// User or operator.
+    pub kind: PrincipalKind,
+    /// Login name, unique per brand and kind.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// The scopes this principal may be granted.
+    pub permissions: ScopeSet,
+    /// Disabled principals cannot sign in.
+    pub enabled: bool,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// What is needed to create a principal.
+#[derive(Debug, Clone)]
+pub struct NewPrincipal {
+    /// Public id (server-generated).
+    pub id: String,
+    /// User or operator.
+    pub kind: PrincipalKind,
+    /// Login name.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Permissions.
+    pub permissions: ScopeSet,
+}
+
 /// Lifecycle of a signing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyStatus {

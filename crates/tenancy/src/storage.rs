@@ -8,7 +8,10 @@ use std::future::Future;
 
 use portcullis_core::{BrandKey, ClientId};
 
-use crate::{AuditEvent, Brand, BrandScope, Client, IssuedToken, NewBrand, NewClient, NewSigningKey, StoredKey};
+use crate::{
+    AuditEvent, Brand, BrandScope, Client, IssuedToken, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal,
+    PrincipalKind, StoredKey,
+};
 
 /// Storage failures.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +60,24 @@ pub trait ClientStore: Send + Sync {
 
     /// Creates a client in the scoped brand.
     fn create_client(&self, scope: &BrandScope, client: NewClient) -> impl Future<Output = StoreResult<Client>> + Send;
+}
+
+/// Users and operators of a brand.
+pub trait PrincipalStore: Send + Sync {
+    /// Finds a principal of the scoped brand by kind and username.
+    fn find_principal(
+        &self,
+        scope: &BrandScope,
+        kind: PrincipalKind,
+        username: &str,
+    ) -> impl Future<Output = StoreResult<Option<Principal>>> + Send;
+
+    /// Creates a principal in the scoped brand; a taken username is a [`StoreError::Conflict`].
+    fn create_principal(
+        &self,
+        scope: &BrandScope,
+        principal: NewPrincipal,
+    ) -> impl Future<Output = StoreResult<Principal>> + Send;
 }
 
 /// Signing keys of a brand.
@@ -108,11 +129,31 @@ pub trait MetaStore: Send + Sync {
 
 /// Everything the token server needs from storage.
 pub trait Storage:
-    BrandStore + ClientStore + KeyStore + TokenStore + AuditStore + MetaStore + Clone + Send + Sync + 'static
+    BrandStore
+    + ClientStore
+    + PrincipalStore
+    + KeyStore
+    + TokenStore
+    + AuditStore
+    + MetaStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 impl<T> Storage for T where
-    T: BrandStore + ClientStore + KeyStore + TokenStore + AuditStore + MetaStore + Clone + Send + Sync + 'static
+    T: BrandStore
+        + ClientStore
+        + PrincipalStore
+        + KeyStore
+        + TokenStore
+        + AuditStore
+        + MetaStore
+        + Clone
+        + Send
+        + Sync
+        + 'static
 {
 }

@@ -13,5 +13,6 @@ mod config_errors;
 mod fixture;
 mod http;
 mod oauth_client;
+mod principals;
 mod secrets_at_rest;
 mod token_errors;

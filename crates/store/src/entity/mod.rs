@@ -5,4 +5,5 @@ pub mod brands;
 pub mod clients;
 pub mod issued_tokens;
 pub mod platform_meta;
+pub mod principals;
 pub mod signing_keys;

@@ -1,0 +1,22 @@
+//! `principals`: users and operators of a brand.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "principals")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub brand_id: i64,
+    pub principal_id: String,
+    pub kind: String,
+    pub username: String,
+    pub password_hash: String,
+    pub permissions: String,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ActiveModelBehavior for ActiveModel {}
