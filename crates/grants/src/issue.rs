@@ -69,6 +69,7 @@ pub async fn issue_access_token<S: KeyStore + TokenStore>(
         issued_at: now,
         expires_at: claims.exp,
         status: TokenStatus::Active,
+        family_id: None,
     };
     ctx.store.record_token(scope, record).await?;
     Ok(IssuedAccessToken { token, expires_in: ttl, claims })

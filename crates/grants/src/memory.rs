@@ -7,7 +7,7 @@ use portcullis_core::{BrandKey, ClientId};
 use portcullis_tenancy::{
     AuditEvent, AuditStore, Brand, BrandId, BrandScope, BrandStore, Client, ClientStore, IssuedToken, KeyStatus,
     KeyStore, MetaStore, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, PrincipalStore,
-    StoreError, StoreResult, StoredKey, TokenStore,
+    RefreshStatus, RefreshStore, RefreshToken, StoreError, StoreResult, StoredKey, TokenStatus, TokenStore,
 };
 
 #[derive(Debug, Default)]
@@ -17,6 +17,7 @@ struct Tables {
     principals: Vec<(BrandId, Principal)>,
     keys: Vec<(BrandId, StoredKey)>,
     tokens: Vec<(BrandId, IssuedToken)>,
+    refresh: Vec<(BrandId, RefreshToken)>,
     audit: Vec<(BrandId, AuditEvent)>,
     meta: Vec<(String, Vec<u8>)>,
 }
@@ -169,6 +170,63 @@ impl TokenStore for MemoryStore {
             .iter()
             .find(|(b, t)| *b == scope.brand_id() && t.jti.as_str() == jti)
             .map(|(_, t)| t.clone()))
+    }
+}
+
+impl RefreshStore for MemoryStore {
+    async fn record_refresh(&self, scope: &BrandScope, token: RefreshToken) -> StoreResult<()> {
+        self.tables().refresh.push((scope.brand_id(), token));
+        Ok(())
+    }
+
+    async fn find_refresh(&self, scope: &BrandScope, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        Ok(self
+            .tables()
+            .refresh
+            .iter()
+            .find(|(b, t)| *b == scope.brand_id() && t.token_hash == token_hash)
+            .map(|(_, t)| t.clone()))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        scope: &BrandScope,
+        old_hash: &str,
+        replacement: RefreshToken,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut t = self.tables();
+        let Some((_, old)) = t
+            .refresh
+            .iter_mut()
+            .find(|(b, r)| *b == scope.brand_id() && r.token_hash == old_hash && r.status == RefreshStatus::Active)
+        else {
+            return Ok(false);
+        };
+        old.status = RefreshStatus::Rotated;
+        old.rotated_at = Some(now);
+        t.refresh.push((scope.brand_id(), replacement));
+        Ok(true)
+    }
+
+    async fn revoke_family(&self, scope: &BrandScope, family_id: &str, _now: i64) -> StoreResult<u64> {
+        let mut t = self.tables();
+        let mut changed = 0;
+        for (_, r) in t.refresh.iter_mut().filter(|(b, r)| *b == scope.brand_id() && r.family_id == family_id) {
+            if r.status != RefreshStatus::Revoked {
+                r.status = RefreshStatus::Revoked;
+                changed += 1;
+            }
+        }
+        for (_, a) in
+            t.tokens.iter_mut().filter(|(b, a)| *b == scope.brand_id() && a.family_id.as_deref() == Some(family_id))
+        {
+            if a.status == TokenStatus::Active {
+                a.status = TokenStatus::Revoked;
+                changed += 1;
+            }
+        }
+        Ok(changed)
     }
 }
 

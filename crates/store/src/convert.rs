@@ -3,12 +3,12 @@
 use portcullis_core::{ActType, BrandKey, ClientId, GrantType, Jti, KeyId, Scope, ScopeSet, SigningAlgorithm};
 use portcullis_tenancy::{
     AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, IssuedToken, KeyStatus, Principal, PrincipalKind,
-    StoreResult, StoredKey, TokenStatus,
+    RefreshStatus, RefreshToken, StoreResult, StoredKey, TokenStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::entity::{audit_events, brands, clients, issued_tokens, principals, signing_keys};
+use crate::entity::{audit_events, brands, clients, issued_tokens, principals, refresh_tokens, signing_keys};
 use crate::error::corrupt;
 
 /// Serialises a list column.
@@ -96,6 +96,22 @@ pub(crate) fn principal(row: principals::Model) -> StoreResult<Principal> {
     })
 }
 
+pub(crate) fn refresh(row: refresh_tokens::Model) -> StoreResult<RefreshToken> {
+    Ok(RefreshToken {
+        token_hash: row.token_hash,
+        family_id: row.family_id,
+        client_id: ClientId::parse(row.client_id).map_err(|e| corrupt("refresh token", e))?,
+        subject: row.subject,
+        act_type: act_type_parse(&row.act_type)?,
+        scopes: from_json("refresh scopes", &row.scopes)?,
+        audience: from_json("refresh audience", &row.audience)?,
+        issued_at: row.issued_at,
+        expires_at: row.expires_at,
+        status: RefreshStatus::parse(&row.status).ok_or_else(|| corrupt("refresh status", &row.status))?,
+        rotated_at: row.rotated_at,
+    })
+}
+
 pub(crate) fn key(row: signing_keys::Model) -> StoreResult<StoredKey> {
     Ok(StoredKey {
         kid: KeyId::parse(row.kid).map_err(|e| corrupt("key", e))?,
@@ -120,6 +136,7 @@ pub(crate) fn token(row: issued_tokens::Model) -> StoreResult<IssuedToken> {
         issued_at: row.issued_at,
         expires_at: row.expires_at,
         status: TokenStatus::parse(&row.status).ok_or_else(|| corrupt("token status", &row.status))?,
+        family_id: row.family_id,
     })
 }
 

@@ -15,6 +15,7 @@ mod error;
 mod keys;
 mod meta;
 mod principals;
+mod refresh;
 mod scoped;
 mod tokens;
 

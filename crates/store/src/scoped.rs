@@ -1,9 +1,9 @@
 //! The single place where the brand filter is applied.
 
 use portcullis_tenancy::BrandScope;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select, UpdateMany};
 
-use crate::entity::{audit_events, clients, issued_tokens, principals, signing_keys};
+use crate::entity::{audit_events, clients, issued_tokens, principals, refresh_tokens, signing_keys};
 
 /// An entity whose rows belong to one brand.
 pub(crate) trait BrandOwned: EntityTrait {
@@ -21,9 +21,14 @@ macro_rules! brand_owned {
     )*};
 }
 
-brand_owned!(clients, principals, signing_keys, issued_tokens, audit_events);
+brand_owned!(clients, principals, signing_keys, issued_tokens, refresh_tokens, audit_events);
 
 /// `SELECT … FROM {E} WHERE brand_id = {scope}`: the only way this crate reads tenant rows.
 pub(crate) fn scoped<E: BrandOwned>(scope: &BrandScope) -> Select<E> {
     E::find().filter(E::brand_column().eq(scope.brand_id().0))
+}
+
+/// `UPDATE {E} … WHERE brand_id = {scope}`: the only way this crate updates tenant rows in bulk.
+pub(crate) fn scoped_update<E: BrandOwned>(scope: &BrandScope) -> UpdateMany<E> {
+    E::update_many().filter(E::brand_column().eq(scope.brand_id().0))
 }

@@ -25,6 +25,7 @@ impl TokenStore for SeaStore {
             status: Set(token.status.as_str().to_owned()),
             revoked_at: Set(None),
             attributes: Set("[]".to_owned()),
+            family_id: Set(token.family_id),
         };
         issued_tokens::Entity::insert(row).exec_without_returning(&self.db).await.map_err(map_err)?;
         Ok(())

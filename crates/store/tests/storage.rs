@@ -7,8 +7,8 @@ use portcullis_store::SeaStore;
 use portcullis_store::testing::{self, TestDatabase};
 use portcullis_tenancy::{
     AuditEvent, AuditStore, BrandScope, BrandSettings, BrandStore, ClientProfile, ClientStore, IssuedToken, KeyStatus,
-    KeyStore, MetaStore, NewBrand, NewClient, NewPrincipal, NewSigningKey, PrincipalKind, PrincipalStore, StoreError,
-    TokenStatus, TokenStore,
+    KeyStore, MetaStore, NewBrand, NewClient, NewPrincipal, NewSigningKey, PrincipalKind, PrincipalStore,
+    RefreshStatus, RefreshStore, RefreshToken, StoreError, TokenStatus, TokenStore,
 };
 
 fn key(kid: &str) -> NewSigningKey {
@@ -61,6 +61,7 @@ fn token(jti: &str, client: &str) -> IssuedToken {
         issued_at: 100,
         expires_at: 1000,
         status: TokenStatus::Active,
+        family_id: None,
     }
 }
 
@@ -152,6 +153,56 @@ async fn principals_are_scoped_by_brand_and_kind() {
         store.create_principal(&globex, new("u2", PrincipalKind::User)).await.unwrap();
         let taken = store.create_principal(&acme, new("u3", PrincipalKind::User)).await;
         assert!(matches!(taken, Err(StoreError::Conflict(_))));
+    })
+    .await;
+}
+
+fn refresh(hash: &str, family: &str) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        client_id: ClientId::parse("c1").unwrap(),
+        subject: "u1".into(),
+        act_type: ActType::User,
+        scopes: ScopeSet::parse_delimited("read").unwrap(),
+        audience: vec!["https://api".into()],
+        issued_at: 100,
+        expires_at: 5000,
+        status: RefreshStatus::Active,
+        rotated_at: None,
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotation_is_a_compare_and_set_and_families_revoke_together() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let globex = brand(&store, "globex").await;
+        store.record_refresh(&acme, refresh("h1", "f1")).await.unwrap();
+        assert_eq!(store.find_refresh(&acme, "h1").await.unwrap(), Some(refresh("h1", "f1")), "{}", db.name);
+        assert!(store.find_refresh(&globex, "h1").await.unwrap().is_none(), "scoped by brand");
+        assert!(!store.rotate_refresh(&globex, "h1", refresh("x", "f1"), 200).await.unwrap(), "not across brands");
+
+        assert!(store.rotate_refresh(&acme, "h1", refresh("h2", "f1"), 200).await.unwrap());
+        let old = store.find_refresh(&acme, "h1").await.unwrap().unwrap();
+        assert_eq!((old.status, old.rotated_at), (RefreshStatus::Rotated, Some(200)));
+        assert!(
+            !store.rotate_refresh(&acme, "h1", refresh("h3", "f1"), 201).await.unwrap(),
+            "a rotated token rotates once"
+        );
+        assert!(store.find_refresh(&acme, "h3").await.unwrap().is_none(), "the losing replacement is not stored");
+
+        let mut access = token("a1", "c1");
+        access.family_id = Some("f1".into());
+        store.record_token(&acme, access).await.unwrap();
+        store.record_token(&acme, token("a2", "c1")).await.unwrap();
+        store.record_refresh(&acme, refresh("other", "f2")).await.unwrap();
+        assert_eq!(store.revoke_family(&acme, "f1", 300).await.unwrap(), 3, "h1, h2 and a1");
+        assert_eq!(store.find_refresh(&acme, "h2").await.unwrap().unwrap().status, RefreshStatus::Revoked);
+        assert_eq!(store.find_token(&acme, "a1").await.unwrap().unwrap().status, TokenStatus::Revoked);
+        assert_eq!(store.find_token(&acme, "a2").await.unwrap().unwrap().status, TokenStatus::Active);
+        assert_eq!(store.find_refresh(&acme, "other").await.unwrap().unwrap().status, RefreshStatus::Active);
+        assert_eq!(store.revoke_family(&globex, "f2", 300).await.unwrap(), 0, "not across brands");
     })
     .await;
 }

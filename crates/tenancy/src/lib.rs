@@ -11,12 +11,12 @@ mod storage;
 
 pub use records::{
     AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, IssuedToken, KeyStatus, NewBrand, NewClient,
-    NewPrincipal, NewSigningKey, Principal, PrincipalKind, StoredKey, TokenStatus,
+    NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshStatus, RefreshToken, StoredKey, TokenStatus,
 };
 pub use scope::BrandScope;
 pub use storage::{
-    AuditStore, BrandStore, ClientStore, KeyStore, MetaStore, PrincipalStore, Storage, StoreError, StoreResult,
-    TokenStore,
+    AuditStore, BrandStore, ClientStore, KeyStore, MetaStore, PrincipalStore, RefreshStore, Storage, StoreError,
+    StoreResult, TokenStore,
 };
 
 use portcullis_core::BrandKey;

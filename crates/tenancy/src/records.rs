@@ -265,6 +265,63 @@ pub struct IssuedToken {
     pub expires_at: i64,
     /// Status.
     pub status: TokenStatus,
+    /// The refresh-token family it descends from (one login), for grants that issue refresh
+    /// tokens; `None` for client_credentials.
+    pub family_id: Option<String>,
+}
+
+/// Where a refresh token is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshStatus {
+    /// Usable once.
+    Active,
+    /// Used: exchanged for its successor. Presenting it again is reuse.
+    Rotated,
+    /// Revoked, alone or with its family.
+    Revoked,
+}
+
+impl RefreshStatus {
+    /// Storage name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Rotated => "rotated",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the storage name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Active, Self::Rotated, Self::Revoked].into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// A refresh token as stored: its hash (never the token), its family and what it grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// Hash of the opaque token (see `portcullis_credentials::secret`).
+    pub token_hash: String,
+    /// The family: every refresh token rotated from the same login shares it.
+    pub family_id: String,
+    /// The client it is bound to.
+    pub client_id: ClientId,
+    /// The user or operator id.
+    pub subject: String,
+    /// Who the tokens act for.
+    pub act_type: ActType,
+    /// The scopes it may yield (never widened on refresh).
+    pub scopes: ScopeSet,
+    /// Audiences of the access tokens it yields.
+    pub audience: Vec<String>,
+    /// Issue time.
+    pub issued_at: i64,
+    /// Expiry.
+    pub expires_at: i64,
+    /// Status.
+    pub status: RefreshStatus,
+    /// When it was rotated, if it was.
+    pub rotated_at: Option<i64>,
 }
 
 /// One audit-log entry. Never carries a secret.

@@ -10,7 +10,7 @@ use portcullis_core::{BrandKey, ClientId};
 
 use crate::{
     AuditEvent, Brand, BrandScope, Client, IssuedToken, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal,
-    PrincipalKind, StoredKey,
+    PrincipalKind, RefreshToken, StoredKey,
 };
 
 /// Storage failures.
@@ -102,6 +102,39 @@ pub trait TokenStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<IssuedToken>>> + Send;
 }
 
+/// Refresh tokens and their families.
+pub trait RefreshStore: Send + Sync {
+    /// Durably records a new refresh token (the first of a family, at login).
+    fn record_refresh(&self, scope: &BrandScope, token: RefreshToken) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Finds a refresh token of the scoped brand by the hash of its value.
+    fn find_refresh(
+        &self,
+        scope: &BrandScope,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<RefreshToken>>> + Send;
+
+    /// Atomically marks the active token `old_hash` as rotated at `now` and records
+    /// `replacement`. Returns `false`, changing nothing, when `old_hash` was no longer active
+    /// (a concurrent rotation won, or it was revoked).
+    fn rotate_refresh(
+        &self,
+        scope: &BrandScope,
+        old_hash: &str,
+        replacement: RefreshToken,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Revokes every refresh token of `family_id` and every access-token record descending from
+    /// it, in one transaction. Returns how many records changed.
+    fn revoke_family(
+        &self,
+        scope: &BrandScope,
+        family_id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+}
+
 /// The audit log.
 pub trait AuditStore: Send + Sync {
     /// Appends an event to the scoped brand's log.
@@ -134,6 +167,7 @@ pub trait Storage:
     + PrincipalStore
     + KeyStore
     + TokenStore
+    + RefreshStore
     + AuditStore
     + MetaStore
     + Clone
@@ -149,6 +183,7 @@ impl<T> Storage for T where
         + PrincipalStore
         + KeyStore
         + TokenStore
+        + RefreshStore
         + AuditStore
         + MetaStore
         + Clone

@@ -20,6 +20,7 @@ pub struct Model {
     pub status: String,
     pub revoked_at: Option<i64>,
     pub attributes: String,
+    pub family_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -6,4 +6,5 @@ pub mod clients;
 pub mod issued_tokens;
 pub mod platform_meta;
 pub mod principals;
+pub mod refresh_tokens;
 pub mod signing_keys;

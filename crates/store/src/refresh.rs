@@ -1,0 +1,99 @@
+//! [`RefreshStore`] for [`SeaStore`]: rotation as a compare-and-set, family revocation in one
+//! transaction.
+
+use portcullis_tenancy::{BrandScope, RefreshStatus, RefreshStore, RefreshToken, StoreResult, TokenStatus};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+use crate::SeaStore;
+use crate::convert::{self, act_type_str, to_json};
+use crate::entity::{issued_tokens, refresh_tokens};
+use crate::error::map_err;
+use crate::scoped::{scoped, scoped_update};
+
+fn row(scope: &BrandScope, token: RefreshToken) -> refresh_tokens::ActiveModel {
+    refresh_tokens::ActiveModel {
+        brand_id: Set(scope.brand_id().0),
+        token_hash: Set(token.token_hash),
+        family_id: Set(token.family_id),
+        client_id: Set(token.client_id.to_string()),
+        subject: Set(token.subject),
+        act_type: Set(act_type_str(token.act_type).to_owned()),
+        scopes: Set(to_json(&token.scopes)),
+        audience: Set(to_json(&token.audience)),
+        issued_at: Set(token.issued_at),
+        expires_at: Set(token.expires_at),
+        status: Set(token.status.as_str().to_owned()),
+        rotated_at: Set(token.rotated_at),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+}
+
+async fn insert(db: &impl ConnectionTrait, scope: &BrandScope, token: RefreshToken) -> StoreResult<()> {
+    refresh_tokens::Entity::insert(row(scope, token)).exec_without_returning(db).await.map_err(map_err)?;
+    Ok(())
+}
+
+impl RefreshStore for SeaStore {
+    async fn record_refresh(&self, scope: &BrandScope, token: RefreshToken) -> StoreResult<()> {
+        insert(&self.db, scope, token).await
+    }
+
+    async fn find_refresh(&self, scope: &BrandScope, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        scoped::<refresh_tokens::Entity>(scope)
+            .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
+            .one(&self.db)
+            .await
+            .map_err(map_err)?
+            .map(convert::refresh)
+            .transpose()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        scope: &BrandScope,
+        old_hash: &str,
+        replacement: RefreshToken,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let txn = self.db.begin().await.map_err(map_err)?;
+        let claimed = scoped_update::<refresh_tokens::Entity>(scope)
+            .col_expr(refresh_tokens::Column::Status, Expr::val(RefreshStatus::Rotated.as_str()))
+            .col_expr(refresh_tokens::Column::RotatedAt, Expr::val(now))
+            .filter(refresh_tokens::Column::TokenHash.eq(old_hash))
+            .filter(refresh_tokens::Column::Status.eq(RefreshStatus::Active.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        if claimed.rows_affected != 1 {
+            txn.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        }
+        insert(&txn, scope, replacement).await?;
+        txn.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn revoke_family(&self, scope: &BrandScope, family_id: &str, now: i64) -> StoreResult<u64> {
+        let txn = self.db.begin().await.map_err(map_err)?;
+        let refresh = scoped_update::<refresh_tokens::Entity>(scope)
+            .col_expr(refresh_tokens::Column::Status, Expr::val(RefreshStatus::Revoked.as_str()))
+            .col_expr(refresh_tokens::Column::RevokedAt, Expr::val(now))
+            .filter(refresh_tokens::Column::FamilyId.eq(family_id))
+            .filter(refresh_tokens::Column::Status.ne(RefreshStatus::Revoked.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        let access = scoped_update::<issued_tokens::Entity>(scope)
+            .col_expr(issued_tokens::Column::Status, Expr::val(TokenStatus::Revoked.as_str()))
+            .col_expr(issued_tokens::Column::RevokedAt, Expr::val(now))
+            .filter(issued_tokens::Column::FamilyId.eq(family_id))
+            .filter(issued_tokens::Column::Status.eq(TokenStatus::Active.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        txn.commit().await.map_err(map_err)?;
+        Ok(refresh.rows_affected + access.rows_affected)
+    }
+}
