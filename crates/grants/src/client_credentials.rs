@@ -26,6 +26,7 @@ pub async fn grant<S: KeyStore + TokenStore>(
             grant_type: GrantType::ClientCredentials,
             scopes,
             audience,
+            family_id: None,
         },
     )
     .await

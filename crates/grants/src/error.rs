@@ -24,6 +24,9 @@ pub enum GrantError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// The presented grant (credentials of a user, a refresh token) is invalid, expired or revoked.
+    #[error("{0}")]
+    InvalidGrant(String),
     /// The client may not use this grant type.
     #[error("the client is not allowed to use the grant type '{0}'")]
     UnauthorizedClient(String),
@@ -57,6 +60,7 @@ impl GrantError {
             Self::InvalidRequest(_) => OAuthErrorCode::InvalidRequest,
             Self::InvalidClient { .. } => OAuthErrorCode::InvalidClient,
             Self::Throttled { .. } => OAuthErrorCode::SlowDown,
+            Self::InvalidGrant(_) => OAuthErrorCode::InvalidGrant,
             Self::UnauthorizedClient(_) => OAuthErrorCode::UnauthorizedClient,
             Self::UnsupportedGrantType(_) => OAuthErrorCode::UnsupportedGrantType,
             Self::InvalidScope(_) => OAuthErrorCode::InvalidScope,

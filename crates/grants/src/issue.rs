@@ -21,6 +21,8 @@ pub struct AccessGrant<'a> {
     pub scopes: ScopeSet,
     /// Audiences.
     pub audience: Vec<String>,
+    /// The refresh-token family (login) this token descends from, if any.
+    pub family_id: Option<String>,
 }
 
 /// A minted, recorded access token.
@@ -69,7 +71,7 @@ pub async fn issue_access_token<S: KeyStore + TokenStore>(
         issued_at: now,
         expires_at: claims.exp,
         status: TokenStatus::Active,
-        family_id: None,
+        family_id: grant.family_id,
     };
     ctx.store.record_token(scope, record).await?;
     Ok(IssuedAccessToken { token, expires_in: ttl, claims })

@@ -3,7 +3,8 @@
 //! [`GrantError`]s to RFC 6749 responses; tests drive the grants directly with an in-memory store.
 //!
 //! * [`client_auth`]: authenticating a client at its brand.
-//! * [`client_credentials`]: the RFC 6749 §4.4 grant.
+//! * [`client_credentials`]: the RFC 6749 §4.4 grant; `password` (users and operators) and
+//!   `refresh` (rotation with reuse detection) issue refresh tokens through `tokens`.
 //! * [`issue`]: minting an access token and recording it durably.
 //! * [`keyring`]: the brand's signing keys, unsealed and parsed once.
 //! * [`provision`]: creating brands, clients and the platform administrator.
@@ -15,10 +16,13 @@ mod context;
 mod error;
 pub mod issue;
 pub mod keyring;
+mod password;
 pub mod provision;
+mod refresh;
 mod request;
 pub mod throttle;
 mod token_endpoint;
+mod tokens;
 
 pub use context::{Clock, GrantContext, TokenDefaults};
 pub use error::{GrantError, GrantResult};

@@ -33,8 +33,9 @@ impl fmt::Debug for ClientCredentials {
 }
 
 /// The parameters of a token request after HTTP-level validation (one value per parameter,
-/// except `resource`, which RFC 8707 allows to repeat).
-#[derive(Debug, Clone, Default)]
+/// except `resource`, which RFC 8707 allows to repeat). `Debug` hides the password and the
+/// refresh token.
+#[derive(Clone, Default)]
 pub struct TokenRequest {
     /// `grant_type`.
     pub grant_type: Option<String>,
@@ -46,4 +47,26 @@ pub struct TokenRequest {
     pub resource: Vec<String>,
     /// Where the request came from, for the audit log.
     pub source: Option<String>,
+    /// `username` (password grants).
+    pub username: Option<String>,
+    /// `password` (password grants).
+    pub password: Option<String>,
+    /// `refresh_token` (refresh grant).
+    pub refresh_token: Option<String>,
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "[redacted]");
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .field("scope", &self.scope)
+            .field("audience", &self.audience)
+            .field("resource", &self.resource)
+            .field("source", &self.source)
+            .field("username", &self.username)
+            .field("password", &hidden(&self.password))
+            .field("refresh_token", &hidden(&self.refresh_token))
+            .finish()
+    }
 }

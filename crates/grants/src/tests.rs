@@ -277,3 +277,217 @@ async fn principals_are_created_with_argon2id_hashes_per_brand_and_kind() {
     assert_ne!(elsewhere.id, user.id, "brand B's alice is another person");
     assert!(ctx.store.events(&acme).iter().any(|e| e.action == "user.created"));
 }
+
+mod password_and_refresh {
+    use portcullis_tenancy::{PrincipalKind, RefreshStore};
+
+    use super::*;
+    use crate::provision::{PrincipalSpec, create_principal};
+
+    async fn setup() -> (GrantContext<MemoryStore>, BrandScope, CreatedClient) {
+        let ctx = context();
+        let acme = brand(&ctx, "acme", BrandSettings::default()).await;
+        let profile = ClientProfile {
+            name: "app".into(),
+            grant_types: vec![GrantType::Password, GrantType::OperatorPassword, GrantType::RefreshToken],
+            scopes: scopes("read write admin"),
+            default_scopes: scopes("read"),
+            ..ClientProfile::default()
+        };
+        let c = create_client(&ctx.store, &acme, profile, &Actor("test".into()), NOW).await.unwrap();
+        for (kind, name, perms) in
+            [(PrincipalKind::User, "alice", "read write"), (PrincipalKind::Operator, "olga", "read admin")]
+        {
+            let spec = PrincipalSpec {
+                kind,
+                username: name.into(),
+                password: "correct horse".into(),
+                permissions: scopes(perms),
+            };
+            create_principal(&ctx.store, &acme, spec, &Actor("test".into()), NOW).await.unwrap();
+        }
+        (ctx, acme, c)
+    }
+
+    fn login(grant: &str, username: &str, password: &str, scope: Option<&str>) -> TokenRequest {
+        TokenRequest {
+            grant_type: Some(grant.into()),
+            username: Some(username.into()),
+            password: Some(password.into()),
+            scope: scope.map(str::to_owned),
+            ..TokenRequest::default()
+        }
+    }
+
+    fn refresh(token: &str) -> TokenRequest {
+        TokenRequest {
+            grant_type: Some("refresh_token".into()),
+            refresh_token: Some(token.into()),
+            ..TokenRequest::default()
+        }
+    }
+
+    fn claims(token: &str) -> AccessTokenClaims {
+        let payload = token.split('.').nth(1).unwrap();
+        use base64::Engine;
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_password_grant_accepts_only_its_own_kind() {
+        let (ctx, acme, c) = setup().await;
+        let user = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", Some("write")))
+            .await
+            .unwrap();
+        assert!(user.refresh_token.as_deref().is_some_and(|r| r.starts_with("pcr_")));
+        let user_claims = claims(&user.access_token);
+        assert_eq!((user_claims.act_type, user_claims.scope.as_str()), (portcullis_core::ActType::User, "write"));
+        assert_ne!(user_claims.sub, c.client.client_id.as_str(), "sub is the user");
+
+        let operator = exchange(
+            &ctx,
+            &acme,
+            Some(&creds(&c)),
+            &login("operator_password", "olga", "correct horse", Some("admin")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(claims(&operator.access_token).act_type, portcullis_core::ActType::Operator);
+
+        for (grant, name) in [("operator_password", "alice"), ("password", "olga")] {
+            let err =
+                exchange(&ctx, &acme, Some(&creds(&c)), &login(grant, name, "correct horse", None)).await.unwrap_err();
+            assert_eq!(err.code(), OAuthErrorCode::InvalidGrant, "{grant} {name}");
+        }
+        let wrong = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "wrong horse", None))
+            .await
+            .unwrap_err();
+        let unknown = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "nobody", "wrong horse", None))
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.description(), unknown.description(), "no user enumeration");
+        let beyond =
+            exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", Some("admin")))
+                .await
+                .unwrap_err();
+        assert_eq!(beyond.code(), OAuthErrorCode::InvalidScope, "capped by the user's permissions");
+        let missing = TokenRequest { password: None, ..login("password", "alice", "x", None) };
+        assert_eq!(
+            exchange(&ctx, &acme, Some(&creds(&c)), &missing).await.unwrap_err().code(),
+            OAuthErrorCode::InvalidRequest
+        );
+        assert!(ctx.store.events(&acme).iter().any(|e| e.action == "login.failed"));
+        assert!(!format!("{:?}", login("password", "alice", "correct horse", None)).contains("correct horse"));
+    }
+
+    #[tokio::test]
+    async fn refresh_rotates_and_reuse_revokes_the_family() {
+        let (ctx, acme, c) = setup().await;
+        let first =
+            exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", Some("read write")))
+                .await
+                .unwrap();
+        let r1 = first.refresh_token.unwrap();
+        let second = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r1)).await.unwrap();
+        let r2 = second.refresh_token.clone().unwrap();
+        assert_ne!(r1, r2, "rotation");
+        assert_eq!(second.scope, "read write");
+        let narrowed = TokenRequest { scope: Some("read".into()), ..refresh(&r2) };
+        let third = exchange(&ctx, &acme, Some(&creds(&c)), &narrowed).await.unwrap();
+        assert_eq!(third.scope, "read");
+        let r3 = third.refresh_token.unwrap();
+        let widened = TokenRequest { scope: Some("admin".into()), ..refresh(&r3) };
+        assert_eq!(
+            exchange(&ctx, &acme, Some(&creds(&c)), &widened).await.unwrap_err().code(),
+            OAuthErrorCode::InvalidScope
+        );
+
+        // r1 was rotated long ago: presenting it again revokes everything from that login.
+        let reuse = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r1)).await.unwrap_err();
+        assert_eq!(reuse.code(), OAuthErrorCode::InvalidGrant);
+        assert_eq!(
+            exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r3)).await.unwrap_err().code(),
+            OAuthErrorCode::InvalidGrant
+        );
+        let tokens = ctx.store.tokens(&acme);
+        assert_eq!(tokens.len(), 3);
+        assert!(
+            tokens.iter().all(|t| t.status == portcullis_tenancy::TokenStatus::Revoked),
+            "access records revoked too"
+        );
+        let stored = ctx
+            .store
+            .find_refresh(&acme, portcullis_credentials::secret::hash_secret(&r3).as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.status, portcullis_tenancy::RefreshStatus::Revoked);
+        assert!(ctx.store.events(&acme).iter().any(|e| e.action == "refresh.reused"));
+    }
+
+    #[tokio::test]
+    async fn refresh_tokens_are_bound_to_client_and_brand() {
+        let (ctx, acme, c) = setup().await;
+        let other = create_client(
+            &ctx.store,
+            &acme,
+            ClientProfile {
+                name: "other".into(),
+                grant_types: vec![GrantType::RefreshToken],
+                ..ClientProfile::default()
+            },
+            &Actor("test".into()),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let r = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None))
+            .await
+            .unwrap()
+            .refresh_token
+            .unwrap();
+        assert_eq!(
+            exchange(&ctx, &acme, Some(&creds(&other)), &refresh(&r)).await.unwrap_err().code(),
+            OAuthErrorCode::InvalidGrant
+        );
+        let globex = brand(&ctx, "globex", BrandSettings::default()).await;
+        let g = create_client(
+            &ctx.store,
+            &globex,
+            ClientProfile {
+                name: "g".into(),
+                grant_types: vec![GrantType::RefreshToken, GrantType::Password],
+                ..ClientProfile::default()
+            },
+            &Actor("test".into()),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            exchange(&ctx, &globex, Some(&creds(&g)), &refresh(&r)).await.unwrap_err().code(),
+            OAuthErrorCode::InvalidGrant
+        );
+        let alice_at_globex =
+            exchange(&ctx, &globex, Some(&creds(&g)), &login("password", "alice", "correct horse", None))
+                .await
+                .unwrap_err();
+        assert_eq!(alice_at_globex.code(), OAuthErrorCode::InvalidGrant, "a user of brand A is unknown at brand B");
+        assert!(exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r)).await.is_ok(), "still good for its own client");
+    }
+
+    #[tokio::test]
+    async fn password_guessing_is_throttled_per_username() {
+        let (ctx, acme, c) = setup().await;
+        for _ in 0..crate::throttle::PER_USERNAME {
+            let err =
+                exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "guess", None)).await.unwrap_err();
+            assert_eq!(err.code(), OAuthErrorCode::InvalidGrant);
+        }
+        let held = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None))
+            .await
+            .unwrap_err();
+        assert!(matches!(held, GrantError::Throttled { .. }), "{held:?}");
+        assert!(ctx.store.events(&acme).iter().any(|e| e.action == "login.throttled"));
+    }
+}

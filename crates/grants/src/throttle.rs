@@ -22,6 +22,8 @@ pub const MAX_LOCKOUT: i64 = 60;
 pub const PER_CLIENT_AND_SOURCE: u32 = 5;
 /// Failures tolerated per (brand, client) from all sources within [`WINDOW`].
 pub const PER_CLIENT: u32 = 50;
+/// Failed logins tolerated per (brand, username) within [`WINDOW`].
+pub const PER_USERNAME: u32 = 5;
 /// Failures tolerated per source address, across clients and brands, within [`WINDOW`].
 pub const PER_SOURCE: u32 = 100;
 /// Entries kept at most; expired ones are dropped first.
@@ -32,6 +34,7 @@ enum Key {
     ClientAndSource(BrandId, String, String),
     Client(BrandId, String),
     Source(String),
+    Username(BrandId, String),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -97,11 +100,15 @@ impl Throttle {
 
     /// Counts a failed attempt.
     pub fn failure(&self, attempt: Attempt<'_>, now: i64) {
+        self.count(attempt.keys(), now);
+    }
+
+    fn count(&self, keys: Vec<(Key, u32)>, now: i64) {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= MAX_ENTRIES {
             map.retain(|_, e| now - e.window_start < WINDOW || e.locked_until > now);
         }
-        for (key, limit) in attempt.keys() {
+        for (key, limit) in keys {
             if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
                 continue;
             }
@@ -119,6 +126,23 @@ impl Throttle {
         }
     }
 
+    /// `Some(seconds)` to wait when logins as `username` must be refused now.
+    pub fn check_username(&self, brand: BrandId, username: &str, now: i64) -> Option<u64> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let wait = map.get(&Key::Username(brand, username_key(username)))?.locked_until - now;
+        (wait > 0).then(|| u64::try_from(wait).unwrap_or(1))
+    }
+
+    /// Counts a failed login as `username`.
+    pub fn username_failure(&self, brand: BrandId, username: &str, now: i64) {
+        self.count(vec![(Key::Username(brand, username_key(username)), PER_USERNAME)], now);
+    }
+
+    /// Clears the counter of `username` after a successful login.
+    pub fn username_success(&self, brand: BrandId, username: &str) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&Key::Username(brand, username_key(username)));
+    }
+
     /// Clears the (client, source) counter after a success.
     pub fn success(&self, attempt: Attempt<'_>) {
         if let Some(source) = attempt.source {
@@ -126,6 +150,11 @@ impl Throttle {
             self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
         }
     }
+}
+
+/// Usernames as counter keys: bounded, so junk input cannot grow memory.
+fn username_key(username: &str) -> String {
+    username.chars().take(128).collect()
 }
 
 #[cfg(test)]

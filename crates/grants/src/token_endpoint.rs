@@ -1,11 +1,16 @@
 //! The token endpoint's logic: authenticate, check the grant type, dispatch.
 
 use portcullis_core::GrantType;
-use portcullis_tenancy::{AuditStore, BrandScope, ClientStore, KeyStore, TokenStore};
+use portcullis_tenancy::{
+    AuditStore, BrandScope, ClientStore, KeyStore, PrincipalKind, PrincipalStore, RefreshStore, TokenStore,
+};
 use serde::Serialize;
 
 use crate::client_auth::authenticate;
-use crate::{ClientCredentials, GrantContext, GrantError, GrantResult, TokenRequest, client_credentials};
+use crate::tokens::IssuedPair;
+use crate::{
+    ClientCredentials, GrantContext, GrantError, GrantResult, TokenRequest, client_credentials, password, refresh,
+};
 
 /// The successful token response (RFC 6749 §5.1).
 #[derive(Debug, Clone, Serialize)]
@@ -24,7 +29,8 @@ pub struct TokenResponse {
 }
 
 /// Grant types this server implements today.
-pub const SUPPORTED_GRANTS: &[GrantType] = &[GrantType::ClientCredentials];
+pub const SUPPORTED_GRANTS: &[GrantType] =
+    &[GrantType::ClientCredentials, GrantType::Password, GrantType::OperatorPassword, GrantType::RefreshToken];
 
 /// Handles one token request at the scoped brand.
 pub async fn exchange<S>(
@@ -34,7 +40,7 @@ pub async fn exchange<S>(
     request: &TokenRequest,
 ) -> GrantResult<TokenResponse>
 where
-    S: ClientStore + AuditStore + KeyStore + TokenStore,
+    S: ClientStore + PrincipalStore + AuditStore + KeyStore + TokenStore + RefreshStore,
 {
     let grant_type = request
         .grant_type
@@ -53,15 +59,28 @@ where
         return Err(GrantError::UnauthorizedClient(grant.to_string()));
     }
 
-    let issued = match grant {
-        GrantType::ClientCredentials => client_credentials::grant(ctx, scope, &client, request).await?,
+    let pair = match grant {
+        GrantType::ClientCredentials => {
+            let issued = client_credentials::grant(ctx, scope, &client, request).await?;
+            return Ok(TokenResponse {
+                access_token: issued.token,
+                token_type: "Bearer",
+                expires_in: issued.expires_in,
+                scope: issued.claims.scope,
+                refresh_token: None,
+            });
+        }
+        GrantType::Password => password::grant(ctx, scope, &client, request, PrincipalKind::User).await?,
+        GrantType::OperatorPassword => password::grant(ctx, scope, &client, request, PrincipalKind::Operator).await?,
+        GrantType::RefreshToken => refresh::grant(ctx, scope, &client, request).await?,
         other => return Err(GrantError::UnsupportedGrantType(format!("unsupported grant_type '{other}'"))),
     };
+    let IssuedPair { access, refresh_value, .. } = pair;
     Ok(TokenResponse {
-        access_token: issued.token,
+        access_token: access.token,
         token_type: "Bearer",
-        expires_in: issued.expires_in,
-        scope: issued.claims.scope,
-        refresh_token: None,
+        expires_in: access.expires_in,
+        scope: access.claims.scope,
+        refresh_token: Some(refresh_value),
     })
 }

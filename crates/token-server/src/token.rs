@@ -51,6 +51,9 @@ async fn handle<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
         audience: form.get("audience").map(str::to_owned),
         resource: form.all("resource"),
         source,
+        username: form.get("username").map(str::to_owned),
+        password: form.get("password").map(str::to_owned),
+        refresh_token: form.get("refresh_token").map(str::to_owned),
     };
     let span = tracing::info_span!(
         "token",

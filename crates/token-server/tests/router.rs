@@ -117,7 +117,10 @@ async fn discovery_documents_agree_and_name_only_working_endpoints() {
         assert_eq!(oidc["issuer"], format!("{PUBLIC_URL}/brands/acme"));
         assert_eq!(oidc["token_endpoint"], format!("{PUBLIC_URL}/brands/acme/oauth/token"));
         assert_eq!(oidc["jwks_uri"], format!("{PUBLIC_URL}/brands/acme/jwks.json"));
-        assert_eq!(oidc["grant_types_supported"], serde_json::json!(["client_credentials"]));
+        assert_eq!(
+            oidc["grant_types_supported"],
+            serde_json::json!(["client_credentials", "password", "operator_password", "refresh_token"])
+        );
         for absent in ["authorization_endpoint", "userinfo_endpoint", "introspection_endpoint", "revocation_endpoint"] {
             assert!(oidc.get(absent).is_none(), "{absent} is not published before it works");
         }

@@ -13,6 +13,7 @@ mod config_errors;
 mod fixture;
 mod http;
 mod oauth_client;
+mod password_flow;
 mod principals;
 mod secrets_at_rest;
 mod token_errors;

@@ -46,7 +46,11 @@ async fn discovery_documents_agree_and_describe_the_brand() {
         assert_eq!(metadata["token_endpoint"], format!("{issuer}/oauth/token"), "[{backend}]");
         assert_eq!(metadata["jwks_uri"], format!("{issuer}/jwks.json"), "[{backend}]");
         assert!(metadata.get("authorization_endpoint").is_none(), "[{backend}] no authorization endpoint exists yet");
-        assert_eq!(metadata["grant_types_supported"], serde_json::json!(["client_credentials"]), "[{backend}]");
+        assert_eq!(
+            metadata["grant_types_supported"],
+            serde_json::json!(["client_credentials", "password", "operator_password", "refresh_token"]),
+            "[{backend}]"
+        );
         assert_eq!(
             metadata["token_endpoint_auth_methods_supported"],
             serde_json::json!(["client_secret_basic", "client_secret_post"]),

@@ -9,7 +9,14 @@ use serde_json::Value;
 use crate::fixture::Fixture;
 
 /// Runs `portcullis {kind} create …` with `password` on standard input.
-fn create(fixture: &Fixture, kind: &str, brand: &str, username: &str, password: &str, extra: &[&str]) -> Output {
+pub(crate) fn create(
+    fixture: &Fixture,
+    kind: &str,
+    brand: &str,
+    username: &str,
+    password: &str,
+    extra: &[&str],
+) -> Output {
     let mut args = vec![kind, "create", "--brand", brand, "--username", username, "--password-stdin", "--json"];
     args.extend_from_slice(extra);
     let mut child = fixture

@@ -1,0 +1,104 @@
+//! The refresh-token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2):
+//! every use returns a new refresh token; presenting one that was already rotated revokes the
+//! whole family (every refresh token and access-token record of that login).
+
+use portcullis_core::ScopeSet;
+use portcullis_credentials::secret::hash_secret;
+use portcullis_tenancy::{
+    AuditEvent, AuditStore, BrandScope, Client, KeyStore, RefreshStatus, RefreshStore, TokenStore,
+};
+
+use crate::tokens::{IssuedPair, PairGrant, issue_pair};
+use crate::{GrantContext, GrantError, GrantResult, TokenRequest};
+
+const INVALID: &str = "the refresh token is invalid, expired or revoked";
+
+/// Exchanges a refresh token for a new access token and a new refresh token.
+pub(crate) async fn grant<S>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    client: &Client,
+    request: &TokenRequest,
+) -> GrantResult<IssuedPair>
+where
+    S: KeyStore + TokenStore + RefreshStore + AuditStore,
+{
+    let presented = request
+        .refresh_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| GrantError::InvalidRequest("the refresh_token parameter is required".into()))?;
+    let now = ctx.clock.now();
+    let hash = hash_secret(presented);
+    let Some(record) = ctx.store.find_refresh(scope, hash.as_str()).await? else {
+        return Err(GrantError::InvalidGrant(INVALID.into()));
+    };
+    // Bound to its client: another client presenting it learns nothing.
+    if record.client_id != client.client_id {
+        return Err(GrantError::InvalidGrant(INVALID.into()));
+    }
+    match record.status {
+        RefreshStatus::Revoked => return Err(GrantError::InvalidGrant(INVALID.into())),
+        RefreshStatus::Rotated => return Err(reuse(ctx, scope, &record.family_id, request, now).await),
+        RefreshStatus::Active if record.expires_at <= now => return Err(GrantError::InvalidGrant(INVALID.into())),
+        RefreshStatus::Active => {}
+    }
+    // A refresh may narrow the scopes, never widen them.
+    let scopes = match request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
+        None => record.scopes.clone(),
+        Some(text) => {
+            let asked = ScopeSet::parse_delimited(text).map_err(|e| GrantError::InvalidScope(e.to_string()))?;
+            let beyond = asked.difference(&record.scopes);
+            if !beyond.is_empty() {
+                return Err(GrantError::InvalidScope(format!("scope not granted to this refresh token: {beyond}")));
+            }
+            record.scopes.iter().filter(|s| asked.contains(s)).cloned().collect()
+        }
+    };
+    let issued = issue_pair(
+        ctx,
+        scope,
+        PairGrant {
+            client,
+            subject: record.subject.clone(),
+            act_type: record.act_type,
+            grant_type: portcullis_core::GrantType::RefreshToken,
+            scopes,
+            audience: record.audience.clone(),
+            family_id: record.family_id.clone(),
+            refresh_expires_at: record.expires_at,
+        },
+    )
+    .await?;
+    if !ctx.store.rotate_refresh(scope, hash.as_str(), issued.refresh_record.clone(), now).await? {
+        // A concurrent request rotated it first: the same token was used twice.
+        return Err(reuse(ctx, scope, &record.family_id, request, now).await);
+    }
+    Ok(issued)
+}
+
+/// Revokes the family of a reused refresh token and returns the error to answer with.
+async fn reuse<S: RefreshStore + AuditStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    family_id: &str,
+    request: &TokenRequest,
+    now: i64,
+) -> GrantError {
+    match ctx.store.revoke_family(scope, family_id, now).await {
+        Ok(revoked) => tracing::warn!(brand = %scope.key(), revoked, "refresh token reuse: family revoked"),
+        Err(e) => return GrantError::Store(e),
+    }
+    let event = AuditEvent {
+        at: now,
+        actor: "system".into(),
+        action: "refresh.reused".into(),
+        target: Some(format!("family:{family_id}")),
+        source: request.source.clone(),
+        detail: Some("a rotated refresh token was presented again; its family was revoked".into()),
+    };
+    if let Err(e) = ctx.store.record_event(scope, event).await {
+        tracing::warn!(error = %e, "could not write the audit event for a refresh-token reuse");
+    }
+    GrantError::InvalidGrant(INVALID.into())
+}

@@ -1,0 +1,76 @@
+//! Issuing an access token together with a refresh token of a family (password grants and
+//! refresh), shared by [`crate::password`] and [`crate::refresh`].
+
+use portcullis_core::{ActType, GrantType, ScopeSet};
+use portcullis_credentials::secret::generate_secret;
+use portcullis_tenancy::{BrandScope, Client, KeyStore, RefreshStatus, RefreshToken, TokenStore};
+
+use crate::issue::{AccessGrant, IssuedAccessToken, issue_access_token};
+use crate::{GrantContext, GrantResult};
+
+/// The prefix of refresh tokens, so that leaked ones are recognisable.
+pub const REFRESH_TOKEN_PREFIX: &str = "pcr";
+
+/// An access token and the refresh token that goes with it (value in clear, record to store).
+#[derive(Debug)]
+pub(crate) struct IssuedPair {
+    pub(crate) access: IssuedAccessToken,
+    pub(crate) refresh_value: String,
+    pub(crate) refresh_record: RefreshToken,
+}
+
+/// What the pair grants.
+pub(crate) struct PairGrant<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) subject: String,
+    pub(crate) act_type: ActType,
+    pub(crate) grant_type: GrantType,
+    pub(crate) scopes: ScopeSet,
+    pub(crate) audience: Vec<String>,
+    pub(crate) family_id: String,
+    /// When the refresh token expires (a login's refresh tokens share its absolute expiry).
+    pub(crate) refresh_expires_at: i64,
+}
+
+/// Mints and records the access token; returns it with a fresh refresh token whose record the
+/// caller stores (first of a family, or a rotation).
+pub(crate) async fn issue_pair<S: KeyStore + TokenStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    grant: PairGrant<'_>,
+) -> GrantResult<IssuedPair> {
+    let access = issue_access_token(
+        ctx,
+        scope,
+        AccessGrant {
+            client: grant.client,
+            subject: grant.subject.clone(),
+            act_type: grant.act_type,
+            grant_type: grant.grant_type,
+            scopes: grant.scopes.clone(),
+            audience: grant.audience.clone(),
+            family_id: Some(grant.family_id.clone()),
+        },
+    )
+    .await?;
+    let (value, hash) = generate_secret(REFRESH_TOKEN_PREFIX)?;
+    let refresh_record = RefreshToken {
+        token_hash: hash.as_str().to_owned(),
+        family_id: grant.family_id,
+        client_id: grant.client.client_id.clone(),
+        subject: grant.subject,
+        act_type: grant.act_type,
+        scopes: grant.scopes,
+        audience: grant.audience,
+        issued_at: ctx.clock.now(),
+        expires_at: grant.refresh_expires_at,
+        status: RefreshStatus::Active,
+        rotated_at: None,
+    };
+    Ok(IssuedPair { access, refresh_value: value.expose().to_owned(), refresh_record })
+}
+
+/// The refresh lifetime: the client's, else the brand's, else the configuration's.
+pub(crate) fn refresh_ttl<S>(ctx: &GrantContext<S>, scope: &BrandScope, client: &Client) -> u32 {
+    client.profile.refresh_ttl.or(scope.brand().settings.refresh_ttl).unwrap_or(ctx.defaults.refresh_ttl)
+}
