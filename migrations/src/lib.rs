@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_000002_principals;
 mod m20261123_000003_refresh_tokens;
+mod m20261123_000004_login_failures;
 
 /// Applies Portcullis's migrations.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_principals::Migration),
             Box::new(m20261123_000003_refresh_tokens::Migration),
+            Box::new(m20261123_000004_login_failures::Migration),
         ]
     }
 }

@@ -16,7 +16,7 @@ mod context;
 mod error;
 pub mod issue;
 pub mod keyring;
-mod password;
+pub mod password;
 pub mod provision;
 mod refresh;
 mod request;

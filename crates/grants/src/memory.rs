@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use portcullis_core::{BrandKey, ClientId};
 use portcullis_tenancy::{
-    AuditEvent, AuditStore, Brand, BrandId, BrandScope, BrandStore, Client, ClientStore, IssuedToken, KeyStatus,
-    KeyStore, MetaStore, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, PrincipalStore,
-    RefreshStatus, RefreshStore, RefreshToken, StoreError, StoreResult, StoredKey, TokenStatus, TokenStore,
+    AuditEvent, AuditStore, Brand, BrandId, BrandScope, BrandStore, Client, ClientStore, FailureCounter, IssuedToken,
+    KeyStatus, KeyStore, LockoutPolicy, LoginThrottleStore, MetaStore, NewBrand, NewClient, NewPrincipal,
+    NewSigningKey, Principal, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore, RefreshToken, StoreError,
+    StoreResult, StoredKey, TokenStatus, TokenStore,
 };
 
 #[derive(Debug, Default)]
@@ -18,6 +19,7 @@ struct Tables {
     keys: Vec<(BrandId, StoredKey)>,
     tokens: Vec<(BrandId, IssuedToken)>,
     refresh: Vec<(BrandId, RefreshToken)>,
+    login_failures: Vec<(BrandId, String, FailureCounter)>,
     audit: Vec<(BrandId, AuditEvent)>,
     meta: Vec<(String, Vec<u8>)>,
 }
@@ -227,6 +229,40 @@ impl RefreshStore for MemoryStore {
             }
         }
         Ok(changed)
+    }
+}
+
+impl LoginThrottleStore for MemoryStore {
+    async fn login_locked_until(&self, scope: &BrandScope, username: &str) -> StoreResult<i64> {
+        Ok(self
+            .tables()
+            .login_failures
+            .iter()
+            .find(|(b, u, _)| *b == scope.brand_id() && u == username)
+            .map_or(0, |(_, _, c)| c.locked_until))
+    }
+
+    async fn record_login_failure(
+        &self,
+        scope: &BrandScope,
+        username: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> StoreResult<FailureCounter> {
+        let mut t = self.tables();
+        let position = t.login_failures.iter().position(|(b, u, _)| *b == scope.brand_id() && u == username);
+        let previous = position.map(|i| t.login_failures[i].2);
+        let next = FailureCounter::after_failure(previous, now, policy);
+        match position {
+            Some(i) => t.login_failures[i].2 = next,
+            None => t.login_failures.push((scope.brand_id(), username.to_owned(), next)),
+        }
+        Ok(next)
+    }
+
+    async fn clear_login_failures(&self, scope: &BrandScope, username: &str) -> StoreResult<()> {
+        self.tables().login_failures.retain(|(b, u, _)| !(*b == scope.brand_id() && u == username));
+        Ok(())
     }
 }
 

@@ -4,12 +4,17 @@
 use portcullis_core::{ActType, GrantType};
 use portcullis_credentials::password::{verify_password, verify_password_of_unknown_user};
 use portcullis_tenancy::{
-    AuditEvent, AuditStore, BrandScope, Client, KeyStore, PrincipalKind, PrincipalStore, RefreshStore, TokenStore,
+    AuditEvent, AuditStore, BrandScope, Client, KeyStore, LockoutPolicy, LoginThrottleStore, PrincipalKind,
+    PrincipalStore, RefreshStore, TokenStore,
 };
 
 use crate::client_credentials::{requested_audience, requested_scopes};
 use crate::tokens::{IssuedPair, PairGrant, issue_pair, refresh_ttl};
 use crate::{GrantContext, GrantError, GrantResult, TokenRequest, random_id};
+
+/// Failed logins per (brand, username): 5 a minute, then a lock-out of 1 s doubling to 60 s.
+/// The counters live in the database, so every server process enforces the same lock-out.
+pub const LOGIN_LOCKOUT: LockoutPolicy = LockoutPolicy { window: 60, limit: 5, max_lockout: 60 };
 
 /// The one answer to a failed login, whatever failed: no user enumeration.
 const BAD_LOGIN: &str = "invalid username or password";
@@ -23,7 +28,7 @@ pub(crate) async fn grant<S>(
     kind: PrincipalKind,
 ) -> GrantResult<IssuedPair>
 where
-    S: PrincipalStore + KeyStore + TokenStore + RefreshStore + AuditStore,
+    S: PrincipalStore + LoginThrottleStore + KeyStore + TokenStore + RefreshStore + AuditStore,
 {
     let username = request.username.as_deref().filter(|u| !u.is_empty());
     let password = request.password.as_deref();
@@ -31,9 +36,10 @@ where
         return Err(GrantError::InvalidRequest("the username and password parameters are required".into()));
     };
     let now = ctx.clock.now();
-    if let Some(retry_after) = ctx.throttle.check_username(scope.brand_id(), username, now) {
+    let locked_until = ctx.store.login_locked_until(scope, username).await?;
+    if locked_until > now {
         audit(ctx, scope, username, "login.throttled", request, now).await;
-        return Err(GrantError::Throttled { retry_after });
+        return Err(GrantError::Throttled { retry_after: u64::try_from(locked_until - now).unwrap_or(1) });
     }
     let principal = ctx.store.find_principal(scope, kind, username).await?;
     let stored_hash = principal.as_ref().map(|p| p.password_hash.clone());
@@ -49,12 +55,12 @@ where
     let principal = match principal {
         Some(p) if verified && p.enabled => p,
         _ => {
-            ctx.throttle.username_failure(scope.brand_id(), username, now);
+            ctx.store.record_login_failure(scope, username, now, LOGIN_LOCKOUT).await?;
             audit(ctx, scope, username, "login.failed", request, now).await;
             return Err(GrantError::InvalidGrant(BAD_LOGIN.into()));
         }
     };
-    ctx.throttle.username_success(scope.brand_id(), username);
+    ctx.store.clear_login_failures(scope, username).await?;
 
     let scopes = requested_scopes(scope, client, request.scope.as_deref(), Some(&principal.permissions))?;
     let audience = requested_audience(scope, client, request)?;

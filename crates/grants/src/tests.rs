@@ -479,7 +479,7 @@ mod password_and_refresh {
     #[tokio::test]
     async fn password_guessing_is_throttled_per_username() {
         let (ctx, acme, c) = setup().await;
-        for _ in 0..crate::throttle::PER_USERNAME {
+        for _ in 0..crate::password::LOGIN_LOCKOUT.limit {
             let err =
                 exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "guess", None)).await.unwrap_err();
             assert_eq!(err.code(), OAuthErrorCode::InvalidGrant);

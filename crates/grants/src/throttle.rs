@@ -6,7 +6,10 @@
 //! guessing one client's secret from one address is stopped quickly, while the legitimate holder,
 //! calling from elsewhere, is only refused under a distributed attack, and then for at most
 //! [`MAX_LOCKOUT`] seconds. A success clears its (client, source) counter. State is per process
-//! and bounded in size.
+//! and bounded in size: client secrets are 256-bit random values that no number of processes can
+//! guess, so this throttle sheds abusive load rather than protecting a guessable secret, and it
+//! stays off the database on the hot path. Human passwords are throttled per username in the
+//! database instead (see [`crate::password::LOGIN_LOCKOUT`]), shared by every process.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -22,8 +25,6 @@ pub const MAX_LOCKOUT: i64 = 60;
 pub const PER_CLIENT_AND_SOURCE: u32 = 5;
 /// Failures tolerated per (brand, client) from all sources within [`WINDOW`].
 pub const PER_CLIENT: u32 = 50;
-/// Failed logins tolerated per (brand, username) within [`WINDOW`].
-pub const PER_USERNAME: u32 = 5;
 /// Failures tolerated per source address, across clients and brands, within [`WINDOW`].
 pub const PER_SOURCE: u32 = 100;
 /// Entries kept at most; expired ones are dropped first.
@@ -34,7 +35,6 @@ enum Key {
     ClientAndSource(BrandId, String, String),
     Client(BrandId, String),
     Source(String),
-    Username(BrandId, String),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -100,15 +100,11 @@ impl Throttle {
 
     /// Counts a failed attempt.
     pub fn failure(&self, attempt: Attempt<'_>, now: i64) {
-        self.count(attempt.keys(), now);
-    }
-
-    fn count(&self, keys: Vec<(Key, u32)>, now: i64) {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= MAX_ENTRIES {
             map.retain(|_, e| now - e.window_start < WINDOW || e.locked_until > now);
         }
-        for (key, limit) in keys {
+        for (key, limit) in attempt.keys() {
             if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
                 continue;
             }
@@ -126,23 +122,6 @@ impl Throttle {
         }
     }
 
-    /// `Some(seconds)` to wait when logins as `username` must be refused now.
-    pub fn check_username(&self, brand: BrandId, username: &str, now: i64) -> Option<u64> {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let wait = map.get(&Key::Username(brand, username_key(username)))?.locked_until - now;
-        (wait > 0).then(|| u64::try_from(wait).unwrap_or(1))
-    }
-
-    /// Counts a failed login as `username`.
-    pub fn username_failure(&self, brand: BrandId, username: &str, now: i64) {
-        self.count(vec![(Key::Username(brand, username_key(username)), PER_USERNAME)], now);
-    }
-
-    /// Clears the counter of `username` after a successful login.
-    pub fn username_success(&self, brand: BrandId, username: &str) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&Key::Username(brand, username_key(username)));
-    }
-
     /// Clears the (client, source) counter after a success.
     pub fn success(&self, attempt: Attempt<'_>) {
         if let Some(source) = attempt.source {
@@ -150,11 +129,6 @@ impl Throttle {
             self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
         }
     }
-}
-
-/// Usernames as counter keys: bounded, so junk input cannot grow memory.
-fn username_key(username: &str) -> String {
-    username.chars().take(128).collect()
 }
 
 #[cfg(test)]

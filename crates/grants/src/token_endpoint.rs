@@ -2,7 +2,8 @@
 
 use portcullis_core::GrantType;
 use portcullis_tenancy::{
-    AuditStore, BrandScope, ClientStore, KeyStore, PrincipalKind, PrincipalStore, RefreshStore, TokenStore,
+    AuditStore, BrandScope, ClientStore, KeyStore, LoginThrottleStore, PrincipalKind, PrincipalStore, RefreshStore,
+    TokenStore,
 };
 use serde::Serialize;
 
@@ -40,7 +41,7 @@ pub async fn exchange<S>(
     request: &TokenRequest,
 ) -> GrantResult<TokenResponse>
 where
-    S: ClientStore + PrincipalStore + AuditStore + KeyStore + TokenStore + RefreshStore,
+    S: ClientStore + PrincipalStore + LoginThrottleStore + AuditStore + KeyStore + TokenStore + RefreshStore,
 {
     let grant_type = request
         .grant_type

@@ -13,6 +13,7 @@ mod convert;
 mod entity;
 mod error;
 mod keys;
+mod login_throttle;
 mod meta;
 mod principals;
 mod refresh;

@@ -1,9 +1,9 @@
 //! The single place where the brand filter is applied.
 
 use portcullis_tenancy::BrandScope;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select, UpdateMany};
+use sea_orm::{ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
 
-use crate::entity::{audit_events, clients, issued_tokens, principals, refresh_tokens, signing_keys};
+use crate::entity::{audit_events, clients, issued_tokens, login_failures, principals, refresh_tokens, signing_keys};
 
 /// An entity whose rows belong to one brand.
 pub(crate) trait BrandOwned: EntityTrait {
@@ -21,11 +21,16 @@ macro_rules! brand_owned {
     )*};
 }
 
-brand_owned!(clients, principals, signing_keys, issued_tokens, refresh_tokens, audit_events);
+brand_owned!(clients, principals, signing_keys, issued_tokens, refresh_tokens, audit_events, login_failures);
 
 /// `SELECT … FROM {E} WHERE brand_id = {scope}`: the only way this crate reads tenant rows.
 pub(crate) fn scoped<E: BrandOwned>(scope: &BrandScope) -> Select<E> {
     E::find().filter(E::brand_column().eq(scope.brand_id().0))
+}
+
+/// `DELETE FROM {E} WHERE brand_id = {scope}`: the only way this crate deletes tenant rows.
+pub(crate) fn scoped_delete<E: BrandOwned>(scope: &BrandScope) -> DeleteMany<E> {
+    E::delete_many().filter(E::brand_column().eq(scope.brand_id().0))
 }
 
 /// `UPDATE {E} … WHERE brand_id = {scope}`: the only way this crate updates tenant rows in bulk.

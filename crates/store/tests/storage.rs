@@ -7,8 +7,8 @@ use portcullis_store::SeaStore;
 use portcullis_store::testing::{self, TestDatabase};
 use portcullis_tenancy::{
     AuditEvent, AuditStore, BrandScope, BrandSettings, BrandStore, ClientProfile, ClientStore, IssuedToken, KeyStatus,
-    KeyStore, MetaStore, NewBrand, NewClient, NewPrincipal, NewSigningKey, PrincipalKind, PrincipalStore,
-    RefreshStatus, RefreshStore, RefreshToken, StoreError, TokenStatus, TokenStore,
+    KeyStore, LockoutPolicy, LoginThrottleStore, MetaStore, NewBrand, NewClient, NewPrincipal, NewSigningKey,
+    PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore, RefreshToken, StoreError, TokenStatus, TokenStore,
 };
 
 fn key(kid: &str) -> NewSigningKey {
@@ -203,6 +203,26 @@ async fn refresh_rotation_is_a_compare_and_set_and_families_revoke_together() {
         assert_eq!(store.find_token(&acme, "a2").await.unwrap().unwrap().status, TokenStatus::Active);
         assert_eq!(store.find_refresh(&acme, "other").await.unwrap().unwrap().status, RefreshStatus::Active);
         assert_eq!(store.revoke_family(&globex, "f2", 300).await.unwrap(), 0, "not across brands");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn login_failures_are_shared_between_connections_and_scoped() {
+    let policy = LockoutPolicy { window: 60, limit: 3, max_lockout: 60 };
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let globex = brand(&store, "globex").await;
+        let other_process = db.store().await;
+        for _ in 0..2 {
+            store.record_login_failure(&acme, "alice", 100, policy).await.unwrap();
+        }
+        let third = other_process.record_login_failure(&acme, "alice", 100, policy).await.unwrap();
+        assert_eq!((third.failures, third.locked_until), (3, 101), "{}", db.name);
+        assert_eq!(store.login_locked_until(&acme, "alice").await.unwrap(), 101, "seen by the first connection");
+        assert_eq!(store.login_locked_until(&globex, "alice").await.unwrap(), 0, "scoped by brand");
+        other_process.clear_login_failures(&acme, "alice").await.unwrap();
+        assert_eq!(store.login_locked_until(&acme, "alice").await.unwrap(), 0);
     })
     .await;
 }

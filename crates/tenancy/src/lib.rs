@@ -10,13 +10,14 @@ mod scope;
 mod storage;
 
 pub use records::{
-    AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, IssuedToken, KeyStatus, NewBrand, NewClient,
-    NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshStatus, RefreshToken, StoredKey, TokenStatus,
+    AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, FailureCounter, IssuedToken, KeyStatus,
+    LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshStatus,
+    RefreshToken, StoredKey, TokenStatus,
 };
 pub use scope::BrandScope;
 pub use storage::{
-    AuditStore, BrandStore, ClientStore, KeyStore, MetaStore, PrincipalStore, RefreshStore, Storage, StoreError,
-    StoreResult, TokenStore,
+    AuditStore, BrandStore, ClientStore, KeyStore, LoginThrottleStore, MetaStore, PrincipalStore, RefreshStore,
+    Storage, StoreError, StoreResult, TokenStore,
 };
 
 use portcullis_core::BrandKey;

@@ -157,6 +157,48 @@ pub struct NewPrincipal {
     pub permissions: ScopeSet,
 }
 
+/// How failed logins turn into lock-outs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Seconds over which failures are counted.
+    pub window: i64,
+    /// Failures tolerated within the window.
+    pub limit: u32,
+    /// Longest lock-out, seconds.
+    pub max_lockout: i64,
+}
+
+/// The failed-login counter of one username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FailureCounter {
+    /// Start of the counting window.
+    pub window_start: i64,
+    /// Failures in the window.
+    pub failures: u32,
+    /// Logins are refused until then.
+    pub locked_until: i64,
+}
+
+impl FailureCounter {
+    /// The counter after one more failure at `now`: a new window when the old one is over; at
+    /// the limit a lock-out of 1 s, doubling with each further failure, capped. A lock-out
+    /// already running is never shortened.
+    pub fn after_failure(previous: Option<Self>, now: i64, policy: LockoutPolicy) -> Self {
+        let mut counter = match previous {
+            Some(c) if now - c.window_start < policy.window => c,
+            Some(c) => Self { window_start: now, failures: 0, locked_until: c.locked_until },
+            None => Self { window_start: now, failures: 0, locked_until: 0 },
+        };
+        counter.failures = counter.failures.saturating_add(1);
+        if counter.failures >= policy.limit {
+            let excess = counter.failures - policy.limit;
+            let lockout = 1i64.checked_shl(excess).unwrap_or(policy.max_lockout).min(policy.max_lockout);
+            counter.locked_until = counter.locked_until.max(now + lockout);
+        }
+        counter
+    }
+}
+
 /// Lifecycle of a signing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyStatus {
@@ -339,4 +381,30 @@ pub struct AuditEvent {
     pub source: Option<String>,
     /// A short, secret-free detail.
     pub detail: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: LockoutPolicy = LockoutPolicy { window: 60, limit: 3, max_lockout: 8 };
+
+    #[test]
+    fn failures_lock_out_with_doubling_capped_and_windows_reset() {
+        let mut c = None;
+        for _ in 0..2 {
+            c = Some(FailureCounter::after_failure(c, 100, POLICY));
+        }
+        assert_eq!(c.map(|c| c.locked_until), Some(0), "below the limit");
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            let next = FailureCounter::after_failure(c, 100, POLICY);
+            waits.push(next.locked_until - 100);
+            c = Some(next);
+        }
+        assert_eq!(waits, vec![1, 2, 4, 8, 8, 8]);
+        let later = FailureCounter::after_failure(c, 100 + 60, POLICY);
+        assert_eq!(later.failures, 1, "a new window starts");
+        assert_eq!(later.locked_until, 108, "a running lock-out is never shortened");
+    }
 }

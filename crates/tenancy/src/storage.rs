@@ -9,8 +9,8 @@ use std::future::Future;
 use portcullis_core::{BrandKey, ClientId};
 
 use crate::{
-    AuditEvent, Brand, BrandScope, Client, IssuedToken, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal,
-    PrincipalKind, RefreshToken, StoredKey,
+    AuditEvent, Brand, BrandScope, Client, FailureCounter, IssuedToken, LockoutPolicy, NewBrand, NewClient,
+    NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken, StoredKey,
 };
 
 /// Storage failures.
@@ -135,6 +135,24 @@ pub trait RefreshStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
+/// Failed-login counters, shared by every process using the database.
+pub trait LoginThrottleStore: Send + Sync {
+    /// Until when logins as `username` are refused (0 when they are not).
+    fn login_locked_until(&self, scope: &BrandScope, username: &str) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// Counts a failed login at `now` under `policy`; returns the updated counter.
+    fn record_login_failure(
+        &self,
+        scope: &BrandScope,
+        username: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> impl Future<Output = StoreResult<FailureCounter>> + Send;
+
+    /// Forgets the failures of `username` after a successful login.
+    fn clear_login_failures(&self, scope: &BrandScope, username: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
 /// The audit log.
 pub trait AuditStore: Send + Sync {
     /// Appends an event to the scoped brand's log.
@@ -168,6 +186,7 @@ pub trait Storage:
     + KeyStore
     + TokenStore
     + RefreshStore
+    + LoginThrottleStore
     + AuditStore
     + MetaStore
     + Clone
@@ -184,6 +203,7 @@ impl<T> Storage for T where
         + KeyStore
         + TokenStore
         + RefreshStore
+        + LoginThrottleStore
         + AuditStore
         + MetaStore
         + Clone

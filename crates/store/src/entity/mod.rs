@@ -4,6 +4,7 @@ pub mod audit_events;
 pub mod brands;
 pub mod clients;
 pub mod issued_tokens;
+pub mod login_failures;
 pub mod platform_meta;
 pub mod principals;
 pub mod refresh_tokens;
