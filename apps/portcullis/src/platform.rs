@@ -48,6 +48,7 @@ impl Platform {
             defaults: TokenDefaults {
                 access_ttl: settings.tokens.access_ttl,
                 refresh_ttl: settings.tokens.refresh_ttl,
+                refresh_reuse_grace: settings.tokens.refresh_reuse_grace,
             },
             public_url: settings.http.public_url.as_str().into(),
             clock: Clock::system(),

@@ -74,6 +74,7 @@ impl std::fmt::Debug for RawSecrets {
 pub struct RawTokens {
     pub access_ttl: u32,
     pub refresh_ttl: u32,
+    pub refresh_reuse_grace: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,7 +101,7 @@ impl Default for RawSettings {
             },
             admin: RawAdmin { listen: "127.0.0.1:8081".into() },
             secrets: RawSecrets { master_key: None, master_key_file: "portcullis.master.key".into() },
-            tokens: RawTokens { access_ttl: 900, refresh_ttl: 30 * 24 * 3600 },
+            tokens: RawTokens { access_ttl: 900, refresh_ttl: 30 * 24 * 3600, refresh_reuse_grace: 0 },
             log: RawLog { format: "text".into(), level: "info,sea_orm_migration=warn".into() },
         }
     }

@@ -96,6 +96,8 @@ pub struct TokenSettings {
     pub access_ttl: u32,
     /// Default refresh-token lifetime, seconds.
     pub refresh_ttl: u32,
+    /// Seconds during which a just-rotated refresh token is tolerated once more (0: never).
+    pub refresh_reuse_grace: u32,
 }
 
 /// `log.format`
@@ -245,6 +247,12 @@ impl RawSettings {
             tokens: TokenSettings {
                 access_ttl: ttl("tokens.access_ttl", self.tokens.access_ttl)?,
                 refresh_ttl: ttl("tokens.refresh_ttl", self.tokens.refresh_ttl)?,
+                refresh_reuse_grace: match self.tokens.refresh_reuse_grace {
+                    grace @ 0..=60 => grace,
+                    other => {
+                        return Err(invalid("tokens.refresh_reuse_grace", "a number of seconds from 0 to 60", other));
+                    }
+                },
             },
             log: LogSettings { format, level: self.log.level },
         })

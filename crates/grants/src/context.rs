@@ -15,6 +15,9 @@ pub struct TokenDefaults {
     pub access_ttl: u32,
     /// Refresh-token lifetime.
     pub refresh_ttl: u32,
+    /// Seconds after a rotation during which the rotated refresh token is still honoured once
+    /// more (a client's concurrent retry) instead of being treated as reuse; 0 disables it.
+    pub refresh_reuse_grace: u32,
 }
 
 /// The source of "now", in seconds since the epoch. Replaceable in tests.

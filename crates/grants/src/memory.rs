@@ -36,6 +36,12 @@ impl MemoryStore {
         self.tables().tokens.iter().filter(|(b, _)| *b == scope.brand_id()).map(|(_, t)| t.clone()).collect()
     }
 
+    pub(crate) fn set_principal_enabled(&self, id: &str, enabled: bool) {
+        for (_, p) in self.tables().principals.iter_mut().filter(|(_, p)| p.id == id) {
+            p.enabled = enabled;
+        }
+    }
+
     pub(crate) fn events(&self, scope: &BrandScope) -> Vec<AuditEvent> {
         self.tables().audit.iter().filter(|(b, _)| *b == scope.brand_id()).map(|(_, e)| e.clone()).collect()
     }
@@ -112,6 +118,10 @@ impl PrincipalStore for MemoryStore {
             .iter()
             .find(|(b, p)| *b == scope.brand_id() && p.kind == kind && p.username == username)
             .map(|(_, p)| p.clone()))
+    }
+
+    async fn find_principal_by_id(&self, scope: &BrandScope, id: &str) -> StoreResult<Option<Principal>> {
+        Ok(self.tables().principals.iter().find(|(b, p)| *b == scope.brand_id() && p.id == id).map(|(_, p)| p.clone()))
     }
 
     async fn create_principal(&self, scope: &BrandScope, new: NewPrincipal) -> StoreResult<Principal> {

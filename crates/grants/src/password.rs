@@ -36,6 +36,9 @@ where
         return Err(GrantError::InvalidRequest("the username and password parameters are required".into()));
     };
     let now = ctx.clock.now();
+    if let Some(retry_after) = request.source.as_deref().and_then(|s| ctx.throttle.check_source(s, now)) {
+        return Err(GrantError::Throttled { retry_after });
+    }
     let locked_until = ctx.store.login_locked_until(scope, username).await?;
     if locked_until > now {
         audit(ctx, scope, username, "login.throttled", request, now).await;
@@ -56,6 +59,9 @@ where
         Some(p) if verified && p.enabled => p,
         _ => {
             ctx.store.record_login_failure(scope, username, now, LOGIN_LOCKOUT).await?;
+            if let Some(source) = request.source.as_deref() {
+                ctx.throttle.source_failure(source, now);
+            }
             audit(ctx, scope, username, "login.failed", request, now).await;
             return Err(GrantError::InvalidGrant(BAD_LOGIN.into()));
         }

@@ -2,10 +2,11 @@
 //! every use returns a new refresh token; presenting one that was already rotated revokes the
 //! whole family (every refresh token and access-token record of that login).
 
-use portcullis_core::ScopeSet;
+use portcullis_core::{ActType, ScopeSet};
 use portcullis_credentials::secret::hash_secret;
 use portcullis_tenancy::{
-    AuditEvent, AuditStore, BrandScope, Client, KeyStore, RefreshStatus, RefreshStore, TokenStore,
+    AuditEvent, AuditStore, BrandScope, Client, KeyStore, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore,
+    TokenStore,
 };
 
 use crate::tokens::{IssuedPair, PairGrant, issue_pair};
@@ -21,7 +22,7 @@ pub(crate) async fn grant<S>(
     request: &TokenRequest,
 ) -> GrantResult<IssuedPair>
 where
-    S: KeyStore + TokenStore + RefreshStore + AuditStore,
+    S: PrincipalStore + KeyStore + TokenStore + RefreshStore + AuditStore,
 {
     let presented = request
         .refresh_token
@@ -37,11 +38,17 @@ where
     if record.client_id != client.client_id {
         return Err(GrantError::InvalidGrant(INVALID.into()));
     }
-    match record.status {
+    let grace = i64::from(ctx.defaults.refresh_reuse_grace);
+    let tolerated_retry = match record.status {
         RefreshStatus::Revoked => return Err(GrantError::InvalidGrant(INVALID.into())),
+        _ if record.expires_at <= now => return Err(GrantError::InvalidGrant(INVALID.into())),
+        RefreshStatus::Rotated if record.rotated_at.is_some_and(|at| now - at < grace) => true,
         RefreshStatus::Rotated => return Err(reuse(ctx, scope, &record.family_id, request, now).await),
-        RefreshStatus::Active if record.expires_at <= now => return Err(GrantError::InvalidGrant(INVALID.into())),
-        RefreshStatus::Active => {}
+        RefreshStatus::Active => false,
+    };
+    // A disabled or deleted user or operator gets nothing more from an old login.
+    if !principal_active(ctx, scope, &record.subject, record.act_type).await? {
+        return Err(GrantError::InvalidGrant(INVALID.into()));
     }
     // A refresh may narrow the scopes, never widen them.
     let scopes = match request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -70,11 +77,32 @@ where
         },
     )
     .await?;
+    if tolerated_retry {
+        // Within the grace period a client's concurrent retry gets its own successor; the
+        // presented token stays rotated.
+        ctx.store.record_refresh(scope, issued.refresh_record.clone()).await?;
+        return Ok(issued);
+    }
     if !ctx.store.rotate_refresh(scope, hash.as_str(), issued.refresh_record.clone(), now).await? {
         // A concurrent request rotated it first: the same token was used twice.
         return Err(reuse(ctx, scope, &record.family_id, request, now).await);
     }
     Ok(issued)
+}
+
+/// Whether the user or operator behind a refresh token still exists and is enabled.
+async fn principal_active<S: PrincipalStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    subject: &str,
+    act_type: ActType,
+) -> GrantResult<bool> {
+    let kind = match act_type {
+        ActType::User => PrincipalKind::User,
+        ActType::Operator => PrincipalKind::Operator,
+        ActType::Client => return Ok(true),
+    };
+    Ok(ctx.store.find_principal_by_id(scope, subject).await?.is_some_and(|p| p.kind == kind && p.enabled))
 }
 
 /// Revokes the family of a reused refresh token and returns the error to answer with.

@@ -19,7 +19,7 @@ fn context() -> GrantContext<MemoryStore> {
     GrantContext {
         store: MemoryStore::default(),
         keys: crate::keyring::KeyRing::new(MasterKey::generate().unwrap().0),
-        defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 86_400 },
+        defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 86_400, refresh_reuse_grace: 0 },
         public_url: "https://id.example.com".into(),
         clock: Clock::from_fn(|| NOW),
         throttle: crate::throttle::Throttle::new(),
@@ -474,6 +474,55 @@ mod password_and_refresh {
                 .unwrap_err();
         assert_eq!(alice_at_globex.code(), OAuthErrorCode::InvalidGrant, "a user of brand A is unknown at brand B");
         assert!(exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r)).await.is_ok(), "still good for its own client");
+    }
+
+    #[tokio::test]
+    async fn a_grace_period_tolerates_one_concurrent_retry() {
+        let (mut ctx, acme, c) = setup().await;
+        ctx.defaults.refresh_reuse_grace = 5;
+        let r1 = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None))
+            .await
+            .unwrap()
+            .refresh_token
+            .unwrap();
+        let r2 = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r1)).await.unwrap().refresh_token.unwrap();
+        let retry = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r1)).await.unwrap();
+        assert_ne!(retry.refresh_token.as_deref(), Some(r2.as_str()));
+        assert!(exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r2)).await.is_ok(), "nothing was revoked");
+    }
+
+    #[tokio::test]
+    async fn a_disabled_user_cannot_refresh() {
+        let (ctx, acme, c) = setup().await;
+        let login =
+            exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None)).await.unwrap();
+        let r = login.refresh_token.unwrap();
+        let alice = claims(&login.access_token).sub;
+        ctx.store.set_principal_enabled(&alice, false);
+        assert_eq!(
+            exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r)).await.unwrap_err().code(),
+            OAuthErrorCode::InvalidGrant
+        );
+        ctx.store.set_principal_enabled(&alice, true);
+        assert!(exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn one_address_spraying_passwords_is_held_back() {
+        let (ctx, acme, c) = setup().await;
+        for i in 0..crate::throttle::PER_SOURCE {
+            let mut req = login("password", &format!("user{i}"), "guess", None);
+            req.source = Some("203.0.113.5".into());
+            assert_eq!(
+                exchange(&ctx, &acme, Some(&creds(&c)), &req).await.unwrap_err().code(),
+                OAuthErrorCode::InvalidGrant
+            );
+        }
+        let mut req = login("password", "alice", "correct horse", None);
+        req.source = Some("203.0.113.5".into());
+        assert!(matches!(exchange(&ctx, &acme, Some(&creds(&c)), &req).await, Err(GrantError::Throttled { .. })));
+        req.source = Some("198.51.100.7".into());
+        assert!(exchange(&ctx, &acme, Some(&creds(&c)), &req).await.is_ok(), "alice elsewhere gets in");
     }
 
     #[tokio::test]

@@ -100,11 +100,29 @@ impl Throttle {
 
     /// Counts a failed attempt.
     pub fn failure(&self, attempt: Attempt<'_>, now: i64) {
+        self.count(attempt.keys(), now);
+    }
+
+    /// `Some(seconds)` to wait when `source` must be refused now (its failures of any kind:
+    /// client authentication and password logins).
+    pub fn check_source(&self, source: &str, now: i64) -> Option<u64> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let wait = map.get(&Key::Source(source.to_owned()))?.locked_until - now;
+        (wait > 0).then(|| u64::try_from(wait).unwrap_or(1))
+    }
+
+    /// Counts a failed password login from `source`, so that one address spraying passwords
+    /// across many usernames is held back too.
+    pub fn source_failure(&self, source: &str, now: i64) {
+        self.count(vec![(Key::Source(source.to_owned()), PER_SOURCE)], now);
+    }
+
+    fn count(&self, keys: Vec<(Key, u32)>, now: i64) {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= MAX_ENTRIES {
             map.retain(|_, e| now - e.window_start < WINDOW || e.locked_until > now);
         }
-        for (key, limit) in attempt.keys() {
+        for (key, limit) in keys {
             if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
                 continue;
             }

@@ -26,6 +26,16 @@ impl PrincipalStore for SeaStore {
             .transpose()
     }
 
+    async fn find_principal_by_id(&self, scope: &BrandScope, id: &str) -> StoreResult<Option<Principal>> {
+        scoped::<principals::Entity>(scope)
+            .filter(principals::Column::PrincipalId.eq(id))
+            .one(&self.db)
+            .await
+            .map_err(map_err)?
+            .map(convert::principal)
+            .transpose()
+    }
+
     async fn create_principal(&self, scope: &BrandScope, principal: NewPrincipal) -> StoreResult<Principal> {
         let now = unix_now();
         let row = principals::ActiveModel {

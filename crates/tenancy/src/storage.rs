@@ -72,6 +72,13 @@ pub trait PrincipalStore: Send + Sync {
         username: &str,
     ) -> impl Future<Output = StoreResult<Option<Principal>>> + Send;
 
+    /// Finds a principal of the scoped brand by its public id.
+    fn find_principal_by_id(
+        &self,
+        scope: &BrandScope,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Principal>>> + Send;
+
     /// Creates a principal in the scoped brand; a taken username is a [`StoreError::Conflict`].
     fn create_principal(
         &self,

@@ -68,7 +68,7 @@ async fn fixtures() -> Vec<Fixture> {
         let ctx = GrantContext {
             store: db.store().await,
             keys: KeyRing::new(MasterKey::generate().unwrap().0),
-            defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600 },
+            defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600, refresh_reuse_grace: 0 },
             public_url: PUBLIC_URL.into(),
             clock: Clock::system(),
             throttle: portcullis_grants::throttle::Throttle::new(),
