@@ -1,6 +1,6 @@
 //! The password and refresh flows through the `oauth2` crate, against the real binary: a user
 //! signs in, the refresh token rotates, and replaying a rotated one is refused and revokes the
-//! family.
+//! family; a password-guessing run is locked out and the user gets back in afterwards.
 
 use oauth2::basic::BasicClient;
 use oauth2::{
@@ -9,6 +9,7 @@ use oauth2::{
 };
 
 use crate::fixture::Fixture;
+use crate::http::{Auth, request_token};
 use crate::principals::create;
 
 #[tokio::test]
@@ -67,4 +68,42 @@ async fn oauth2_password_and_refresh_flows() {
             oauth_client.exchange_refresh_token(&RefreshToken::new(second.secret().clone())).request_async(&http).await;
         assert!(after.is_err(), "[{}] reuse revoked the whole family", fixture.name());
     }
+}
+
+/// A password-guessing run meets a 429 with `Retry-After`, and the real user gets back in once
+/// it has passed.
+#[tokio::test]
+async fn password_guessing_meets_a_429_then_the_user_gets_back_in() {
+    let fixture = Fixture::sqlite();
+    fixture.create_brand("acme", &[]);
+    let client = fixture.create_client("acme", &["--grant", "password", "--scope", "read"]);
+    let created = create(&fixture, "user", "acme", "alice", "correct horse", &["--permission", "read"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let server = fixture.serve().await;
+    let url = server.token_url("acme");
+    let attempt = |password: &'static str| {
+        let url = url.clone();
+        let client = client.clone();
+        async move {
+            let params = [("grant_type", "password"), ("username", "alice"), ("password", password)];
+            request_token(&url, Auth::Basic(&client), &params).await
+        }
+    };
+    let mut failures = 0;
+    let refused = loop {
+        let reply = attempt("guess").await;
+        if reply.status.as_u16() != 400 {
+            break reply;
+        }
+        reply.assert_oauth_error(400, "invalid_grant");
+        failures += 1;
+        assert!(failures <= 8, "{failures} wrong passwords and still no lock-out");
+    };
+    refused.assert_oauth_error(429, "slow_down");
+    let retry_after: u64 = refused.header("retry-after").and_then(|v| v.parse().ok()).expect("a numeric Retry-After");
+    attempt("correct horse").await.assert_oauth_error(429, "slow_down");
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after + 1)).await;
+    let back = attempt("correct horse").await;
+    assert_eq!(back.status.as_u16(), 200, "{}", back.body());
+    assert!(back.body()["refresh_token"].is_string(), "{}", back.body());
 }
