@@ -492,6 +492,37 @@ mod password_and_refresh {
     }
 
     #[tokio::test]
+    async fn refresh_errors() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicI64, Ordering};
+        let (mut ctx, acme, c) = setup().await;
+        let now = Arc::new(AtomicI64::new(NOW));
+        let clock = Arc::clone(&now);
+        ctx.clock = Clock::from_fn(move || clock.load(Ordering::SeqCst));
+        let code = |r: Result<crate::TokenResponse, GrantError>| r.unwrap_err().code();
+
+        let missing = TokenRequest { refresh_token: None, ..refresh("") };
+        assert_eq!(code(exchange(&ctx, &acme, Some(&creds(&c)), &missing).await), OAuthErrorCode::InvalidRequest);
+        assert_eq!(
+            code(exchange(&ctx, &acme, Some(&creds(&c)), &refresh("pcr_unknown")).await),
+            OAuthErrorCode::InvalidGrant
+        );
+
+        let r = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None))
+            .await
+            .unwrap()
+            .refresh_token
+            .unwrap();
+        now.store(NOW + 86_400, Ordering::SeqCst);
+        assert_eq!(
+            code(exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r)).await),
+            OAuthErrorCode::InvalidGrant,
+            "expired"
+        );
+        assert!(ctx.store.events(&acme).iter().all(|e| e.action != "refresh.reused"), "expiry is not reuse");
+    }
+
+    #[tokio::test]
     async fn a_disabled_user_cannot_refresh() {
         let (ctx, acme, c) = setup().await;
         let login =
