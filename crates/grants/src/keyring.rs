@@ -42,11 +42,6 @@ impl KeyRing {
         Self { master: Arc::new(master), parsed: Arc::default() }
     }
 
-    /// The master key.
-    pub fn master(&self) -> &MasterKey {
-        &self.master
-    }
-
     /// Generates a key for `brand`, sealed and ready to store with `status`.
     pub fn generate(
         &self,

@@ -87,15 +87,7 @@ impl Throttle {
 
     /// `Some(seconds)` to wait when this attempt must be refused now.
     pub fn check(&self, attempt: Attempt<'_>, now: i64) -> Option<u64> {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        attempt
-            .keys()
-            .iter()
-            .filter_map(|(key, _)| map.get(key))
-            .map(|e| e.locked_until - now)
-            .filter(|wait| *wait > 0)
-            .max()
-            .map(|wait| u64::try_from(wait).unwrap_or(1))
+        self.longest_wait(attempt.keys().iter().map(|(key, _)| key), now)
     }
 
     /// Counts a failed attempt.
@@ -106,9 +98,17 @@ impl Throttle {
     /// `Some(seconds)` to wait when `source` must be refused now (its failures of any kind:
     /// client authentication and password logins).
     pub fn check_source(&self, source: &str, now: i64) -> Option<u64> {
+        self.longest_wait([&Key::Source(source.to_owned())].into_iter(), now)
+    }
+
+    /// The longest lock-out still running among `keys`, in seconds.
+    fn longest_wait<'k>(&self, keys: impl Iterator<Item = &'k Key>, now: i64) -> Option<u64> {
         let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let wait = map.get(&Key::Source(source.to_owned()))?.locked_until - now;
-        (wait > 0).then(|| u64::try_from(wait).unwrap_or(1))
+        keys.filter_map(|key| map.get(key))
+            .map(|e| e.locked_until - now)
+            .filter(|wait| *wait > 0)
+            .max()
+            .map(|wait| u64::try_from(wait).unwrap_or(1))
     }
 
     /// Counts a failed password login from `source`, so that one address spraying passwords

@@ -75,17 +75,12 @@ impl SeaStore {
             });
         }
         let db = Database::connect(options).await.map_err(map_err)?;
-        Ok(Self { db, kind })
+        Ok(Self { db })
     }
 
     /// Applies pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
         Migrator::up(&self.db, None).await.map_err(map_err)
-    }
-
-    /// Which database this is.
-    pub fn kind(&self) -> DatabaseKind {
-        self.kind
     }
 
     /// Closes the pool, waiting for connections to be returned.

@@ -31,7 +31,6 @@ use sea_orm::DatabaseConnection;
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
-    kind: DatabaseKind,
 }
 
 /// The current time in seconds since the Unix epoch.

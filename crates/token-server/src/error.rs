@@ -71,11 +71,6 @@ impl OAuthError {
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
         Self { status, error, description: description.into(), basic_challenge: false, retry_after: None }
     }
-
-    /// The status code.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl From<GrantError> for OAuthError {
