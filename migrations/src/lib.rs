@@ -7,6 +7,7 @@ mod m20261123_000001_initial;
 mod m20261123_000002_principals;
 mod m20261123_000003_refresh_tokens;
 mod m20261123_000004_login_failures;
+mod m20261123_000005_revocations;
 
 /// Applies Portcullis's migrations.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_principals::Migration),
             Box::new(m20261123_000003_refresh_tokens::Migration),
             Box::new(m20261123_000004_login_failures::Migration),
+            Box::new(m20261123_000005_revocations::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use portcullis_config::Settings;
+use portcullis_grants::feed::RevocationSignal;
 use portcullis_grants::keyring::KeyRing;
 use portcullis_grants::throttle::Throttle;
 use portcullis_grants::{Clock, GrantContext, TokenDefaults};
@@ -53,6 +54,7 @@ impl Platform {
             public_url: settings.http.public_url.as_str().into(),
             clock: Clock::system(),
             throttle: Throttle::new(),
+            feed: RevocationSignal::new(),
         };
         Ok(Self { settings, grants })
     }

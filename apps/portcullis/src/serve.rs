@@ -8,8 +8,9 @@ use axum::Router;
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener, ListenerExt};
 use portcullis_grants::provision::{self, Actor};
+use portcullis_grants::{feed, maintenance};
 use portcullis_tenancy::resolve_brand;
-use portcullis_token_server::{AppState, admin_router, public_router};
+use portcullis_token_server::{AppState, Shutdown, admin_router, public_router};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
@@ -21,6 +22,9 @@ use crate::tls::{self, TlsListener};
 /// How long in-flight requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
+/// How often expired and revoked token records are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
 /// Runs the server until SIGTERM or Ctrl-C.
 pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
     let g = &platform.grants;
@@ -30,7 +34,10 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
         reveal_client(portcullis_core::SYSTEM_BRAND, &created, false, false)?;
     }
 
-    let state = AppState { grants: platform.grants.clone(), max_body_bytes: platform.settings.http.max_body_bytes };
+    let (stop, shutdown) = Shutdown::new();
+    let state =
+        AppState { grants: platform.grants.clone(), max_body_bytes: platform.settings.http.max_body_bytes, shutdown };
+    let mut background = start_background(&platform);
     let mut servers = JoinSet::new();
     if args.listeners != Listeners::Admin {
         let http = &platform.settings.http;
@@ -40,24 +47,48 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
             Some(tls) => {
                 let listener = TlsListener::new(tcp, tls::server_config(tls)?)?;
                 announce("public", "https", listener.local_addr()?);
-                servers.spawn(serve_on("public", listener.tap_io(|_| {}), router));
+                servers.spawn(serve_on("public", listener.tap_io(|_| {}), router, state.shutdown.clone()));
             }
             None => {
                 announce("public", "http", tcp.local_addr()?);
-                servers.spawn(serve_on("public", tcp, router));
+                servers.spawn(serve_on("public", tcp, router, state.shutdown.clone()));
             }
         }
     }
     if args.listeners != Listeners::Public {
         let tcp = bind("admin", platform.settings.admin.listen).await?;
         announce("admin", "http", tcp.local_addr()?);
-        servers.spawn(serve_on("admin", tcp, admin_router(state)));
+        servers.spawn(serve_on("admin", tcp, admin_router(state.clone()), state.shutdown.clone()));
     }
+    servers.spawn(async move {
+        os_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        stop.trigger();
+        tokio::spawn(async {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+            tracing::warn!("in-flight requests did not finish in time; exiting");
+            std::process::exit(1);
+        });
+        Ok(())
+    });
     while let Some(result) = servers.join_next().await {
         result.context("a listener task failed")??;
     }
+    background.abort_all();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Background work of a serving process: following the revocation feed (so that revocations
+/// committed elsewhere wake this process's followers) and pruning old token records.
+fn start_background(platform: &Platform) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    let g = platform.grants.clone();
+    tasks.spawn(async move { g.feed.follow(&g.store, feed::DEFAULT_POLL).await });
+    let g = platform.grants.clone();
+    let retention = platform.settings.tokens.retention;
+    tasks.spawn(async move { maintenance::prune_forever(g.store, g.clock, retention, PRUNE_EVERY).await });
+    tasks
 }
 
 async fn bind(name: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -71,20 +102,20 @@ fn announce(name: &str, scheme: &str, bound: SocketAddr) {
 
 /// Serves `router` on `listener` until the shutdown signal, with the peer address available to
 /// handlers as `ConnectInfo<SocketAddr>`.
-async fn serve_on<L>(name: &'static str, listener: L, router: Router) -> anyhow::Result<()>
+async fn serve_on<L>(name: &'static str, listener: L, router: Router, shutdown: Shutdown) -> anyhow::Result<()>
 where
     L: Listener<Addr = SocketAddr>,
     SocketAddr: for<'a> Connected<IncomingStream<'a, L>>,
 {
     let app = router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal(name))
+        .with_graceful_shutdown(async move { shutdown.wait().await })
         .await
         .with_context(|| format!("the {name} listener failed"))
 }
 
-/// Resolves on SIGTERM or Ctrl-C; the process exits anyway after [`SHUTDOWN_GRACE`].
-async fn shutdown_signal(name: &'static str) {
+/// Resolves on SIGTERM or Ctrl-C.
+async fn os_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -105,10 +136,4 @@ async fn shutdown_signal(name: &'static str) {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!(listener = name, "shutting down: finishing in-flight requests");
-    tokio::spawn(async {
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-        tracing::warn!("in-flight requests did not finish in time; exiting");
-        std::process::exit(1);
-    });
 }

@@ -75,6 +75,7 @@ pub struct RawTokens {
     pub access_ttl: u32,
     pub refresh_ttl: u32,
     pub refresh_reuse_grace: u32,
+    pub retention: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,7 +102,12 @@ impl Default for RawSettings {
             },
             admin: RawAdmin { listen: "127.0.0.1:8081".into() },
             secrets: RawSecrets { master_key: None, master_key_file: "portcullis.master.key".into() },
-            tokens: RawTokens { access_ttl: 900, refresh_ttl: 30 * 24 * 3600, refresh_reuse_grace: 0 },
+            tokens: RawTokens {
+                access_ttl: 900,
+                refresh_ttl: 30 * 24 * 3600,
+                refresh_reuse_grace: 0,
+                retention: 7 * 24 * 3600,
+            },
             log: RawLog { format: "text".into(), level: "info,sea_orm_migration=warn".into() },
         }
     }

@@ -98,6 +98,9 @@ pub struct TokenSettings {
     pub refresh_ttl: u32,
     /// Seconds during which a just-rotated refresh token is tolerated once more (0: never).
     pub refresh_reuse_grace: u32,
+    /// Seconds that expired or revoked token records (and expired revocation-feed entries) are
+    /// kept before background pruning deletes them (0: as soon as they expire).
+    pub retention: u32,
 }
 
 /// `log.format`
@@ -251,6 +254,16 @@ impl RawSettings {
                     grace @ 0..=60 => grace,
                     other => {
                         return Err(invalid("tokens.refresh_reuse_grace", "a number of seconds from 0 to 60", other));
+                    }
+                },
+                retention: match self.tokens.retention {
+                    retention @ 0..=MAX_TTL => retention,
+                    other => {
+                        return Err(invalid(
+                            "tokens.retention",
+                            &format!("a number of seconds from 0 to {MAX_TTL}"),
+                            other,
+                        ));
                     }
                 },
             },

@@ -53,6 +53,8 @@ fn bad_values_name_their_key() {
         ("PORTCULLIS_TOKENS__ACCESS_TTL", "soon", "tokens.access_ttl"),
         ("PORTCULLIS_LOG__FORMAT", "xml", "log.format"),
         ("PORTCULLIS_TOKENS__REFRESH_REUSE_GRACE", "600", "tokens.refresh_reuse_grace"),
+        ("PORTCULLIS_TOKENS__RETENTION", "99999999", "tokens.retention"),
+        ("PORTCULLIS_TOKENS__RETENTION", "-1", "tokens.retention"),
         ("PORTCULLIS_SECRETS__MASTER_KEY", "c2hvcnQ=", "secrets.master_key"),
         ("PORTCULLIS_HTTP__PUBLIC_URL", "ftp://x", "http.public_url"),
         ("PORTCULLIS_HTTP__PUBLIC_URL", "http://id.example.com", "http.public_url"),

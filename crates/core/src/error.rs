@@ -35,6 +35,8 @@ pub enum OAuthErrorCode {
     InvalidScope,
     /// RFC 8707: the requested audience/resource is not allowed for this client.
     InvalidTarget,
+    /// RFC 7009: this kind of token cannot be revoked at the revocation endpoint.
+    UnsupportedTokenType,
     /// Too many failed attempts; try again later.
     SlowDown,
     /// An unexpected condition on the server side.
@@ -54,6 +56,7 @@ impl OAuthErrorCode {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
             Self::InvalidTarget => "invalid_target",
+            Self::UnsupportedTokenType => "unsupported_token_type",
             Self::SlowDown => "slow_down",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",

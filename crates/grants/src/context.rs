@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use portcullis_tenancy::BrandScope;
 
+use crate::feed::RevocationSignal;
 use crate::keyring::KeyRing;
 use crate::throttle::Throttle;
 
@@ -67,6 +68,8 @@ pub struct GrantContext<S> {
     pub clock: Clock,
     /// Failed-authentication counters.
     pub throttle: Throttle,
+    /// Wakes revocation-feed followers when this process revokes something.
+    pub feed: RevocationSignal,
 }
 
 impl<S> GrantContext<S> {

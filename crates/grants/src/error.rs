@@ -39,6 +39,12 @@ pub enum GrantError {
     /// The requested audience is not allowed.
     #[error("{0}")]
     InvalidTarget(String),
+    /// A client asked to revoke a token issued to another client.
+    #[error("the token was not issued to this client")]
+    ForeignToken,
+    /// The revocation endpoint does not revoke this kind of token.
+    #[error("{0}")]
+    UnsupportedTokenType(String),
     /// Storage failed.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
@@ -65,6 +71,8 @@ impl GrantError {
             Self::UnsupportedGrantType(_) => OAuthErrorCode::UnsupportedGrantType,
             Self::InvalidScope(_) => OAuthErrorCode::InvalidScope,
             Self::InvalidTarget(_) => OAuthErrorCode::InvalidTarget,
+            Self::ForeignToken => OAuthErrorCode::UnauthorizedClient,
+            Self::UnsupportedTokenType(_) => OAuthErrorCode::UnsupportedTokenType,
             Self::Store(StoreError::Unavailable(_)) => OAuthErrorCode::TemporarilyUnavailable,
             Self::Store(_) | Self::Credential(_) | Self::Misconfigured(_) => OAuthErrorCode::ServerError,
         }

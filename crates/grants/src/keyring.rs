@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::Jwk;
 use portcullis_core::{BrandKey, KeyId, SigningAlgorithm};
 use portcullis_credentials::master::MasterKey;
 use portcullis_credentials::signing::SigningKey;
@@ -11,7 +13,7 @@ use portcullis_tenancy::{BrandId, BrandScope, KeyStatus, KeyStore, NewSigningKey
 
 use crate::{GrantError, GrantResult};
 
-/// Holds the master key and a cache of parsed private keys.
+/// Holds the master key and caches of parsed private and public keys.
 ///
 /// The cache is keyed by (brand, key id) and a key's material never changes, so a cached entry
 /// is never stale: which key is *active* is read from storage on each issuance, so a rotation
@@ -20,10 +22,28 @@ use crate::{GrantError, GrantResult};
 pub struct KeyRing {
     master: Arc<MasterKey>,
     parsed: Arc<RwLock<ParsedKeys>>,
+    public: Arc<RwLock<PublicKeys>>,
 }
 
 /// Parsed private keys by brand and key id.
 type ParsedKeys = HashMap<(BrandId, KeyId), Arc<SigningKey>>;
+
+/// Parsed public keys by brand and key id.
+type PublicKeys = HashMap<(BrandId, KeyId), Arc<VerifyingKey>>;
+
+/// A published public key, parsed for verification.
+pub struct VerifyingKey {
+    /// The algorithm the key signs with; a token naming another is refused.
+    pub algorithm: SigningAlgorithm,
+    /// The parsed key.
+    pub key: DecodingKey,
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey").field("algorithm", &self.algorithm).finish_non_exhaustive()
+    }
+}
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -39,7 +59,7 @@ fn seal_context(brand: &BrandKey, kid: &KeyId) -> Vec<u8> {
 impl KeyRing {
     /// A key ring over `master`.
     pub fn new(master: MasterKey) -> Self {
-        Self { master: Arc::new(master), parsed: Arc::default() }
+        Self { master: Arc::new(master), parsed: Arc::default(), public: Arc::default() }
     }
 
     /// Generates a key for `brand`, sealed and ready to store with `status`.
@@ -73,5 +93,32 @@ impl KeyRing {
             map.insert(cache_key, Arc::clone(&key));
         }
         Ok(key)
+    }
+
+    /// The brand's key `kid` for verification, if it is published at `now` (next, active, or
+    /// retired within its window). Anything else, including a kid of another brand, is `None`.
+    pub async fn verifying<S: KeyStore>(
+        &self,
+        store: &S,
+        scope: &BrandScope,
+        kid: &str,
+        now: i64,
+    ) -> GrantResult<Option<Arc<VerifyingKey>>> {
+        let Some(stored) = store.published_keys(scope, now).await?.into_iter().find(|k| k.kid.as_str() == kid) else {
+            return Ok(None);
+        };
+        let cache_key = (scope.brand_id(), stored.kid.clone());
+        if let Some(key) = self.public.read().ok().and_then(|m| m.get(&cache_key).cloned()) {
+            return Ok(Some(key));
+        }
+        let jwk: Jwk = serde_json::from_str(&stored.public_jwk)
+            .map_err(|e| GrantError::Misconfigured(format!("stored JWK of key {kid} does not parse: {e}")))?;
+        let key = DecodingKey::from_jwk(&jwk)
+            .map_err(|e| GrantError::Misconfigured(format!("stored JWK of key {kid} is unusable: {e}")))?;
+        let key = Arc::new(VerifyingKey { algorithm: stored.algorithm, key });
+        if let Ok(mut map) = self.public.write() {
+            map.insert(cache_key, Arc::clone(&key));
+        }
+        Ok(Some(key))
     }
 }

@@ -6,23 +6,35 @@
 //! * [`client_credentials`]: the RFC 6749 §4.4 grant; `password` (users and operators) and
 //!   `refresh` (rotation with reuse detection) issue refresh tokens through `tokens`.
 //! * [`issue`]: minting an access token and recording it durably.
+//! * [`verify`], [`introspect`] (RFC 7662), [`revoke`] (RFC 7009): accepting, describing and
+//!   ending tokens issued here.
+//! * [`lifecycle`]: administrative changes that end tokens (disable, delete, revoke all), and
+//!   [`api_access`]: users' personal API tokens.
+//! * [`feed`]: the change signal behind the revocation feed; [`maintenance`]: pruning.
 //! * [`keyring`]: the brand's signing keys, unsealed and parsed once.
 //! * [`provision`]: creating brands, clients and the platform administrator.
 //! * [`throttle`]: brute-force defence for client authentication.
 
+pub mod api_access;
 pub mod client_auth;
 pub mod client_credentials;
 mod context;
 mod error;
+pub mod feed;
+pub mod introspect;
 pub mod issue;
 pub mod keyring;
+pub mod lifecycle;
+pub mod maintenance;
 pub mod password;
 pub mod provision;
 mod refresh;
 mod request;
+pub mod revoke;
 pub mod throttle;
 mod token_endpoint;
 mod tokens;
+pub mod verify;
 
 pub use context::{Clock, GrantContext, TokenDefaults};
 pub use error::{GrantError, GrantResult};
@@ -36,9 +48,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 pub(crate) fn random_id() -> GrantResult<String> {
     Ok(URL_SAFE_NO_PAD.encode(portcullis_credentials::random_bytes::<16>()?))
 }
-
-#[cfg(test)]
-mod memory;
 
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,9 @@ pub enum ProvisionError {
     /// No brand with this key.
     #[error("unknown brand '{0}'")]
     UnknownBrand(String),
+    /// The brand has no such client, user, operator or token; the message names it.
+    #[error("{0}")]
+    NotFound(String),
     /// A platform administrator exists and a new one was not forced.
     #[error("a platform administrator already exists; pass --force-new-admin to create another")]
     AdminExists,
@@ -300,7 +303,7 @@ pub async fn bootstrap<S: BrandStore + ClientStore + AuditStore>(
     create_client(store, &scope, profile, actor, now).await
 }
 
-async fn audit<S: AuditStore>(
+pub(crate) async fn audit<S: AuditStore>(
     store: &S,
     scope: &BrandScope,
     actor: &Actor,

@@ -91,7 +91,7 @@ where
 }
 
 /// Whether the user or operator behind a refresh token still exists and is enabled.
-async fn principal_active<S: PrincipalStore>(
+pub(crate) async fn principal_active<S: PrincipalStore>(
     ctx: &GrantContext<S>,
     scope: &BrandScope,
     subject: &str,
@@ -114,7 +114,10 @@ async fn reuse<S: RefreshStore + AuditStore>(
     now: i64,
 ) -> GrantError {
     match ctx.store.revoke_family(scope, family_id, now).await {
-        Ok(revoked) => tracing::warn!(brand = %scope.key(), revoked, "refresh token reuse: family revoked"),
+        Ok(revoked) => {
+            ctx.feed.notify();
+            tracing::warn!(brand = %scope.key(), revoked, "refresh token reuse: family revoked");
+        }
         Err(e) => return GrantError::Store(e),
     }
     let event = AuditEvent {

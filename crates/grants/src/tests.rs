@@ -1,32 +1,45 @@
-//! Grant-engine tests over the in-memory store: no HTTP, no database.
+//! Grant-engine tests over a real (SQLite) store, without HTTP.
 #![allow(clippy::unwrap_used)]
 
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, Validation, decode};
 use portcullis_core::{AccessTokenClaims, BrandKey, GrantType, OAuthErrorCode, ScopeSet, SigningAlgorithm};
 use portcullis_credentials::master::MasterKey;
-use portcullis_tenancy::{BrandScope, BrandSettings, ClientProfile, KeyStore};
+use portcullis_tenancy::{AuditStore, BrandScope, BrandSettings, ClientProfile, KeyStore, TokenStore};
 
-use crate::memory::MemoryStore;
 use crate::provision::{Actor, CreatedClient, bootstrap, create_brand, create_client};
 use crate::{
     ClientAuthMethod, ClientCredentials, Clock, GrantContext, GrantError, TokenDefaults, TokenRequest, exchange,
 };
+use portcullis_store::SeaStore;
+use portcullis_store::testing::{self, TestDatabase};
 
 const NOW: i64 = 1_800_000_000;
 
-fn context() -> GrantContext<MemoryStore> {
-    GrantContext {
-        store: MemoryStore::default(),
+/// A grant engine over a fresh SQLite database, which lives as long as the returned guard.
+async fn context() -> (GrantContext<SeaStore>, TestDatabase) {
+    let db = testing::sqlite();
+    let ctx = GrantContext {
+        store: db.store().await,
         keys: crate::keyring::KeyRing::new(MasterKey::generate().unwrap().0),
         defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 86_400, refresh_reuse_grace: 0 },
         public_url: "https://id.example.com".into(),
         clock: Clock::from_fn(|| NOW),
         throttle: crate::throttle::Throttle::new(),
-    }
+        feed: crate::feed::RevocationSignal::new(),
+    };
+    (ctx, db)
 }
 
-async fn brand(ctx: &GrantContext<MemoryStore>, key: &str, settings: BrandSettings) -> BrandScope {
+async fn tokens(ctx: &GrantContext<SeaStore>, scope: &BrandScope) -> Vec<portcullis_tenancy::IssuedToken> {
+    ctx.store.list_tokens(scope, &portcullis_tenancy::TokenFilter::default(), 10_000).await.unwrap()
+}
+
+async fn events(ctx: &GrantContext<SeaStore>, scope: &BrandScope) -> Vec<portcullis_tenancy::AuditEvent> {
+    ctx.store.recent_events(scope, 10_000).await.unwrap()
+}
+
+async fn brand(ctx: &GrantContext<SeaStore>, key: &str, settings: BrandSettings) -> BrandScope {
     let brand = create_brand(
         &ctx.store,
         &ctx.keys,
@@ -45,7 +58,7 @@ fn scopes(text: &str) -> ScopeSet {
     ScopeSet::parse_delimited(text).unwrap()
 }
 
-async fn client(ctx: &GrantContext<MemoryStore>, scope: &BrandScope, audiences: &[&str]) -> CreatedClient {
+async fn client(ctx: &GrantContext<SeaStore>, scope: &BrandScope, audiences: &[&str]) -> CreatedClient {
     let spec = ClientProfile {
         name: "svc".into(),
         grant_types: vec![GrantType::ClientCredentials],
@@ -76,7 +89,7 @@ fn cc_request(scope: Option<&str>, audience: Option<&str>) -> TokenRequest {
 
 #[tokio::test]
 async fn client_credentials_issues_a_verifiable_recorded_token() {
-    let ctx = context();
+    let (ctx, _db) = context().await;
     let acme = brand(&ctx, "acme", BrandSettings::default()).await;
     let c = client(&ctx, &acme, &["https://api.acme"]).await;
     let response = exchange(&ctx, &acme, Some(&creds(&c)), &cc_request(None, None)).await.unwrap();
@@ -97,7 +110,7 @@ async fn client_credentials_issues_a_verifiable_recorded_token() {
     assert_eq!(claims.brand, "acme");
     assert_eq!(claims.exp, NOW + 900);
 
-    let records = ctx.store.tokens(&acme);
+    let records = tokens(&ctx, &acme).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].jti.as_str(), claims.jti);
 }
@@ -105,7 +118,7 @@ async fn client_credentials_issues_a_verifiable_recorded_token() {
 #[tokio::test]
 async fn every_algorithm_signs() {
     for alg in SigningAlgorithm::ALL {
-        let ctx = context();
+        let (ctx, _db) = context().await;
         let settings = BrandSettings { signing_algorithm: alg, ..BrandSettings::default() };
         let b = brand(&ctx, "algo", settings).await;
         let c = client(&ctx, &b, &[]).await;
@@ -117,7 +130,7 @@ async fn every_algorithm_signs() {
 
 #[tokio::test]
 async fn errors_have_the_right_codes() {
-    let ctx = context();
+    let (ctx, _db) = context().await;
     let acme = brand(&ctx, "acme", BrandSettings { require_audience: true, ..BrandSettings::default() }).await;
     let c = client(&ctx, &acme, &["https://api.acme"]).await;
     let code = |r: Result<_, GrantError>| r.map(|_: crate::TokenResponse| ()).unwrap_err().code();
@@ -153,14 +166,14 @@ async fn errors_have_the_right_codes() {
     bad_resource.resource = vec!["not a uri".into()];
     assert_eq!(code(exchange(&ctx, &acme, Some(&creds(&c)), &bad_resource).await), OAuthErrorCode::InvalidTarget);
 
-    let failures = ctx.store.events(&acme).iter().filter(|e| e.action == "auth.failed").count();
+    let failures = events(&ctx, &acme).await.iter().filter(|e| e.action == "auth.failed").count();
     assert_eq!(failures, 1, "a failed authentication is audited; a request without credentials is not an attempt");
-    assert!(ctx.store.events(&acme).iter().all(|e| !format!("{e:?}").contains(c.secret.expose())));
+    assert!(events(&ctx, &acme).await.iter().all(|e| !format!("{e:?}").contains(c.secret.expose())));
 }
 
 #[tokio::test]
 async fn repeated_failures_are_throttled_then_forgiven() {
-    let ctx = context();
+    let (ctx, _db) = context().await;
     let acme = brand(&ctx, "acme", BrandSettings::default()).await;
     let c = client(&ctx, &acme, &[]).await;
     let mut wrong = creds(&c);
@@ -183,18 +196,18 @@ async fn repeated_failures_are_throttled_then_forgiven() {
 
 #[tokio::test]
 async fn a_client_of_one_brand_is_unknown_at_another() {
-    let ctx = context();
+    let (ctx, _db) = context().await;
     let acme = brand(&ctx, "acme", BrandSettings::default()).await;
     let globex = brand(&ctx, "globex", BrandSettings::default()).await;
     let c = client(&ctx, &acme, &[]).await;
     let err = exchange(&ctx, &globex, Some(&creds(&c)), &cc_request(None, None)).await.unwrap_err();
     assert_eq!(err.code(), OAuthErrorCode::InvalidClient);
-    assert!(ctx.store.tokens(&globex).is_empty());
+    assert!(tokens(&ctx, &globex).await.is_empty());
 }
 
 #[tokio::test]
 async fn bootstrap_refuses_a_second_admin_unless_forced() {
-    let ctx = context();
+    let (ctx, _db) = context().await;
     let actor = Actor("test".into());
     let first = bootstrap(&ctx.store, &ctx.keys, false, &actor, NOW).await.unwrap();
     assert!(first.client.profile.scopes.to_string().contains("platform:admin"));
@@ -208,7 +221,7 @@ async fn bootstrap_refuses_a_second_admin_unless_forced() {
 
 #[tokio::test]
 async fn provisioning_validates_input() {
-    let ctx = context();
+    let (ctx, _db) = context().await;
     let acme = brand(&ctx, "acme", BrandSettings::default()).await;
     let actor = Actor("test".into());
     let bad_default = ClientProfile {
@@ -238,7 +251,7 @@ async fn provisioning_validates_input() {
 async fn principals_are_created_with_argon2id_hashes_per_brand_and_kind() {
     use crate::provision::{PrincipalSpec, create_principal};
     use portcullis_tenancy::{PrincipalKind, PrincipalStore};
-    let ctx = context();
+    let (ctx, _db) = context().await;
     let acme = brand(&ctx, "acme", BrandSettings::default()).await;
     let globex = brand(&ctx, "globex", BrandSettings::default()).await;
     let actor = Actor("test".into());
@@ -275,7 +288,7 @@ async fn principals_are_created_with_argon2id_hashes_per_brand_and_kind() {
     assert_eq!(found.id, user.id);
     let elsewhere = ctx.store.find_principal(&globex, PrincipalKind::User, "alice").await.unwrap().unwrap();
     assert_ne!(elsewhere.id, user.id, "brand B's alice is another person");
-    assert!(ctx.store.events(&acme).iter().any(|e| e.action == "user.created"));
+    assert!(events(&ctx, &acme).await.iter().any(|e| e.action == "user.created"));
 }
 
 mod password_and_refresh {
@@ -284,8 +297,8 @@ mod password_and_refresh {
     use super::*;
     use crate::provision::{PrincipalSpec, create_principal};
 
-    async fn setup() -> (GrantContext<MemoryStore>, BrandScope, CreatedClient) {
-        let ctx = context();
+    async fn setup() -> (GrantContext<SeaStore>, BrandScope, CreatedClient, TestDatabase) {
+        let (ctx, db) = context().await;
         let acme = brand(&ctx, "acme", BrandSettings::default()).await;
         let profile = ClientProfile {
             name: "app".into(),
@@ -306,7 +319,7 @@ mod password_and_refresh {
             };
             create_principal(&ctx.store, &acme, spec, &Actor("test".into()), NOW).await.unwrap();
         }
-        (ctx, acme, c)
+        (ctx, acme, c, db)
     }
 
     fn login(grant: &str, username: &str, password: &str, scope: Option<&str>) -> TokenRequest {
@@ -335,7 +348,7 @@ mod password_and_refresh {
 
     #[tokio::test]
     async fn each_password_grant_accepts_only_its_own_kind() {
-        let (ctx, acme, c) = setup().await;
+        let (ctx, acme, c, _db) = setup().await;
         let user = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", Some("write")))
             .await
             .unwrap();
@@ -376,13 +389,13 @@ mod password_and_refresh {
             exchange(&ctx, &acme, Some(&creds(&c)), &missing).await.unwrap_err().code(),
             OAuthErrorCode::InvalidRequest
         );
-        assert!(ctx.store.events(&acme).iter().any(|e| e.action == "login.failed"));
+        assert!(events(&ctx, &acme).await.iter().any(|e| e.action == "login.failed"));
         assert!(!format!("{:?}", login("password", "alice", "correct horse", None)).contains("correct horse"));
     }
 
     #[tokio::test]
     async fn refresh_rotates_and_reuse_revokes_the_family() {
-        let (ctx, acme, c) = setup().await;
+        let (ctx, acme, c, _db) = setup().await;
         let first =
             exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", Some("read write")))
                 .await
@@ -409,7 +422,7 @@ mod password_and_refresh {
             exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r3)).await.unwrap_err().code(),
             OAuthErrorCode::InvalidGrant
         );
-        let tokens = ctx.store.tokens(&acme);
+        let tokens = tokens(&ctx, &acme).await;
         assert_eq!(tokens.len(), 3);
         assert!(
             tokens.iter().all(|t| t.status == portcullis_tenancy::TokenStatus::Revoked),
@@ -422,12 +435,12 @@ mod password_and_refresh {
             .unwrap()
             .unwrap();
         assert_eq!(stored.status, portcullis_tenancy::RefreshStatus::Revoked);
-        assert!(ctx.store.events(&acme).iter().any(|e| e.action == "refresh.reused"));
+        assert!(events(&ctx, &acme).await.iter().any(|e| e.action == "refresh.reused"));
     }
 
     #[tokio::test]
     async fn refresh_tokens_are_bound_to_client_and_brand() {
-        let (ctx, acme, c) = setup().await;
+        let (ctx, acme, c, _db) = setup().await;
         let other = create_client(
             &ctx.store,
             &acme,
@@ -478,7 +491,7 @@ mod password_and_refresh {
 
     #[tokio::test]
     async fn a_grace_period_tolerates_one_concurrent_retry() {
-        let (mut ctx, acme, c) = setup().await;
+        let (mut ctx, acme, c, _db) = setup().await;
         ctx.defaults.refresh_reuse_grace = 5;
         let r1 = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None))
             .await
@@ -495,7 +508,7 @@ mod password_and_refresh {
     async fn refresh_errors() {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicI64, Ordering};
-        let (mut ctx, acme, c) = setup().await;
+        let (mut ctx, acme, c, _db) = setup().await;
         let now = Arc::new(AtomicI64::new(NOW));
         let clock = Arc::clone(&now);
         ctx.clock = Clock::from_fn(move || clock.load(Ordering::SeqCst));
@@ -519,28 +532,36 @@ mod password_and_refresh {
             OAuthErrorCode::InvalidGrant,
             "expired"
         );
-        assert!(ctx.store.events(&acme).iter().all(|e| e.action != "refresh.reused"), "expiry is not reuse");
+        assert!(events(&ctx, &acme).await.iter().all(|e| e.action != "refresh.reused"), "expiry is not reuse");
     }
 
     #[tokio::test]
     async fn a_disabled_user_cannot_refresh() {
-        let (ctx, acme, c) = setup().await;
-        let login =
+        let (ctx, acme, c, _db) = setup().await;
+        let first =
             exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None)).await.unwrap();
-        let r = login.refresh_token.unwrap();
-        let alice = claims(&login.access_token).sub;
-        ctx.store.set_principal_enabled(&alice, false);
+        let r = first.refresh_token.unwrap();
+        let alice = claims(&first.access_token).sub;
+        crate::lifecycle::set_principal_enabled(&ctx, &acme, &alice, false, &Actor("test".into())).await.unwrap();
         assert_eq!(
             exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r)).await.unwrap_err().code(),
             OAuthErrorCode::InvalidGrant
         );
-        ctx.store.set_principal_enabled(&alice, true);
-        assert!(exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r)).await.is_ok());
+        // Disabling revoked the login for good: enabling again does not bring it back.
+        crate::lifecycle::set_principal_enabled(&ctx, &acme, &alice, true, &Actor("test".into())).await.unwrap();
+        assert_eq!(
+            exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r)).await.unwrap_err().code(),
+            OAuthErrorCode::InvalidGrant
+        );
+        assert!(
+            exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None)).await.is_ok(),
+            "a fresh login works again"
+        );
     }
 
     #[tokio::test]
     async fn one_address_spraying_passwords_is_held_back() {
-        let (ctx, acme, c) = setup().await;
+        let (ctx, acme, c, _db) = setup().await;
         for i in 0..crate::throttle::PER_SOURCE {
             let mut req = login("password", &format!("user{i}"), "guess", None);
             req.source = Some("203.0.113.5".into());
@@ -558,7 +579,7 @@ mod password_and_refresh {
 
     #[tokio::test]
     async fn password_guessing_is_throttled_per_username() {
-        let (ctx, acme, c) = setup().await;
+        let (ctx, acme, c, _db) = setup().await;
         for _ in 0..crate::password::LOGIN_LOCKOUT.limit {
             let err =
                 exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "guess", None)).await.unwrap_err();
@@ -568,6 +589,6 @@ mod password_and_refresh {
             .await
             .unwrap_err();
         assert!(matches!(held, GrantError::Throttled { .. }), "{held:?}");
-        assert!(ctx.store.events(&acme).iter().any(|e| e.action == "login.throttled"));
+        assert!(events(&ctx, &acme).await.iter().any(|e| e.action == "login.throttled"));
     }
 }

@@ -1,13 +1,15 @@
 //! [`ClientStore`] for [`SeaStore`].
 
 use portcullis_core::ClientId;
-use portcullis_tenancy::{BrandScope, Client, ClientStore, NewClient, StoreError, StoreResult};
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
+use portcullis_tenancy::{BrandScope, Client, ClientStore, NewClient, RevokeAt, StoreError, StoreResult};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 
 use crate::convert::{self, to_json, ttl_to_db};
 use crate::entity::clients;
 use crate::error::map_err;
-use crate::scoped::scoped;
+use crate::revocations::{Holder, lock_feed, revoke_holder};
+use crate::scoped::{scoped, scoped_delete, scoped_update};
 use crate::{SeaStore, unix_now};
 
 impl ClientStore for SeaStore {
@@ -59,5 +61,51 @@ impl ClientStore for SeaStore {
             other => other,
         })?;
         convert::client(row)
+    }
+
+    async fn set_client_enabled(
+        &self,
+        scope: &BrandScope,
+        id: &ClientId,
+        enabled: bool,
+        at: RevokeAt,
+    ) -> StoreResult<bool> {
+        let txn = self.db.begin().await.map_err(map_err)?;
+        if !enabled {
+            lock_feed(&txn).await?;
+        }
+        let updated = scoped_update::<clients::Entity>(scope)
+            .col_expr(clients::Column::Enabled, Expr::val(enabled))
+            .col_expr(clients::Column::UpdatedAt, Expr::val(at.at))
+            .filter(clients::Column::ClientId.eq(id.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        if updated.rows_affected == 0 {
+            txn.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        }
+        if !enabled {
+            revoke_holder(&txn, scope, Holder::Client(id.as_str()), at).await?;
+        }
+        txn.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn delete_client(&self, scope: &BrandScope, id: &ClientId, at: RevokeAt) -> StoreResult<bool> {
+        let txn = self.db.begin().await.map_err(map_err)?;
+        lock_feed(&txn).await?;
+        let deleted = scoped_delete::<clients::Entity>(scope)
+            .filter(clients::Column::ClientId.eq(id.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        if deleted.rows_affected == 0 {
+            txn.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        }
+        revoke_holder(&txn, scope, Holder::Client(id.as_str()), at).await?;
+        txn.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 }

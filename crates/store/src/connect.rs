@@ -9,6 +9,7 @@ use sea_orm::{ConnectOptions, Database};
 
 use crate::SeaStore;
 use crate::error::map_err;
+use crate::writer::TokenWriter;
 
 use portcullis_migrations::{Migrator, MigratorTrait};
 
@@ -50,7 +51,7 @@ impl Default for PoolSettings {
 }
 
 impl SeaStore {
-    /// Connects to `url`. SQLite files are created when missing and put in WAL mode with
+    /// Connects to `url` and starts the token-record writer on the current runtime. SQLite files are created when missing and put in WAL mode with
     /// `synchronous=FULL` (a commit is on disk before it is acknowledged) and a busy timeout.
     pub async fn connect(url: &str, pool: PoolSettings) -> StoreResult<Self> {
         let kind = DatabaseKind::from_url(url)
@@ -75,7 +76,13 @@ impl SeaStore {
             });
         }
         let db = Database::connect(options).await.map_err(map_err)?;
-        Ok(Self { db })
+        // SQLite commits one writer at a time; Postgres gains from a few batches in flight.
+        let writers = match kind {
+            DatabaseKind::Sqlite => 1,
+            DatabaseKind::Postgres => usize::try_from(pool.max_connections / 4).unwrap_or(1).clamp(1, 4),
+        };
+        let writer = TokenWriter::start(db.clone(), writers);
+        Ok(Self { db, writer })
     }
 
     /// Applies pending migrations.

@@ -93,6 +93,7 @@ pub(crate) fn principal(row: principals::Model) -> StoreResult<Principal> {
         permissions: from_json("permissions", &row.permissions)?,
         enabled: row.enabled,
         created_at: row.created_at,
+        api_token_issued_at: row.api_token_issued_at,
     })
 }
 

@@ -14,11 +14,14 @@ mod entity;
 mod error;
 mod keys;
 mod login_throttle;
+mod maintenance;
 mod meta;
 mod principals;
 mod refresh;
+mod revocations;
 mod scoped;
 mod tokens;
+mod writer;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -31,6 +34,7 @@ use sea_orm::DatabaseConnection;
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
+    writer: writer::TokenWriter,
 }
 
 /// The current time in seconds since the Unix epoch.

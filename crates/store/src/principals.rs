@@ -1,12 +1,16 @@
 //! [`PrincipalStore`] for [`SeaStore`].
 
-use portcullis_tenancy::{BrandScope, NewPrincipal, Principal, PrincipalKind, PrincipalStore, StoreError, StoreResult};
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set};
+use portcullis_tenancy::{
+    BrandScope, NewPrincipal, Principal, PrincipalKind, PrincipalStore, RevokeAt, StoreError, StoreResult,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::convert::{self, to_json};
 use crate::entity::principals;
 use crate::error::map_err;
-use crate::scoped::scoped;
+use crate::revocations::{Holder, lock_feed, revoke_holder};
+use crate::scoped::{scoped, scoped_delete, scoped_update};
 use crate::{SeaStore, unix_now};
 
 impl PrincipalStore for SeaStore {
@@ -48,6 +52,8 @@ impl PrincipalStore for SeaStore {
             enabled: Set(true),
             created_at: Set(now),
             updated_at: Set(now),
+            api_token_hash: Set(None),
+            api_token_issued_at: Set(None),
             ..Default::default()
         }
         .insert(&self.db)
@@ -61,5 +67,84 @@ impl PrincipalStore for SeaStore {
             other => other,
         })?;
         convert::principal(row)
+    }
+
+    async fn set_principal_enabled(
+        &self,
+        scope: &BrandScope,
+        id: &str,
+        enabled: bool,
+        at: RevokeAt,
+    ) -> StoreResult<bool> {
+        let txn = self.db.begin().await.map_err(map_err)?;
+        if !enabled {
+            lock_feed(&txn).await?;
+        }
+        let updated = scoped_update::<principals::Entity>(scope)
+            .col_expr(principals::Column::Enabled, Expr::val(enabled))
+            .col_expr(principals::Column::UpdatedAt, Expr::val(at.at))
+            .filter(principals::Column::PrincipalId.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        if updated.rows_affected == 0 {
+            txn.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        }
+        if !enabled {
+            revoke_holder(&txn, scope, Holder::Subject(id), at).await?;
+        }
+        txn.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn delete_principal(&self, scope: &BrandScope, id: &str, at: RevokeAt) -> StoreResult<bool> {
+        let txn = self.db.begin().await.map_err(map_err)?;
+        lock_feed(&txn).await?;
+        let deleted = scoped_delete::<principals::Entity>(scope)
+            .filter(principals::Column::PrincipalId.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        if deleted.rows_affected == 0 {
+            txn.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        }
+        revoke_holder(&txn, scope, Holder::Subject(id), at).await?;
+        txn.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn set_api_token(
+        &self,
+        scope: &BrandScope,
+        id: &str,
+        token_hash: Option<String>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let issued_at = token_hash.as_ref().map(|_| now);
+        let updated = scoped_update::<principals::Entity>(scope)
+            .col_expr(principals::Column::ApiTokenHash, Expr::val(token_hash))
+            .col_expr(principals::Column::ApiTokenIssuedAt, Expr::val(issued_at))
+            .col_expr(principals::Column::UpdatedAt, Expr::val(now))
+            .filter(principals::Column::PrincipalId.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(map_err)?;
+        Ok(updated.rows_affected == 1)
+    }
+
+    async fn find_principal_by_api_token(
+        &self,
+        scope: &BrandScope,
+        token_hash: &str,
+    ) -> StoreResult<Option<Principal>> {
+        scoped::<principals::Entity>(scope)
+            .filter(principals::Column::ApiTokenHash.eq(token_hash))
+            .one(&self.db)
+            .await
+            .map_err(map_err)?
+            .map(convert::principal)
+            .transpose()
     }
 }

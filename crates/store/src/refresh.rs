@@ -1,14 +1,15 @@
 //! [`RefreshStore`] for [`SeaStore`]: rotation as a compare-and-set, family revocation in one
 //! transaction.
 
-use portcullis_tenancy::{BrandScope, RefreshStatus, RefreshStore, RefreshToken, StoreResult, TokenStatus};
-use sea_orm::sea_query::Expr;
+use portcullis_tenancy::{BrandScope, RefreshStatus, RefreshStore, RefreshToken, StoreResult};
+use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::SeaStore;
 use crate::convert::{self, act_type_str, to_json};
 use crate::entity::{issued_tokens, refresh_tokens};
 use crate::error::map_err;
+use crate::revocations::{lock_feed, revoke_access_tokens};
 use crate::scoped::{scoped, scoped_update};
 
 fn row(scope: &BrandScope, token: RefreshToken) -> refresh_tokens::ActiveModel {
@@ -77,6 +78,7 @@ impl RefreshStore for SeaStore {
 
     async fn revoke_family(&self, scope: &BrandScope, family_id: &str, now: i64) -> StoreResult<u64> {
         let txn = self.db.begin().await.map_err(map_err)?;
+        lock_feed(&txn).await?;
         let refresh = scoped_update::<refresh_tokens::Entity>(scope)
             .col_expr(refresh_tokens::Column::Status, Expr::val(RefreshStatus::Revoked.as_str()))
             .col_expr(refresh_tokens::Column::RevokedAt, Expr::val(now))
@@ -85,15 +87,9 @@ impl RefreshStore for SeaStore {
             .exec(&txn)
             .await
             .map_err(map_err)?;
-        let access = scoped_update::<issued_tokens::Entity>(scope)
-            .col_expr(issued_tokens::Column::Status, Expr::val(TokenStatus::Revoked.as_str()))
-            .col_expr(issued_tokens::Column::RevokedAt, Expr::val(now))
-            .filter(issued_tokens::Column::FamilyId.eq(family_id))
-            .filter(issued_tokens::Column::Status.eq(TokenStatus::Active.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(map_err)?;
+        let family = Condition::all().add(issued_tokens::Column::FamilyId.eq(family_id));
+        let access = revoke_access_tokens(&txn, scope, family, now).await?;
         txn.commit().await.map_err(map_err)?;
-        Ok(refresh.rows_affected + access.rows_affected)
+        Ok(refresh.rows_affected + access)
     }
 }

@@ -3,7 +3,9 @@
 use portcullis_tenancy::BrandScope;
 use sea_orm::{ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
 
-use crate::entity::{audit_events, clients, issued_tokens, login_failures, principals, refresh_tokens, signing_keys};
+use crate::entity::{
+    audit_events, clients, issued_tokens, login_failures, principals, refresh_tokens, revocations, signing_keys,
+};
 
 /// An entity whose rows belong to one brand.
 pub(crate) trait BrandOwned: EntityTrait {
@@ -21,7 +23,16 @@ macro_rules! brand_owned {
     )*};
 }
 
-brand_owned!(clients, principals, signing_keys, issued_tokens, refresh_tokens, audit_events, login_failures);
+brand_owned!(
+    clients,
+    principals,
+    signing_keys,
+    issued_tokens,
+    refresh_tokens,
+    revocations,
+    audit_events,
+    login_failures
+);
 
 /// `SELECT … FROM {E} WHERE brand_id = {scope}`: the only way this crate reads tenant rows.
 pub(crate) fn scoped<E: BrandOwned>(scope: &BrandScope) -> Select<E> {

@@ -1,7 +1,8 @@
-//! [`TokenStore`] for [`SeaStore`].
+//! [`TokenStore`] for [`SeaStore`]. Records are written through the group-commit writer
+//! ([`crate::writer`]).
 
-use portcullis_tenancy::{BrandScope, IssuedToken, StoreResult, TokenStore};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use portcullis_tenancy::{BrandScope, IssuedToken, StoreResult, TokenFilter, TokenStore};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::SeaStore;
 use crate::convert::{self, act_type_str, to_json};
@@ -27,8 +28,7 @@ impl TokenStore for SeaStore {
             attributes: Set("[]".to_owned()),
             family_id: Set(token.family_id),
         };
-        issued_tokens::Entity::insert(row).exec_without_returning(&self.db).await.map_err(map_err)?;
-        Ok(())
+        self.writer.write(row).await
     }
 
     async fn find_token(&self, scope: &BrandScope, jti: &str) -> StoreResult<Option<IssuedToken>> {
@@ -39,5 +39,28 @@ impl TokenStore for SeaStore {
             .map_err(map_err)?
             .map(convert::token)
             .transpose()
+    }
+
+    async fn list_tokens(&self, scope: &BrandScope, filter: &TokenFilter, limit: u64) -> StoreResult<Vec<IssuedToken>> {
+        let mut query = scoped::<issued_tokens::Entity>(scope);
+        if let Some(client_id) = &filter.client_id {
+            query = query.filter(issued_tokens::Column::ClientId.eq(client_id.as_str()));
+        }
+        if let Some(subject) = &filter.subject {
+            query = query.filter(issued_tokens::Column::Subject.eq(subject.as_str()));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(issued_tokens::Column::Status.eq(status.as_str()));
+        }
+        query
+            .order_by_desc(issued_tokens::Column::IssuedAt)
+            .order_by_desc(issued_tokens::Column::Jti)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(map_err)?
+            .into_iter()
+            .map(convert::token)
+            .collect()
     }
 }

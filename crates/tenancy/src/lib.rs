@@ -12,12 +12,12 @@ mod storage;
 pub use records::{
     AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, FailureCounter, IssuedToken, KeyStatus,
     LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshStatus,
-    RefreshToken, StoredKey, TokenStatus,
+    RefreshToken, Revocation, RevocationKind, RevokeAt, StoredKey, TokenFilter, TokenStatus,
 };
 pub use scope::BrandScope;
 pub use storage::{
-    AuditStore, BrandStore, ClientStore, KeyStore, LoginThrottleStore, MetaStore, PrincipalStore, RefreshStore,
-    Storage, StoreError, StoreResult, TokenStore,
+    AuditStore, BrandStore, ClientStore, KeyStore, LoginThrottleStore, MaintenanceStore, MetaStore, PrincipalStore,
+    RefreshStore, RevocationStore, Storage, StoreError, StoreResult, TokenStore,
 };
 
 use portcullis_core::BrandKey;

@@ -140,6 +140,8 @@ pub struct Principal {
     pub enabled: bool,
     /// Creation time.
     pub created_at: i64,
+    /// When the current API token was issued; `None` while API access is off.
+    pub api_token_issued_at: Option<i64>,
 }
 
 /// What is needed to create a principal.
@@ -364,6 +366,69 @@ pub struct RefreshToken {
     pub status: RefreshStatus,
     /// When it was rotated, if it was.
     pub rotated_at: Option<i64>,
+}
+
+/// What a revocation-feed entry refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevocationKind {
+    /// One access token, by `jti`.
+    Token,
+    /// Every token whose `sub` is the value and that was issued at or before `revoked_at`.
+    Subject,
+    /// Every token whose `client_id` is the value and that was issued at or before `revoked_at`.
+    Client,
+}
+
+impl RevocationKind {
+    /// Storage and wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Subject => "subject",
+            Self::Client => "client",
+        }
+    }
+
+    /// Parses the storage name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Token, Self::Subject, Self::Client].into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+/// One entry of a brand's revocation feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// Position in the feed; strictly increasing in commit order.
+    pub cursor: i64,
+    /// What is revoked.
+    pub kind: RevocationKind,
+    /// The jti, subject or client id.
+    pub value: String,
+    /// When; tokens issued at or before this instant are refused (for subjects and clients).
+    pub revoked_at: i64,
+    /// After this instant every token the entry refuses has expired, so it may be pruned.
+    pub expires_at: i64,
+}
+
+/// When a revocation happens, and how long its feed entry must be kept at least: past the
+/// expiry of any token it may refuse (the store extends it to the latest affected record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevokeAt {
+    /// The instant of revocation.
+    pub at: i64,
+    /// Keep the feed entry until at least this instant.
+    pub keep_until: i64,
+}
+
+/// Which token records to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenFilter {
+    /// Only tokens of this client.
+    pub client_id: Option<ClientId>,
+    /// Only tokens of this subject (user or operator id, or client id for client_credentials).
+    pub subject: Option<String>,
+    /// Only tokens with this status.
+    pub status: Option<TokenStatus>,
 }
 
 /// One audit-log entry. Never carries a secret.

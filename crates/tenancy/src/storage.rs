@@ -10,7 +10,7 @@ use portcullis_core::{BrandKey, ClientId};
 
 use crate::{
     AuditEvent, Brand, BrandScope, Client, FailureCounter, IssuedToken, LockoutPolicy, NewBrand, NewClient,
-    NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken, StoredKey,
+    NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken, Revocation, RevokeAt, StoredKey, TokenFilter,
 };
 
 /// Storage failures.
@@ -60,6 +60,26 @@ pub trait ClientStore: Send + Sync {
 
     /// Creates a client in the scoped brand.
     fn create_client(&self, scope: &BrandScope, client: NewClient) -> impl Future<Output = StoreResult<Client>> + Send;
+
+    /// Enables or disables a client. Disabling revokes its live access and refresh tokens and
+    /// appends a `client` entry to the revocation feed, in the same transaction. Returns whether
+    /// the client exists.
+    fn set_client_enabled(
+        &self,
+        scope: &BrandScope,
+        id: &ClientId,
+        enabled: bool,
+        at: RevokeAt,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Deletes a client, revoking its tokens as disabling does, in one transaction. Its token
+    /// records stay (revoked) for the audit trail. Returns whether it existed.
+    fn delete_client(
+        &self,
+        scope: &BrandScope,
+        id: &ClientId,
+        at: RevokeAt,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// Users and operators of a brand.
@@ -85,6 +105,43 @@ pub trait PrincipalStore: Send + Sync {
         scope: &BrandScope,
         principal: NewPrincipal,
     ) -> impl Future<Output = StoreResult<Principal>> + Send;
+
+    /// Enables or disables a principal. Disabling revokes the live tokens whose subject it is
+    /// and appends a `subject` entry to the revocation feed, in the same transaction. Returns
+    /// whether the principal exists.
+    fn set_principal_enabled(
+        &self,
+        scope: &BrandScope,
+        id: &str,
+        enabled: bool,
+        at: RevokeAt,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Deletes a principal, revoking its tokens as disabling does, in one transaction. Returns
+    /// whether it existed.
+    fn delete_principal(
+        &self,
+        scope: &BrandScope,
+        id: &str,
+        at: RevokeAt,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Sets (`Some`) or clears (`None`) the hash of a principal's API token; a new hash replaces
+    /// the previous token. Returns whether the principal exists.
+    fn set_api_token(
+        &self,
+        scope: &BrandScope,
+        id: &str,
+        token_hash: Option<String>,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Finds the principal of the scoped brand whose API token has this hash.
+    fn find_principal_by_api_token(
+        &self,
+        scope: &BrandScope,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<Principal>>> + Send;
 }
 
 /// Signing keys of a brand.
@@ -107,6 +164,14 @@ pub trait TokenStore: Send + Sync {
         scope: &BrandScope,
         jti: &str,
     ) -> impl Future<Output = StoreResult<Option<IssuedToken>>> + Send;
+
+    /// The scoped brand's token records matching `filter`, newest first, at most `limit`.
+    fn list_tokens(
+        &self,
+        scope: &BrandScope,
+        filter: &TokenFilter,
+        limit: u64,
+    ) -> impl Future<Output = StoreResult<Vec<IssuedToken>>> + Send;
 }
 
 /// Refresh tokens and their families.
@@ -133,13 +198,73 @@ pub trait RefreshStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Revokes every refresh token of `family_id` and every access-token record descending from
-    /// it, in one transaction. Returns how many records changed.
+    /// it, appending a `token` feed entry for each access token, in one transaction. Returns how
+    /// many records changed.
     fn revoke_family(
         &self,
         scope: &BrandScope,
         family_id: &str,
         now: i64,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+}
+
+/// Revocation of access tokens, and the revocation feed that verifiers follow.
+///
+/// Every revocation changes the token records and appends its feed entries in one transaction,
+/// and feed entries become visible in cursor order: a follower that has read up to a cursor
+/// never later finds an entry before it.
+pub trait RevocationStore: Send + Sync {
+    /// Revokes the access token `jti` if it is active and appends a `token` feed entry. Returns
+    /// whether it changed.
+    fn revoke_token(&self, scope: &BrandScope, jti: &str, now: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Revokes every live access and refresh token whose subject is `subject` and appends a
+    /// `subject` feed entry. Returns how many records changed.
+    fn revoke_subject(
+        &self,
+        scope: &BrandScope,
+        subject: &str,
+        at: RevokeAt,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Revokes every live access and refresh token of client `client_id` and appends a
+    /// `client` feed entry. Returns how many records changed.
+    fn revoke_client_tokens(
+        &self,
+        scope: &BrandScope,
+        client_id: &ClientId,
+        at: RevokeAt,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// The scoped brand's feed entries after `cursor`, oldest first, at most `limit`.
+    fn revocations_after(
+        &self,
+        scope: &BrandScope,
+        cursor: i64,
+        limit: u64,
+    ) -> impl Future<Output = StoreResult<Vec<Revocation>>> + Send;
+
+    /// Whether a `subject` entry for `subject` or a `client` entry for `client_id` refuses a
+    /// token issued at `issued_at`.
+    fn blanket_revoked(
+        &self,
+        scope: &BrandScope,
+        subject: &str,
+        client_id: &str,
+        issued_at: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// The highest cursor of any brand's feed (0 when empty): a change signal for followers,
+    /// which then read their own brand's entries. Carries no tenant data.
+    fn latest_revocation(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+}
+
+/// Platform housekeeping that spans brands. It only deletes rows that no tenant can use any
+/// more; it never reads tenant data out.
+pub trait MaintenanceStore: Send + Sync {
+    /// Deletes up to `batch` rows from each of the token, refresh-token and feed tables that
+    /// expired (or, for tokens, were revoked) before `cutoff`. Returns how many went.
+    fn prune(&self, cutoff: i64, batch: u64) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Failed-login counters, shared by every process using the database.
@@ -193,6 +318,8 @@ pub trait Storage:
     + KeyStore
     + TokenStore
     + RefreshStore
+    + RevocationStore
+    + MaintenanceStore
     + LoginThrottleStore
     + AuditStore
     + MetaStore
@@ -210,6 +337,8 @@ impl<T> Storage for T where
         + KeyStore
         + TokenStore
         + RefreshStore
+        + RevocationStore
+        + MaintenanceStore
         + LoginThrottleStore
         + AuditStore
         + MetaStore

@@ -1,13 +1,69 @@
 //! Client credentials from HTTP: `client_secret_basic` (RFC 6749 §2.3.1) or `client_secret_post`.
 
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
+use portcullis_grants::client_auth::authenticate;
 use portcullis_grants::{ClientAuthMethod, ClientCredentials};
+use portcullis_tenancy::{BrandScope, Client, Storage};
 
-use crate::OAuthError;
-use crate::form::Form;
+use crate::brand::scope_or_400;
+use crate::form::{Form, read_form};
+use crate::{AppState, OAuthError};
+
+/// A form request whose client has authenticated at the brand of the request.
+pub(crate) struct AuthenticatedForm {
+    pub(crate) scope: BrandScope,
+    pub(crate) client: Client,
+    pub(crate) form: Form,
+    pub(crate) source: Option<String>,
+}
+
+/// The peer address, for throttling and the audit log.
+pub(crate) fn source_of(request: &Request) -> Option<String> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+}
+
+/// Resolves the brand (unknown: 400), reads the form body strictly, and authenticates the
+/// client by `client_secret_basic` or `client_secret_post` (failure: 401, throttled: 429).
+pub(crate) async fn authenticate_form<S: Storage>(
+    state: &AppState<S>,
+    brand: &str,
+    request: Request,
+) -> Result<AuthenticatedForm, OAuthError> {
+    let scope = scope_or_400(&state.grants.store, brand).await?;
+    let source = source_of(&request);
+    let (parts, body) = request.into_parts();
+    let form = read_form(&parts.headers, body, state.max_body_bytes, &[]).await?;
+    let presented = credentials(&parts.headers, &form)?;
+    let now = state.grants.clock.now();
+    let client =
+        authenticate(&state.grants.store, &state.grants.throttle, &scope, presented.as_ref(), now, source.as_deref())
+            .await?;
+    Ok(AuthenticatedForm { scope, client, form, source })
+}
+
+/// Authenticates a client by HTTP Basic alone (for GET endpoints, which have no form body).
+pub(crate) async fn authenticate_basic<S: Storage>(
+    state: &AppState<S>,
+    scope: &BrandScope,
+    headers: &HeaderMap,
+    source: Option<&str>,
+) -> Result<Client, OAuthError> {
+    let presented = match headers.get(AUTHORIZATION) {
+        Some(header) => {
+            let (client_id, secret) = basic(header.as_bytes()).ok_or_else(OAuthError::invalid_client)?;
+            Some(ClientCredentials { client_id, secret, method: ClientAuthMethod::Basic })
+        }
+        None => None,
+    };
+    let now = state.grants.clock.now();
+    Ok(authenticate(&state.grants.store, &state.grants.throttle, scope, presented.as_ref(), now, source).await?)
+}
 
 /// Extracts the client's credentials. `Ok(None)` means none were presented.
 ///

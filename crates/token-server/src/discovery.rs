@@ -1,7 +1,7 @@
 //! Discovery (OIDC and RFC 8414) and JWKS.
 //!
-//! The metadata lists only what works today: no authorization, userinfo, introspection or
-//! revocation endpoint is named until it exists.
+//! The metadata lists only what works today: no authorization or userinfo endpoint is named
+//! until it exists.
 
 use axum::Json;
 use axum::extract::State;
@@ -26,8 +26,18 @@ struct Metadata {
     response_types_supported: Vec<ResponseTypes<CoreResponseType>>,
     grant_types_supported: Vec<CoreGrantType>,
     token_endpoint_auth_methods_supported: Vec<CoreClientAuthMethod>,
+    /// RFC 7662.
+    introspection_endpoint: String,
+    introspection_endpoint_auth_methods_supported: Vec<CoreClientAuthMethod>,
+    /// RFC 7009.
+    revocation_endpoint: String,
+    revocation_endpoint_auth_methods_supported: Vec<CoreClientAuthMethod>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     scopes_supported: Vec<Scope>,
+}
+
+fn client_auth_methods() -> Vec<CoreClientAuthMethod> {
+    vec![CoreClientAuthMethod::ClientSecretBasic, CoreClientAuthMethod::ClientSecretPost]
 }
 
 fn metadata<S>(state: &AppState<S>, scope: &BrandScope) -> Result<Metadata, OAuthError> {
@@ -38,7 +48,7 @@ fn metadata<S>(state: &AppState<S>, scope: &BrandScope) -> Result<Metadata, OAut
     Ok(Metadata {
         token_endpoint: TokenUrl::new(format!("{issuer}/oauth/token")).map_err(url_error)?,
         jwks_uri: JsonWebKeySetUrl::new(format!("{issuer}/jwks.json")).map_err(url_error)?,
-        issuer: IssuerUrl::new(issuer).map_err(url_error)?,
+        issuer: IssuerUrl::new(issuer.clone()).map_err(url_error)?,
         response_types_supported: Vec::new(),
         grant_types_supported: supported
             .iter()
@@ -51,10 +61,11 @@ fn metadata<S>(state: &AppState<S>, scope: &BrandScope) -> Result<Metadata, OAut
                 other => CoreGrantType::Extension(other.as_str().to_owned()),
             })
             .collect(),
-        token_endpoint_auth_methods_supported: vec![
-            CoreClientAuthMethod::ClientSecretBasic,
-            CoreClientAuthMethod::ClientSecretPost,
-        ],
+        token_endpoint_auth_methods_supported: client_auth_methods(),
+        introspection_endpoint: format!("{issuer}/oauth/introspect"),
+        introspection_endpoint_auth_methods_supported: client_auth_methods(),
+        revocation_endpoint: format!("{issuer}/oauth/revoke"),
+        revocation_endpoint_auth_methods_supported: client_auth_methods(),
         scopes_supported: scope.brand().settings.scope_catalog.iter().map(|s| Scope::new(s.to_string())).collect(),
     })
 }

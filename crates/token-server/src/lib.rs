@@ -1,5 +1,6 @@
 //! The public listener's axum router: discovery (OIDC and RFC 8414), JWKS, the token endpoint
-//! in both URL forms, and health checks.
+//! in both URL forms, introspection (RFC 7662), revocation (RFC 7009), the revocation feed,
+//! and health checks.
 //!
 //! Handlers are thin: they parse HTTP (form bodies, Basic headers, brand in path or query),
 //! call `portcullis-grants`, and map results to RFC 6749 responses. Every error a client can
@@ -11,6 +12,10 @@ mod discovery;
 mod error;
 mod form;
 mod health;
+mod introspect;
+mod revocations;
+mod revoke;
+mod shutdown;
 mod state;
 mod token;
 
@@ -24,6 +29,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::OAuthError;
+pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use state::AppState;
 
 /// How long one request may take, body included, before it is answered 408: a slow client
@@ -38,6 +44,9 @@ pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
         .route("/brands/{brand}/jwks.json", get(discovery::jwks::<S>))
         .route("/brands/{brand}/oauth/token", post(token::token_at_path::<S>))
         .route("/oauth/token", post(token::token_by_query::<S>))
+        .route("/brands/{brand}/oauth/introspect", post(introspect::handle::<S>))
+        .route("/brands/{brand}/oauth/revoke", post(revoke::handle::<S>))
+        .route("/brands/{brand}/revocations", get(revocations::handle::<S>))
         .merge(health::routes::<S>())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -55,4 +64,13 @@ pub fn admin_router<S: Storage>(state: AppState<S>) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Marks a response as not cacheable (RFC 6749 §5.1): it carries or describes credentials.
+pub(crate) fn no_store(mut response: axum::response::Response) -> axum::response::Response {
+    use http::HeaderValue;
+    use http::header::{CACHE_CONTROL, PRAGMA};
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
 }

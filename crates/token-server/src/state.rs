@@ -2,6 +2,8 @@
 
 use portcullis_grants::GrantContext;
 
+use crate::Shutdown;
+
 /// What handlers need. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState<S> {
@@ -9,4 +11,6 @@ pub struct AppState<S> {
     pub grants: GrantContext<S>,
     /// Largest request body accepted (bigger ones get 413 with a JSON error).
     pub max_body_bytes: usize,
+    /// Ends long-polls and event streams when the server shuts down.
+    pub shutdown: Shutdown,
 }

@@ -1,12 +1,8 @@
 //! `POST /brands/{k}/oauth/token` and `POST /oauth/token?brand_key={k}`.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::HeaderValue;
-use http::header::{CACHE_CONTROL, PRAGMA};
 use portcullis_grants::{TokenRequest, exchange};
 use portcullis_tenancy::Storage;
 use tracing::Instrument;
@@ -41,7 +37,7 @@ pub(crate) async fn token_by_query<S: Storage>(State(state): State<AppState<S>>,
 
 async fn handle<S: Storage>(state: AppState<S>, brand: &str, request: Request) -> Result<Response, OAuthError> {
     let scope = scope_or_400(&state.grants.store, brand).await?;
-    let source = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let source = client_auth::source_of(&request);
     let (parts, body) = request.into_parts();
     let form = read_form(&parts.headers, body, state.max_body_bytes, &["resource"]).await?;
     let credentials = client_auth::credentials(&parts.headers, &form)?;
@@ -62,8 +58,5 @@ async fn handle<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
         grant = token_request.grant_type.as_deref().unwrap_or("-"),
     );
     let response = exchange(&state.grants, &scope, credentials.as_ref(), &token_request).instrument(span).await?;
-    let mut response = Json(response).into_response();
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok(crate::no_store(Json(response).into_response()))
 }

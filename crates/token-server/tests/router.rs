@@ -17,7 +17,7 @@ use portcullis_grants::{Clock, GrantContext, TokenDefaults};
 use portcullis_store::SeaStore;
 use portcullis_store::testing::{self, TestDatabase};
 use portcullis_tenancy::{BrandScope, BrandSettings, ClientProfile};
-use portcullis_token_server::{AppState, public_router};
+use portcullis_token_server::{AppState, Shutdown, public_router};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -72,10 +72,11 @@ async fn fixtures() -> Vec<Fixture> {
             public_url: PUBLIC_URL.into(),
             clock: Clock::system(),
             throttle: portcullis_grants::throttle::Throttle::new(),
+            feed: portcullis_grants::feed::RevocationSignal::new(),
         };
         let acme = brand_with_client(&ctx, "acme").await;
         let globex = brand_with_client(&ctx, "globex").await;
-        let router = public_router(AppState { grants: ctx, max_body_bytes: 64 * 1024 });
+        let router = public_router(AppState { grants: ctx, max_body_bytes: 64 * 1024, shutdown: Shutdown::never() });
         out.push(Fixture { _db: db, router, acme, globex });
     }
     out

@@ -8,4 +8,5 @@ pub mod login_failures;
 pub mod platform_meta;
 pub mod principals;
 pub mod refresh_tokens;
+pub mod revocations;
 pub mod signing_keys;

@@ -17,6 +17,9 @@ pub struct Model {
     pub enabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    #[sea_orm(unique)]
+    pub api_token_hash: Option<String>,
+    pub api_token_issued_at: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,28 @@
+//! `POST /brands/{k}/oauth/revoke` (RFC 7009).
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use portcullis_grants::revoke::revoke;
+use portcullis_tenancy::Storage;
+
+use crate::brand::BrandParam;
+use crate::client_auth::authenticate_form;
+use crate::{AppState, OAuthError, no_store};
+
+/// Revokes the `token` parameter for the client it was issued to: 200 with an empty body,
+/// also for unknown, expired or already-revoked tokens (RFC 7009 §2.2).
+pub(crate) async fn handle<S: Storage>(
+    State(state): State<AppState<S>>,
+    BrandParam(brand): BrandParam,
+    request: Request,
+) -> Response {
+    answer(state, &brand, request).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -> Result<Response, OAuthError> {
+    let auth = authenticate_form(&state, brand, request).await?;
+    let token = auth.form.get("token").ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
+    revoke(&state.grants, &auth.scope, &auth.client, token, auth.source.as_deref()).await?;
+    Ok(no_store(StatusCode::OK.into_response()))
+}
