@@ -2,7 +2,7 @@
 
 use portcullis_core::BrandKey;
 use portcullis_tenancy::{Brand, BrandStore, NewBrand, NewSigningKey, StoreError, StoreResult};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::convert::{self, to_json, ttl_to_db};
 use crate::entity::{brands, signing_keys};
@@ -23,7 +23,7 @@ impl BrandStore for SeaStore {
     async fn create_brand(&self, brand: NewBrand, first_key: NewSigningKey) -> StoreResult<Brand> {
         let now = unix_now();
         let settings = &brand.settings;
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         let row = brands::ActiveModel {
             key: Set(brand.key.to_string()),
             name: Set(brand.name.clone()),

@@ -3,7 +3,7 @@
 use portcullis_core::ClientId;
 use portcullis_tenancy::{BrandScope, Client, ClientStore, NewClient, RevokeAt, StoreError, StoreResult};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
 
 use crate::convert::{self, to_json, ttl_to_db};
 use crate::entity::clients;
@@ -70,7 +70,7 @@ impl ClientStore for SeaStore {
         enabled: bool,
         at: RevokeAt,
     ) -> StoreResult<bool> {
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         if !enabled {
             lock_feed(&txn).await?;
         }
@@ -93,7 +93,7 @@ impl ClientStore for SeaStore {
     }
 
     async fn delete_client(&self, scope: &BrandScope, id: &ClientId, at: RevokeAt) -> StoreResult<bool> {
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         lock_feed(&txn).await?;
         let deleted = scoped_delete::<clients::Entity>(scope)
             .filter(clients::Column::ClientId.eq(id.as_str()))

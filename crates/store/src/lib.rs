@@ -28,13 +28,28 @@ pub mod testing;
 
 pub use connect::{DatabaseKind, PoolSettings};
 
-use sea_orm::DatabaseConnection;
+use portcullis_tenancy::StoreResult;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 
 /// Storage backed by a sea-orm connection pool. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
     writer: writer::TokenWriter,
+}
+
+impl SeaStore {
+    /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock
+    /// is taken up front, waiting out the busy timeout. A deferred transaction that reads first
+    /// and then writes while another connection commits cannot upgrade its lock and fails at
+    /// once with "database is locked", whatever the timeout. Postgres ignores the mode.
+    pub(crate) async fn write_txn(&self) -> StoreResult<DatabaseTransaction> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        self.db.begin_with_options(options).await.map_err(error::map_err)
+    }
 }
 
 /// The current time in seconds since the Unix epoch.

@@ -2,7 +2,7 @@
 //! transaction so that every process sees the same lock-out.
 
 use portcullis_tenancy::{BrandScope, FailureCounter, LockoutPolicy, LoginThrottleStore, StoreError, StoreResult};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::SeaStore;
 use crate::entity::login_failures;
@@ -25,7 +25,7 @@ impl SeaStore {
         now: i64,
         policy: LockoutPolicy,
     ) -> StoreResult<FailureCounter> {
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         let existing = scoped::<login_failures::Entity>(scope)
             .filter(login_failures::Column::Username.eq(username))
             .one(&txn)

@@ -4,7 +4,7 @@ use portcullis_tenancy::{
     BrandScope, NewPrincipal, Principal, PrincipalKind, PrincipalStore, RevokeAt, StoreError, StoreResult,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set};
 
 use crate::convert::{self, to_json};
 use crate::entity::principals;
@@ -76,7 +76,7 @@ impl PrincipalStore for SeaStore {
         enabled: bool,
         at: RevokeAt,
     ) -> StoreResult<bool> {
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         if !enabled {
             lock_feed(&txn).await?;
         }
@@ -99,7 +99,7 @@ impl PrincipalStore for SeaStore {
     }
 
     async fn delete_principal(&self, scope: &BrandScope, id: &str, at: RevokeAt) -> StoreResult<bool> {
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         lock_feed(&txn).await?;
         let deleted = scoped_delete::<principals::Entity>(scope)
             .filter(principals::Column::PrincipalId.eq(id))

@@ -3,7 +3,7 @@
 
 use portcullis_tenancy::{BrandScope, RefreshStatus, RefreshStore, RefreshToken, StoreResult};
 use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::SeaStore;
 use crate::convert::{self, act_type_str, to_json};
@@ -58,7 +58,7 @@ impl RefreshStore for SeaStore {
         replacement: RefreshToken,
         now: i64,
     ) -> StoreResult<bool> {
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         let claimed = scoped_update::<refresh_tokens::Entity>(scope)
             .col_expr(refresh_tokens::Column::Status, Expr::val(RefreshStatus::Rotated.as_str()))
             .col_expr(refresh_tokens::Column::RotatedAt, Expr::val(now))
@@ -77,7 +77,7 @@ impl RefreshStore for SeaStore {
     }
 
     async fn revoke_family(&self, scope: &BrandScope, family_id: &str, now: i64) -> StoreResult<u64> {
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         lock_feed(&txn).await?;
         let refresh = scoped_update::<refresh_tokens::Entity>(scope)
             .col_expr(refresh_tokens::Column::Status, Expr::val(RefreshStatus::Revoked.as_str()))

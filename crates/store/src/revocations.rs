@@ -12,10 +12,7 @@ use portcullis_tenancy::{
     BrandScope, RefreshStatus, Revocation, RevocationKind, RevocationStore, RevokeAt, StoreResult, TokenStatus,
 };
 use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::SeaStore;
 use crate::entity::{issued_tokens, refresh_tokens, revocations};
@@ -180,7 +177,7 @@ pub(crate) async fn revoke_access_tokens(
 
 impl RevocationStore for SeaStore {
     async fn revoke_token(&self, scope: &BrandScope, jti: &str, now: i64) -> StoreResult<bool> {
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         lock_feed(&txn).await?;
         let changed =
             revoke_access_tokens(&txn, scope, Condition::all().add(issued_tokens::Column::Jti.eq(jti)), now).await?;
@@ -189,7 +186,7 @@ impl RevocationStore for SeaStore {
     }
 
     async fn revoke_subject(&self, scope: &BrandScope, subject: &str, at: RevokeAt) -> StoreResult<u64> {
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         lock_feed(&txn).await?;
         let changed = revoke_holder(&txn, scope, Holder::Subject(subject), at).await?;
         txn.commit().await.map_err(map_err)?;
@@ -197,7 +194,7 @@ impl RevocationStore for SeaStore {
     }
 
     async fn revoke_client_tokens(&self, scope: &BrandScope, client_id: &ClientId, at: RevokeAt) -> StoreResult<u64> {
-        let txn = self.db.begin().await.map_err(map_err)?;
+        let txn = self.write_txn().await?;
         lock_feed(&txn).await?;
         let changed = revoke_holder(&txn, scope, Holder::Client(client_id.as_str()), at).await?;
         txn.commit().await.map_err(map_err)?;

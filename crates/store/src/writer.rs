@@ -74,15 +74,29 @@ async fn run(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<Pending>
                 return;
             }
         }
-        let (rows, waiters): (Vec<_>, Vec<_>) = batch.drain(..).map(|p| (p.row, p.done)).unzip();
-        let outcome =
-            issued_tokens::Entity::insert_many(rows).exec_without_returning(&db).await.map(drop).map_err(map_err);
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, records = waiters.len(), "committing token records failed");
-        }
-        for waiter in waiters {
-            // A waiter that went away (client disconnected) needs no answer.
-            let _ = waiter.send(outcome.clone());
+        let rows: Vec<_> = batch.iter().map(|p| p.row.clone()).collect();
+        match insert(&db, rows).await {
+            Err(StoreError::Conflict(_)) if batch.len() > 1 => {
+                // One bad record must not fail the others: commit them one by one.
+                for pending in batch.drain(..) {
+                    let outcome = insert(&db, vec![pending.row]).await;
+                    // A waiter that went away (client disconnected) needs no answer.
+                    let _ = pending.done.send(outcome);
+                }
+            }
+            outcome => {
+                if let Err(e) = &outcome {
+                    tracing::error!(error = %e, records = batch.len(), "committing token records failed");
+                }
+                for pending in batch.drain(..) {
+                    let _ = pending.done.send(outcome.clone());
+                }
+            }
         }
     }
+}
+
+/// One multi-row `INSERT`: a single statement, so a single commit.
+async fn insert(db: &DatabaseConnection, rows: Vec<issued_tokens::ActiveModel>) -> StoreResult<()> {
+    issued_tokens::Entity::insert_many(rows).exec_without_returning(db).await.map(drop).map_err(map_err)
 }

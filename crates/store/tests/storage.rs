@@ -2,75 +2,18 @@
 //! `PORTCULLIS_TEST_POSTGRES_URL` is set. Every test runs on each backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use portcullis_core::{ActType, BrandKey, ClientId, GrantType, Jti, KeyId, ScopeSet, SigningAlgorithm};
+use portcullis_core::{ActType, BrandKey, ClientId, ScopeSet};
 use portcullis_store::SeaStore;
-use portcullis_store::testing::{self, TestDatabase};
+use portcullis_store::testing;
 use portcullis_tenancy::{
-    AuditEvent, AuditStore, BrandScope, BrandSettings, BrandStore, ClientProfile, ClientStore, IssuedToken, KeyStatus,
-    KeyStore, LockoutPolicy, LoginThrottleStore, MetaStore, NewBrand, NewClient, NewPrincipal, NewSigningKey,
-    PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore, RefreshToken, StoreError, TokenStatus, TokenStore,
+    AuditEvent, AuditStore, BrandScope, BrandSettings, BrandStore, ClientStore, KeyStore, LockoutPolicy,
+    LoginThrottleStore, MetaStore, NewBrand, NewPrincipal, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore,
+    RefreshToken, StoreError, TokenStatus, TokenStore,
 };
 
-fn key(kid: &str) -> NewSigningKey {
-    NewSigningKey {
-        kid: KeyId::parse(kid).unwrap(),
-        algorithm: SigningAlgorithm::EdDSA,
-        status: KeyStatus::Active,
-        sealed_private_key: vec![1, 2, 3],
-        public_jwk: format!("{{\"kid\":\"{kid}\"}}"),
-    }
-}
+mod common;
 
-async fn brand(store: &SeaStore, name: &str) -> BrandScope {
-    let settings = BrandSettings {
-        require_audience: true,
-        access_ttl: Some(60),
-        allowed_grants: Some(vec![GrantType::ClientCredentials]),
-        scope_catalog: ScopeSet::parse_delimited("b a").unwrap().iter().cloned().collect(),
-        ..BrandSettings::default()
-    };
-    let new = NewBrand { key: BrandKey::parse(name).unwrap(), name: name.to_uppercase(), settings };
-    BrandScope::new(store.create_brand(new, key(&format!("{name}-k1"))).await.unwrap())
-}
-
-fn client(id: &str) -> NewClient {
-    NewClient {
-        client_id: ClientId::parse(id).unwrap(),
-        profile: ClientProfile {
-            name: format!("client {id}"),
-            grant_types: vec![GrantType::ClientCredentials],
-            scopes: ScopeSet::parse_delimited("read write").unwrap(),
-            default_scopes: ScopeSet::parse_delimited("read").unwrap(),
-            audiences: vec!["https://api".into()],
-            access_ttl: Some(30),
-            refresh_ttl: None,
-        },
-        secret_hash: "sha256:abc".into(),
-    }
-}
-
-fn token(jti: &str, client: &str) -> IssuedToken {
-    IssuedToken {
-        jti: Jti::parse(jti).unwrap(),
-        client_id: ClientId::parse(client).unwrap(),
-        subject: client.into(),
-        act_type: ActType::Client,
-        grant_type: GrantType::ClientCredentials,
-        scopes: ScopeSet::parse_delimited("read").unwrap(),
-        audience: vec!["https://api".into()],
-        issued_at: 100,
-        expires_at: 1000,
-        status: TokenStatus::Active,
-        family_id: None,
-    }
-}
-
-async fn each(test: impl AsyncFn(&TestDatabase, SeaStore)) {
-    for db in testing::all().await {
-        let store = db.store().await;
-        test(&db, store).await;
-    }
-}
+use common::{brand, client, each, key, token};
 
 #[tokio::test]
 async fn records_round_trip() {
