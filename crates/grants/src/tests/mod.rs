@@ -291,13 +291,15 @@ async fn principals_are_created_with_argon2id_hashes_per_brand_and_kind() {
     assert!(events(&ctx, &acme).await.iter().any(|e| e.action == "user.created"));
 }
 
+mod lifecycle;
+
 mod password_and_refresh {
     use portcullis_tenancy::{PrincipalKind, RefreshStore};
 
     use super::*;
     use crate::provision::{PrincipalSpec, create_principal};
 
-    async fn setup() -> (GrantContext<SeaStore>, BrandScope, CreatedClient, TestDatabase) {
+    pub(super) async fn setup() -> (GrantContext<SeaStore>, BrandScope, CreatedClient, TestDatabase) {
         let (ctx, db) = context().await;
         let acme = brand(&ctx, "acme", BrandSettings::default()).await;
         let profile = ClientProfile {
@@ -322,7 +324,7 @@ mod password_and_refresh {
         (ctx, acme, c, db)
     }
 
-    fn login(grant: &str, username: &str, password: &str, scope: Option<&str>) -> TokenRequest {
+    pub(super) fn login(grant: &str, username: &str, password: &str, scope: Option<&str>) -> TokenRequest {
         TokenRequest {
             grant_type: Some(grant.into()),
             username: Some(username.into()),
@@ -332,7 +334,7 @@ mod password_and_refresh {
         }
     }
 
-    fn refresh(token: &str) -> TokenRequest {
+    pub(super) fn refresh(token: &str) -> TokenRequest {
         TokenRequest {
             grant_type: Some("refresh_token".into()),
             refresh_token: Some(token.into()),
@@ -340,7 +342,7 @@ mod password_and_refresh {
         }
     }
 
-    fn claims(token: &str) -> AccessTokenClaims {
+    pub(super) fn claims(token: &str) -> AccessTokenClaims {
         let payload = token.split('.').nth(1).unwrap();
         use base64::Engine;
         serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
