@@ -2,110 +2,15 @@
 //! Postgres: discovery, JWKS, the token endpoint in both URL forms, brand isolation, health.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use axum::Router;
+mod common;
+
 use axum::body::Body;
-use base64_helpers::basic;
 use http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
-use portcullis_core::{AccessTokenClaims, BrandKey, GrantType, ScopeSet};
-use portcullis_credentials::master::MasterKey;
-use portcullis_grants::keyring::KeyRing;
-use portcullis_grants::provision::{Actor, CreatedClient, create_brand, create_client};
-use portcullis_grants::{Clock, GrantContext, TokenDefaults};
-use portcullis_store::SeaStore;
-use portcullis_store::testing::{self, TestDatabase};
-use portcullis_tenancy::{BrandScope, BrandSettings, ClientProfile};
-use portcullis_token_server::{AppState, Shutdown, public_router};
-use serde_json::Value;
-use tower::ServiceExt;
+use portcullis_core::AccessTokenClaims;
 
-const PUBLIC_URL: &str = "https://id.example.com";
-
-mod base64_helpers {
-    /// An HTTP Basic header value.
-    pub fn basic(id: &str, secret: &str) -> String {
-        use base64::Engine;
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
-    }
-}
-
-struct Fixture {
-    _db: TestDatabase,
-    router: Router,
-    acme: CreatedClient,
-    globex: CreatedClient,
-}
-
-async fn brand_with_client(ctx: &GrantContext<SeaStore>, key: &str) -> CreatedClient {
-    let actor = Actor("test".into());
-    let brand = create_brand(
-        &ctx.store,
-        &ctx.keys,
-        BrandKey::parse(key).unwrap(),
-        key.into(),
-        BrandSettings::default(),
-        &actor,
-        ctx.clock.now(),
-    )
-    .await
-    .unwrap();
-    let spec = ClientProfile {
-        name: "svc".into(),
-        grant_types: vec![GrantType::ClientCredentials],
-        scopes: ScopeSet::parse_delimited("read write").unwrap(),
-        default_scopes: ScopeSet::parse_delimited("read").unwrap(),
-        audiences: vec![format!("https://api.{key}")],
-        ..ClientProfile::default()
-    };
-    create_client(&ctx.store, &BrandScope::new(brand), spec, &actor, ctx.clock.now()).await.unwrap()
-}
-
-async fn fixtures() -> Vec<Fixture> {
-    let mut out = Vec::new();
-    for db in testing::all().await {
-        let ctx = GrantContext {
-            store: db.store().await,
-            keys: KeyRing::new(MasterKey::generate().unwrap().0),
-            defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600, refresh_reuse_grace: 0 },
-            public_url: PUBLIC_URL.into(),
-            clock: Clock::system(),
-            throttle: portcullis_grants::throttle::Throttle::new(),
-            feed: portcullis_grants::feed::RevocationSignal::new(),
-        };
-        let acme = brand_with_client(&ctx, "acme").await;
-        let globex = brand_with_client(&ctx, "globex").await;
-        let router = public_router(AppState { grants: ctx, max_body_bytes: 64 * 1024, shutdown: Shutdown::never() });
-        out.push(Fixture { _db: db, router, acme, globex });
-    }
-    out
-}
-
-async fn send(router: &Router, request: Request<Body>) -> (StatusCode, http::HeaderMap, Value) {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, headers, json)
-}
-
-fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).unwrap()
-}
-
-fn token_request(uri: &str, auth: Option<String>, body: &str) -> Request<Body> {
-    let mut builder = Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(auth) = auth {
-        builder = builder.header(header::AUTHORIZATION, auth);
-    }
-    builder.body(Body::from(body.to_owned())).unwrap()
-}
-
-fn auth(c: &CreatedClient) -> Option<String> {
-    Some(basic(c.client.client_id.as_str(), c.secret.expose()))
-}
+use common::*;
 
 #[tokio::test]
 async fn discovery_documents_agree_and_name_only_working_endpoints() {
@@ -122,9 +27,12 @@ async fn discovery_documents_agree_and_name_only_working_endpoints() {
             oidc["grant_types_supported"],
             serde_json::json!(["client_credentials", "password", "operator_password", "refresh_token"])
         );
-        for absent in ["authorization_endpoint", "userinfo_endpoint", "introspection_endpoint", "revocation_endpoint"] {
+        for absent in ["authorization_endpoint", "userinfo_endpoint"] {
             assert!(oidc.get(absent).is_none(), "{absent} is not published before it works");
         }
+        assert_eq!(oidc["introspection_endpoint"], format!("{PUBLIC_URL}/brands/acme/oauth/introspect"));
+        assert_eq!(oidc["revocation_endpoint"], format!("{PUBLIC_URL}/brands/acme/oauth/revoke"));
+        assert_eq!(oidc["revocation_endpoint_auth_methods_supported"], oidc["token_endpoint_auth_methods_supported"]);
         let (status, _, body) = send(&f.router, get("/brands/nobody/.well-known/openid-configuration")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["error"], "not_found");

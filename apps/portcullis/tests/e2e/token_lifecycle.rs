@@ -1,0 +1,197 @@
+//! Introspection, revocation and the revocation feed against the real binary, driven the way
+//! third parties do: the `oauth2` crate's RFC 7662 support, plain RFC 7009 requests (`oauth2`
+//! refuses a revocation URL that is not https, and these servers listen on loopback http), and
+//! a plain HTTP follower of the event stream.
+
+use std::time::{Duration, Instant};
+
+use oauth2::basic::{BasicClient, BasicTokenIntrospectionResponse};
+use oauth2::{
+    AuthType, ClientId, ClientSecret, IntrospectionUrl, ResourceOwnerPassword, ResourceOwnerUsername,
+    StandardRevocableToken, TokenIntrospectionResponse, TokenResponse, TokenUrl,
+};
+use serde_json::json;
+
+use crate::fixture::{ClientCredentials, Fixture, Server};
+use crate::http::{Auth, client_credentials, request_token};
+use crate::principals::create;
+
+/// An `oauth2` client for `creds` with the brand's token, introspection and revocation URLs.
+fn oauth_client(
+    server: &Server,
+    creds: &ClientCredentials,
+) -> oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    oauth2::basic::BasicTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+> {
+    let base = format!("{}/brands/{}/oauth", server.public_url, creds.brand);
+    BasicClient::new(ClientId::new(creds.id.clone()))
+        .set_client_secret(ClientSecret::new(creds.secret.clone()))
+        .set_auth_type(AuthType::BasicAuth)
+        .set_token_uri(TokenUrl::new(format!("{base}/token")).expect("token URL"))
+        .set_introspection_url(IntrospectionUrl::new(format!("{base}/introspect")).expect("introspection URL"))
+}
+
+/// An RFC 7009 request by `creds` for `token`; returns the status.
+async fn revoke(server: &Server, creds: &ClientCredentials, token: &str, hint: &str) -> u16 {
+    let url = format!("{}/brands/{}/oauth/revoke", server.public_url, creds.brand);
+    let reply = request_token(&url, Auth::Basic(creds), &[("token", token), ("token_type_hint", hint)]).await;
+    if reply.status.is_success() {
+        assert!(reply.text.is_empty(), "a revocation answers with an empty body: {}", reply.text);
+    } else {
+        reply.assert_oauth_error(reply.status.as_u16(), reply.error_code().unwrap_or("?"));
+    }
+    reply.status.as_u16()
+}
+
+fn http() -> oauth2::reqwest::Client {
+    oauth2::reqwest::Client::builder()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
+}
+
+#[tokio::test]
+async fn third_party_clients_introspect_and_revoke() {
+    for fixture in Fixture::all().await {
+        let backend = fixture.name();
+        fixture.create_brand("acme", &[]);
+        fixture.create_brand("globex", &[]);
+        let app = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read", "write"]);
+        let api = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+        let outsider = fixture.create_client("globex", &["--grant", "client_credentials", "--scope", "read"]);
+        let server = fixture.serve().await;
+        let (app_client, api_client, http) = (oauth_client(&server, &app), oauth_client(&server, &api), http());
+
+        let token = app_client
+            .exchange_client_credentials()
+            .add_scope(oauth2::Scope::new("write".into()))
+            .request_async(&http)
+            .await
+            .expect("token");
+        let access = token.access_token().clone();
+
+        // A resource server (another client of the brand) introspects the app's token.
+        let seen = api_client.introspect(&access).request_async(&http).await.expect("introspection");
+        assert!(seen.active(), "[{backend}]");
+        assert_eq!(seen.client_id().map(|c| c.as_str()), Some(app.id.as_str()));
+        assert_eq!(seen.sub(), Some(app.id.as_str()));
+        assert_eq!(seen.scopes().map(|s| s[0].as_str()), Some("write"));
+        assert_eq!(seen.iss(), Some(fixture.issuer("acme").as_str()));
+        assert!(seen.jti().is_some() && seen.exp().is_some() && seen.iat().is_some());
+
+        // The same token means nothing at another brand.
+        let elsewhere = oauth_client(&server, &outsider).introspect(&access).request_async(&http).await.expect("200");
+        assert!(!elsewhere.active(), "[{backend}] cross-brand introspection");
+
+        // Only the token's own client may revoke it.
+        assert_eq!(revoke(&server, &api, access.secret(), "access_token").await, 400, "[{backend}] not its token");
+        assert!(api_client.introspect(&access).request_async(&http).await.expect("200").active());
+        assert_eq!(revoke(&server, &app, access.secret(), "access_token").await, 200);
+        let after = api_client.introspect(&access).request_async(&http).await.expect("200");
+        assert!(!after.active(), "[{backend}] revoked");
+
+        // The raw answer for a dead token is exactly {"active":false}.
+        let raw = request_token(
+            &format!("{}/brands/acme/oauth/introspect", server.public_url),
+            Auth::Post(&api),
+            &[("token", access.secret()), ("token_type_hint", "access_token")],
+        )
+        .await;
+        assert_eq!(raw.body(), &json!({"active": false}), "[{backend}]");
+        assert_eq!(revoke(&server, &app, "no-such-token", "refresh_token").await, 200, "unknown tokens too");
+    }
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_signs_the_user_out() {
+    for fixture in Fixture::all().await {
+        fixture.create_brand("acme", &[]);
+        let app = fixture.create_client("acme", &["--grant", "password", "refresh_token", "--scope", "read"]);
+        let created = create(&fixture, "user", "acme", "alice", "correct horse", &["--permission", "read"]);
+        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+        let server = fixture.serve().await;
+        let (client, http) = (oauth_client(&server, &app), http());
+        let login = client
+            .exchange_password(
+                &ResourceOwnerUsername::new("alice".into()),
+                &ResourceOwnerPassword::new("correct horse".into()),
+            )
+            .request_async(&http)
+            .await
+            .expect("password grant");
+        let refresh = login.refresh_token().expect("refresh token").clone();
+        let seen = client.introspect(login.access_token()).request_async(&http).await.expect("200");
+        assert_eq!(seen.username(), None);
+        assert!(seen.active());
+
+        assert_eq!(revoke(&server, &app, refresh.secret(), "refresh_token").await, 200);
+        assert!(!client.introspect(login.access_token()).request_async(&http).await.expect("200").active());
+        assert!(client.exchange_refresh_token(&refresh).request_async(&http).await.is_err(), "[{}]", fixture.name());
+    }
+}
+
+/// Reads an event stream until `count` revocation events have arrived.
+async fn read_events(response: &mut oauth2::reqwest::Response, text: &mut String, count: usize) {
+    while text.matches("event: revocation").count() < count {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+            .await
+            .expect("an event within 10 s")
+            .expect("stream")
+            .expect("the stream stays open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn a_follower_hears_of_revocations_through_the_event_stream() {
+    let fixture = Fixture::sqlite();
+    fixture.create_brand("acme", &[]);
+    let app = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+    let server = fixture.serve().await;
+    let token_url = server.token_url("acme");
+    let first = client_credentials(&token_url, Auth::Basic(&app), &[]).await.access_token();
+    let second = client_credentials(&token_url, Auth::Basic(&app), &[]).await.access_token();
+    let revoke_url = format!("{}/brands/acme/oauth/revoke", server.public_url);
+    request_token(&revoke_url, Auth::Basic(&app), &[("token", &first)]).await;
+
+    let mut stream = http()
+        .get(format!("{}/brands/acme/revocations", server.public_url))
+        .basic_auth(&app.id, Some(&app.secret))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .expect("event stream");
+    assert_eq!(stream.status(), 200);
+    let mut text = String::new();
+    read_events(&mut stream, &mut text, 1).await;
+
+    let revoked_at = Instant::now();
+    request_token(&revoke_url, Auth::Basic(&app), &[("token", &second)]).await;
+    read_events(&mut stream, &mut text, 2).await;
+    eprintln!("event stream delivered a revocation {:?} after the 200", revoked_at.elapsed());
+
+    let ids: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("id: ")).collect();
+    assert_eq!(ids.len(), 2, "{text}");
+    // Resuming after the first event replays only the second.
+    let resumed = http()
+        .get(format!("{}/brands/acme/revocations?after={}", server.public_url, ids[0]))
+        .basic_auth(&app.id, Some(&app.secret))
+        .send()
+        .await
+        .expect("page")
+        .json::<serde_json::Value>()
+        .await
+        .expect("JSON");
+    assert_eq!(resumed["revocations"].as_array().map(Vec::len), Some(1), "{resumed}");
+    assert_eq!(resumed["cursor"], ids[1]);
+}
