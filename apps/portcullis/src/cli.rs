@@ -34,12 +34,88 @@ pub enum Command {
     /// Manage a brand's operators (staff).
     #[command(subcommand)]
     Operator(PrincipalCommand),
+    /// Manage issued tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// What to do to an existing client, user or operator. Disabling and deleting revoke its live
+/// tokens at once, in every server sharing the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Allow it again (tokens revoked meanwhile stay revoked).
+    Enable,
+    /// Refuse it and revoke its tokens.
+    Disable,
+    /// Remove it and revoke its tokens.
+    Delete,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Revoke one access token by its `jti`.
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The brand key.
+    #[arg(long)]
+    pub brand: String,
+    /// The token's `jti` claim.
+    pub jti: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientChangeArgs {
+    /// The brand key.
+    #[arg(long)]
+    pub brand: String,
+    /// The client id.
+    pub client_id: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PrincipalChangeArgs {
+    /// The brand key.
+    #[arg(long)]
+    pub brand: String,
+    /// Login name.
+    #[arg(long)]
+    pub username: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PrincipalCommand {
     /// Create one; the password is read from standard input.
     Create(PrincipalCreateArgs),
+    /// Allow sign-in again.
+    Enable(PrincipalChangeArgs),
+    /// Refuse sign-in and revoke every token issued to them.
+    Disable(PrincipalChangeArgs),
+    /// Delete and revoke every token issued to them.
+    Delete(PrincipalChangeArgs),
+}
+
+impl PrincipalCommand {
+    /// The change an enable/disable/delete subcommand asks for, with its arguments.
+    pub fn change(self) -> Result<(Change, PrincipalChangeArgs), PrincipalCreateArgs> {
+        match self {
+            Self::Create(args) => Err(args),
+            Self::Enable(args) => Ok((Change::Enable, args)),
+            Self::Disable(args) => Ok((Change::Disable, args)),
+            Self::Delete(args) => Ok((Change::Delete, args)),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +196,12 @@ pub struct BrandCreateArgs {
 pub enum ClientCommand {
     /// Create a client; its secret is printed once.
     Create(ClientCreateArgs),
+    /// Allow the client to authenticate again.
+    Enable(ClientChangeArgs),
+    /// Refuse the client and revoke its tokens.
+    Disable(ClientChangeArgs),
+    /// Delete the client and revoke its tokens.
+    Delete(ClientChangeArgs),
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,5 @@
-//! The offline commands: migrate, bootstrap, brand create, client create.
+//! The offline commands: migrate, bootstrap, brand create, client create, user and operator
+//! create; the ones that end tokens are in [`crate::lifecycle`].
 
 use anyhow::Context;
 use portcullis_core::{BrandKey, GrantType, ScopeSet, SigningAlgorithm};
@@ -8,11 +9,11 @@ use portcullis_tenancy::{BrandScope, BrandSettings, ClientProfile, PrincipalKind
 use serde::Serialize;
 
 use crate::cli::{
-    BootstrapArgs, BrandCommand, BrandCreateArgs, Cli, ClientCommand, ClientCreateArgs, Command, PrincipalCommand,
-    PrincipalCreateArgs,
+    BootstrapArgs, BrandCommand, BrandCreateArgs, Change, Cli, ClientCommand, ClientCreateArgs, Command,
+    PrincipalCommand, PrincipalCreateArgs, TokenCommand,
 };
 use crate::platform::Platform;
-use crate::{logging, output, serve};
+use crate::{lifecycle, logging, output, serve};
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -22,13 +23,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(config).await,
         Command::Bootstrap(args) => bootstrap(&Platform::open(config, true).await?, args).await,
         Command::Brand(BrandCommand::Create(args)) => create_brand(&Platform::open(config, true).await?, args).await,
-        Command::Client(ClientCommand::Create(args)) => create_client(&Platform::open(config, true).await?, args).await,
-        Command::User(PrincipalCommand::Create(args)) => {
-            create_principal(&Platform::open(config, true).await?, PrincipalKind::User, args).await
+        Command::Client(command) => {
+            let platform = Platform::open(config, true).await?;
+            match command {
+                ClientCommand::Create(args) => create_client(&platform, args).await,
+                ClientCommand::Enable(args) => lifecycle::change_client(&platform, Change::Enable, args).await,
+                ClientCommand::Disable(args) => lifecycle::change_client(&platform, Change::Disable, args).await,
+                ClientCommand::Delete(args) => lifecycle::change_client(&platform, Change::Delete, args).await,
+            }
         }
-        Command::Operator(PrincipalCommand::Create(args)) => {
-            create_principal(&Platform::open(config, true).await?, PrincipalKind::Operator, args).await
+        Command::User(command) => principal_command(config, PrincipalKind::User, command).await,
+        Command::Operator(command) => principal_command(config, PrincipalKind::Operator, command).await,
+        Command::Token(TokenCommand::Revoke(args)) => {
+            lifecycle::revoke_token(&Platform::open(config, true).await?, args).await
         }
+    }
+}
+
+async fn principal_command(
+    config: Option<&std::path::Path>,
+    kind: PrincipalKind,
+    command: PrincipalCommand,
+) -> anyhow::Result<()> {
+    let platform = Platform::open(config, true).await?;
+    match command.change() {
+        Err(create) => create_principal(&platform, kind, create).await,
+        Ok((change, args)) => lifecycle::change_principal(&platform, kind, change, args).await,
     }
 }
 
@@ -135,7 +155,7 @@ fn scope_set(flag: &str, values: &[String]) -> anyhow::Result<ScopeSet> {
 }
 
 /// The brand named by `--brand`.
-async fn brand_scope(platform: &Platform, brand: &str) -> anyhow::Result<BrandScope> {
+pub(crate) async fn brand_scope(platform: &Platform, brand: &str) -> anyhow::Result<BrandScope> {
     let key = BrandKey::parse(brand).context("--brand")?;
     Ok(resolve_brand(&platform.grants.store, &key)
         .await?

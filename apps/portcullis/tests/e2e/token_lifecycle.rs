@@ -195,3 +195,82 @@ async fn a_follower_hears_of_revocations_through_the_event_stream() {
     assert_eq!(resumed["revocations"].as_array().map(Vec::len), Some(1), "{resumed}");
     assert_eq!(resumed["cursor"], ids[1]);
 }
+
+/// `GET …/revocations?after=CURSOR&wait=20`, as a task.
+fn long_poll(server: &Server, creds: &ClientCredentials, after: &str) -> tokio::task::JoinHandle<serde_json::Value> {
+    let url = format!("{}/brands/{}/revocations?after={after}&wait=20", server.public_url, creds.brand);
+    let (id, secret) = (creds.id.clone(), creds.secret.clone());
+    tokio::spawn(async move {
+        let response = http().get(url).basic_auth(id, Some(secret)).send().await.expect("long-poll");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("JSON page")
+    })
+}
+
+#[tokio::test]
+async fn cli_changes_reach_a_running_server_and_its_followers() {
+    for fixture in Fixture::all().await {
+        let backend = fixture.name();
+        fixture.create_brand("acme", &[]);
+        let app = fixture.create_client("acme", &["--grant", "client_credentials", "password", "--scope", "read"]);
+        let watcher = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+        let created = create(&fixture, "user", "acme", "alice", "correct horse", &["--permission", "read"]);
+        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+        let server = fixture.serve().await;
+        let (watch, http) = (oauth_client(&server, &watcher), http());
+        let token_url = server.token_url("acme");
+        let alive = async |token: &str| {
+            let token = oauth2::AccessToken::new(token.to_owned());
+            watch.introspect(&token).request_async(&http).await.expect("introspection").active()
+        };
+
+        // Disabling a client from the CLI: a follower of the running server hears of it.
+        let app_token = client_credentials(&token_url, Auth::Basic(&app), &[]).await.access_token();
+        let follower = long_poll(&server, &watcher, "0");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let started = Instant::now();
+        let out = fixture.cli_json(&["client", "disable", "--brand", "acme", &app.id, "--json"]);
+        assert_eq!(out["status"], "disabled", "[{backend}] {out}");
+        let page = tokio::time::timeout(Duration::from_secs(15), follower).await.expect("in time").expect("task");
+        eprintln!("[{backend}] a CLI revocation reached a long-poll follower in {:?}", started.elapsed());
+        let entry = &page["revocations"][0];
+        assert_eq!((entry["kind"].as_str(), entry["value"].as_str()), (Some("client"), Some(app.id.as_str())));
+        assert!(!alive(&app_token).await, "[{backend}] its token died with it");
+        client_credentials(&token_url, Auth::Basic(&app), &[]).await.assert_oauth_error(401, "invalid_client");
+        fixture.cli_json(&["client", "enable", "--brand", "acme", &app.id, "--json"]);
+        // Blanket entries refuse tokens issued at or before the revocation's second (JWT times
+        // are whole seconds), so a token from the same second would be refused too.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let fresh = client_credentials(&token_url, Auth::Basic(&app), &[]).await.access_token();
+        assert!(alive(&fresh).await, "[{backend}] enabled again");
+
+        // Disabling a user revokes the tokens issued to them.
+        let login = request_token(
+            &token_url,
+            Auth::Basic(&app),
+            &[("grant_type", "password"), ("username", "alice"), ("password", "correct horse")],
+        )
+        .await;
+        let user_token = login.body()["access_token"].as_str().expect("user token").to_owned();
+        assert!(alive(&user_token).await);
+        let out = fixture.cli_json(&["user", "disable", "--brand", "acme", "--username", "alice", "--json"]);
+        assert_eq!(out["status"], "disabled");
+        assert!(!alive(&user_token).await, "[{backend}] the user's token died");
+
+        // One token by jti.
+        let jti = watch.introspect(&oauth2::AccessToken::new(fresh.clone())).request_async(&http).await.expect("200");
+        let jti = jti.jti().expect("jti").to_owned();
+        let out = fixture.cli_json(&["token", "revoke", "--brand", "acme", &jti, "--json"]);
+        assert_eq!(out["revoked"], true);
+        assert!(!alive(&fresh).await);
+        let again = fixture.cli_json(&["token", "revoke", "--brand", "acme", &jti, "--json"]);
+        assert_eq!(again["revoked"], false);
+
+        // Mistakes are clear.
+        let missing = fixture.cli(&["client", "delete", "--brand", "acme", "no-such-client"]);
+        assert!(!missing.status.success());
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("no client 'no-such-client'"), "{missing:?}");
+        let nobody = fixture.cli(&["user", "disable", "--brand", "acme", "--username", "bob"]);
+        assert!(String::from_utf8_lossy(&nobody.stderr).contains("no user 'bob'"), "{nobody:?}");
+    }
+}
