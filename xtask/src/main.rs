@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: project automation that needs more than one cargo command.
 //!
 //! * `ci`: formatting check, clippy with `-D warnings`, and the whole test suite, as CI runs them.
+//! * `schema`: writes the management API's SDL to `schema.graphql` (a test fails when it is stale).
 #![allow(clippy::print_stderr, reason = "xtask reports progress on stderr")]
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,8 @@ fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
     match task.as_str() {
         "ci" => ci(),
-        _ => bail!("usage: cargo xtask ci"),
+        "schema" => schema(),
+        _ => bail!("usage: cargo xtask ci|schema"),
     }
 }
 
@@ -26,6 +28,16 @@ fn cargo(args: &[&str]) -> anyhow::Result<()> {
     if !status.success() {
         bail!("cargo {} failed with {status}", args.join(" "));
     }
+    Ok(())
+}
+
+/// The committed SDL of the management API.
+const SCHEMA_FILE: &str = "schema.graphql";
+
+fn schema() -> anyhow::Result<()> {
+    let path = root().join(SCHEMA_FILE);
+    std::fs::write(&path, portcullis_admin::schema::sdl()).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
     Ok(())
 }
 

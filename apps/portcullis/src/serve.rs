@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener, ListenerExt};
 use portcullis_grants::provision::{self, Actor};
+use portcullis_admin::AdminState;
 use portcullis_grants::{feed, maintenance};
 use portcullis_tenancy::resolve_brand;
 use portcullis_token_server::{AppState, Shutdown, admin_router, public_router};
@@ -58,7 +59,8 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
     if args.listeners != Listeners::Public {
         let tcp = bind("admin", platform.settings.admin.listen).await?;
         announce("admin", "http", tcp.local_addr()?);
-        servers.spawn(serve_on("admin", tcp, admin_router(state.clone()), state.shutdown.clone()));
+        let graphql = portcullis_admin::router(AdminState::new(platform.grants.clone(), state.max_body_bytes));
+        servers.spawn(serve_on("admin", tcp, admin_router(state.clone()).merge(graphql), state.shutdown.clone()));
     }
     servers.spawn(async move {
         os_signal().await;

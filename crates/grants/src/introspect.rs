@@ -7,14 +7,13 @@
 use portcullis_core::{ActType, Audience};
 use portcullis_credentials::secret::hash_secret;
 use portcullis_tenancy::{
-    BrandScope, KeyStore, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore, RevocationStore, TokenStatus,
-    TokenStore,
+    BrandScope, KeyStore, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore, RevocationStore, TokenStore,
 };
 use serde::Serialize;
 
 use crate::api_access::API_TOKEN_PREFIX;
 use crate::tokens::REFRESH_TOKEN_PREFIX;
-use crate::verify::{self, Expiry};
+use crate::verify;
 use crate::{GrantContext, GrantResult};
 
 /// `token_type` of access tokens in introspection answers.
@@ -121,13 +120,9 @@ async fn access<S>(ctx: &GrantContext<S>, scope: &BrandScope, token: &str) -> Gr
 where
     S: KeyStore + TokenStore + RevocationStore,
 {
-    let Some(claims) = verify::access_token(ctx, scope, token, Expiry::Enforce).await? else {
+    let Some(claims) = verify::live_access_token(ctx, scope, token).await? else {
         return Ok(None);
     };
-    let live = ctx.store.find_token(scope, &claims.jti).await?.is_some_and(|r| r.status == TokenStatus::Active);
-    if !live || ctx.store.blanket_revoked(scope, &claims.sub, &claims.client_id, claims.iat).await? {
-        return Ok(None);
-    }
     Ok(Some(ActiveToken {
         token_type: ACCESS_TOKEN_TYPE,
         scope: claims.scope,

@@ -317,3 +317,28 @@ pub(crate) async fn audit<S: AuditStore>(
         tracing::warn!(error = %e, action, "could not write an audit event");
     }
 }
+
+/// The longest grace period during which a rotated-out client secret still works (30 days).
+pub const MAX_SECRET_GRACE: u32 = 30 * 24 * 3600;
+
+/// Gives a client a new secret, returned once. With `grace` seconds, the previous secret keeps
+/// working that long (so deployments can switch over); with none, it stops at once.
+pub async fn rotate_client_secret<S: ClientStore + AuditStore>(
+    store: &S,
+    scope: &BrandScope,
+    client_id: &ClientId,
+    grace: Option<u32>,
+    actor: &Actor,
+    now: i64,
+) -> ProvisionResult<RevealedSecret> {
+    if grace.is_some_and(|g| g > MAX_SECRET_GRACE) {
+        return Err(ProvisionError::Invalid(format!("graceSeconds must be at most {MAX_SECRET_GRACE}")));
+    }
+    let (secret, hash) = generate_secret(CLIENT_SECRET_PREFIX)?;
+    let previous_until = grace.filter(|g| *g > 0).map(|g| now + i64::from(g));
+    if !store.replace_client_secret(scope, client_id, hash.as_str().to_owned(), previous_until, now).await? {
+        return Err(ProvisionError::NotFound(format!("no client '{client_id}' in this brand")));
+    }
+    audit(store, scope, actor, "client.secret_rotated", Some(client_id.to_string()), now).await;
+    Ok(secret)
+}

@@ -6,7 +6,7 @@ use jsonwebtoken::{Validation, decode, decode_header};
 use portcullis_core::AccessTokenClaims;
 use portcullis_credentials::jwt::ACCESS_TOKEN_TYP;
 use portcullis_credentials::signing::jws_algorithm;
-use portcullis_tenancy::{BrandScope, KeyStore};
+use portcullis_tenancy::{BrandScope, KeyStore, RevocationStore, TokenStatus, TokenStore};
 
 use crate::{GrantContext, GrantResult};
 
@@ -58,6 +58,24 @@ pub async fn access_token<S: KeyStore>(
     let claims = data.claims;
     // The clock is injectable, so expiry is checked here rather than by jsonwebtoken.
     if claims.brand != scope.key().as_str() || (expiry == Expiry::Enforce && claims.exp <= now) {
+        return Ok(None);
+    }
+    Ok(Some(claims))
+}
+
+/// [`access_token`] with expiry enforced, plus what only the server knows: the token's record
+/// is active and no subject or client revocation covers it. What introspection and the admin
+/// API accept.
+pub async fn live_access_token<S: KeyStore + TokenStore + RevocationStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    token: &str,
+) -> GrantResult<Option<AccessTokenClaims>> {
+    let Some(claims) = access_token(ctx, scope, token, Expiry::Enforce).await? else {
+        return Ok(None);
+    };
+    let live = ctx.store.find_token(scope, &claims.jti).await?.is_some_and(|r| r.status == TokenStatus::Active);
+    if !live || ctx.store.blanket_revoked(scope, &claims.sub, &claims.client_id, claims.iat).await? {
         return Ok(None);
     }
     Ok(Some(claims))

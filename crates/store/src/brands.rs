@@ -1,8 +1,8 @@
 //! [`BrandStore`] for [`SeaStore`].
 
 use portcullis_core::BrandKey;
-use portcullis_tenancy::{Brand, BrandStore, NewBrand, NewSigningKey, StoreError, StoreResult};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use portcullis_tenancy::{Brand, BrandId, BrandStore, NewBrand, NewSigningKey, StoreError, StoreResult};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::convert::{self, to_json, ttl_to_db};
 use crate::entity::{brands, signing_keys};
@@ -49,5 +49,17 @@ impl BrandStore for SeaStore {
             .map_err(map_err)?;
         txn.commit().await.map_err(map_err)?;
         convert::brand(row)
+    }
+
+    async fn list_brands(&self, after: Option<BrandId>, limit: u64) -> StoreResult<Vec<Brand>> {
+        let mut query = brands::Entity::find().order_by_asc(brands::Column::Id).limit(limit);
+        if let Some(after) = after {
+            query = query.filter(brands::Column::Id.gt(after.0));
+        }
+        query.all(&self.db).await.map_err(map_err)?.into_iter().map(convert::brand).collect()
+    }
+
+    async fn count_brands(&self) -> StoreResult<u64> {
+        brands::Entity::find().count(&self.db).await.map_err(map_err)
     }
 }

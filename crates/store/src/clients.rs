@@ -92,6 +92,38 @@ impl ClientStore for SeaStore {
         Ok(true)
     }
 
+    async fn replace_client_secret(
+        &self,
+        scope: &BrandScope,
+        id: &ClientId,
+        secret_hash: String,
+        previous_until: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let txn = self.write_txn().await?;
+        let Some(current) = scoped::<clients::Entity>(scope)
+            .filter(clients::Column::ClientId.eq(id.as_str()))
+            .one(&txn)
+            .await
+            .map_err(map_err)?
+        else {
+            txn.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        };
+        let previous = previous_until.map(|_| current.secret_hash);
+        scoped_update::<clients::Entity>(scope)
+            .col_expr(clients::Column::SecretHash, Expr::val(secret_hash))
+            .col_expr(clients::Column::PreviousSecretHash, Expr::val(previous))
+            .col_expr(clients::Column::PreviousSecretExpiresAt, Expr::val(previous_until))
+            .col_expr(clients::Column::UpdatedAt, Expr::val(now))
+            .filter(clients::Column::ClientId.eq(id.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        txn.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
     async fn delete_client(&self, scope: &BrandScope, id: &ClientId, at: RevokeAt) -> StoreResult<bool> {
         let txn = self.write_txn().await?;
         lock_feed(&txn).await?;

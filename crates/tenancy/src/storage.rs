@@ -8,6 +8,8 @@ use std::future::Future;
 
 use portcullis_core::{BrandKey, ClientId};
 
+use crate::BrandId;
+
 use crate::{
     AuditEvent, Brand, BrandScope, Client, FailureCounter, IssuedToken, LockoutPolicy, NewBrand, NewClient,
     NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken, Revocation, RevokeAt, StoredKey, TokenFilter,
@@ -44,6 +46,13 @@ pub trait BrandStore: Send + Sync {
         brand: NewBrand,
         first_key: NewSigningKey,
     ) -> impl Future<Output = StoreResult<Brand>> + Send;
+
+    /// Brands in creation order after `after` (an internal id; `None` from the start), at most
+    /// `limit`. For platform administrators only: the caller authorises.
+    fn list_brands(&self, after: Option<BrandId>, limit: u64) -> impl Future<Output = StoreResult<Vec<Brand>>> + Send;
+
+    /// How many brands exist.
+    fn count_brands(&self) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Clients of a brand.
@@ -70,6 +79,18 @@ pub trait ClientStore: Send + Sync {
         id: &ClientId,
         enabled: bool,
         at: RevokeAt,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Replaces a client's secret hash. With `previous_until`, the old secret keeps working
+    /// until then (a rotation grace period); without, it stops at once. Returns whether the
+    /// client exists.
+    fn replace_client_secret(
+        &self,
+        scope: &BrandScope,
+        id: &ClientId,
+        secret_hash: String,
+        previous_until: Option<i64>,
+        now: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Deletes a client, revoking its tokens as disabling does, in one transaction. Its token

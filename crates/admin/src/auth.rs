@@ -1,0 +1,165 @@
+//! Who is calling, and the capability that lets a resolver reach a brand's data.
+//!
+//! A request carries a Bearer access token issued by this platform. It is verified like a
+//! resource server would (signature by a published key of its brand, `typ`, issuer, expiry) and,
+//! since the server knows more, its record must be live and no revocation may cover it. Its scope
+//! decides the [`Authority`]: `platform:admin` of the `system` brand acts on every brand,
+//! `brand:admin` only on its own.
+//!
+//! Resolvers never resolve brands themselves: [`Caller::brand`] is the only way to a
+//! [`BrandScope`] in this crate, and it checks the authority first, so a resolver cannot forget
+//! the check. (A test greps the crate to keep it that way.)
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_core::{BRAND_ADMIN_SCOPE, BrandKey, PLATFORM_ADMIN_SCOPE, SYSTEM_BRAND};
+use portcullis_grants::GrantContext;
+use portcullis_grants::provision::Actor;
+use portcullis_grants::verify::live_access_token;
+use portcullis_store::SeaStore;
+use portcullis_tenancy::{AuditEvent, AuditStore, BrandScope, resolve_brand};
+
+use crate::error::{AdminError, AdminResult};
+
+/// What the caller may act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authority {
+    /// Every brand (a `system`-brand token with `platform:admin`).
+    Platform,
+    /// Only this brand (a token of it with `brand:admin`).
+    Brand(BrandKey),
+}
+
+/// An authenticated administrator.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// The brand that issued the token.
+    pub brand: BrandKey,
+    /// What it may act on.
+    pub authority: Authority,
+    /// The peer address, for the audit log.
+    pub source: Option<String>,
+}
+
+/// Access to one brand, granted by [`Caller::brand`].
+#[derive(Debug, Clone)]
+pub struct BrandAccess {
+    scope: BrandScope,
+}
+
+impl BrandAccess {
+    /// The scope to hand to storage and the grant engine.
+    pub fn scope(&self) -> &BrandScope {
+        &self.scope
+    }
+}
+
+impl Caller {
+    /// Who made a change, for the audit log: `client:{id}@{brand}`.
+    pub fn actor(&self) -> Actor {
+        Actor(format!("client:{}@{}", self.client_id, self.brand))
+    }
+
+    /// Whether the caller may act on every brand.
+    pub fn is_platform_admin(&self) -> bool {
+        self.authority == Authority::Platform
+    }
+
+    /// Requires platform authority (creating and listing brands).
+    pub fn require_platform(&self) -> AdminResult<()> {
+        if self.is_platform_admin() {
+            return Ok(());
+        }
+        Err(AdminError::Forbidden("this operation needs platform:admin of the system brand".into()))
+    }
+
+    /// The capability to act on brand `key`. A brand administrator asking for another brand is
+    /// refused whether or not that brand exists, so nothing about it leaks.
+    pub async fn brand(&self, grants: &GrantContext<SeaStore>, key: &str) -> AdminResult<BrandAccess> {
+        let key = BrandKey::parse(key).map_err(|e| AdminError::BadUserInput(format!("brandKey: {e}")))?;
+        if let Authority::Brand(own) = &self.authority
+            && own != &key
+        {
+            return Err(AdminError::Forbidden(format!("a brand:admin of '{own}' cannot act on another brand")));
+        }
+        let scope = resolve_brand(&grants.store, &key)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("no brand '{key}'")))?;
+        Ok(BrandAccess { scope })
+    }
+}
+
+/// Authenticates the `Authorization` header of a request.
+pub async fn authenticate(
+    grants: &GrantContext<SeaStore>,
+    authorization: Option<&[u8]>,
+    source: Option<String>,
+) -> AdminResult<Caller> {
+    let unauthenticated = |m: &str| AdminError::Unauthenticated(m.to_owned());
+    let Some(header) = authorization else {
+        return Err(unauthenticated("a Bearer access token of this platform is required"));
+    };
+    let token = std::str::from_utf8(header)
+        .ok()
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <access token>`"))?;
+    let invalid = "the access token is invalid, expired or revoked";
+    // The brand claim says which brand's keys to verify with; it is trusted only once verified.
+    let Some(scope) = claimed_brand(grants, token).await? else {
+        return Err(unauthenticated(invalid));
+    };
+    let Some(claims) = live_access_token(grants, &scope, token).await? else {
+        record_failure(grants, &scope, source.as_deref(), "invalid, expired or revoked token").await;
+        return Err(unauthenticated(invalid));
+    };
+    let scopes: Vec<&str> = claims.scope.split(' ').collect();
+    let authority = if scope.key().as_str() == SYSTEM_BRAND && scopes.contains(&PLATFORM_ADMIN_SCOPE) {
+        Authority::Platform
+    } else if scopes.contains(&BRAND_ADMIN_SCOPE) {
+        Authority::Brand(scope.key().clone())
+    } else {
+        record_failure(grants, &scope, source.as_deref(), "token without an admin scope").await;
+        return Err(AdminError::Forbidden(format!(
+            "the token carries neither {PLATFORM_ADMIN_SCOPE} (system brand) nor {BRAND_ADMIN_SCOPE}"
+        )));
+    };
+    Ok(Caller { client_id: claims.client_id, brand: scope.key().clone(), authority, source })
+}
+
+/// The brand named by an unverified token's `brand` claim, if it exists.
+async fn claimed_brand(grants: &GrantContext<SeaStore>, token: &str) -> AdminResult<Option<BrandScope>> {
+    #[derive(serde::Deserialize)]
+    struct Claimed {
+        brand: String,
+    }
+    let claimed = token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
+        .and_then(|json| serde_json::from_slice::<Claimed>(&json).ok())
+        .and_then(|c| BrandKey::parse(c.brand).ok());
+    match claimed {
+        Some(key) => Ok(resolve_brand(&grants.store, &key).await?),
+        None => Ok(None),
+    }
+}
+
+/// Audits a failed admin authentication in the brand whose token it was.
+async fn record_failure(grants: &GrantContext<SeaStore>, scope: &BrandScope, source: Option<&str>, detail: &str) {
+    let event = AuditEvent {
+        at: grants.clock.now(),
+        actor: "admin-api".into(),
+        action: "admin.auth_failed".into(),
+        target: None,
+        source: source.map(str::to_owned),
+        detail: Some(detail.into()),
+    };
+    if let Err(e) = grants.store.record_event(scope, event).await {
+        tracing::warn!(error = %e, "could not audit a failed admin authentication");
+    }
+}

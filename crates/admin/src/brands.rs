@@ -1,0 +1,199 @@
+//! Brands: `createBrand`, `brand`, `brands`.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use portcullis_core::{BrandKey, GrantType, Scope, SigningAlgorithm};
+use portcullis_grants::provision;
+use portcullis_tenancy::{Brand, BrandId, BrandSettings, BrandStore};
+
+use crate::error::{AdminError, AdminResult};
+use crate::paging::{TotalCount, decode_cursor, encode_cursor, page_size};
+use crate::{Caller, grants, issuer_of};
+
+/// A brand (tenant).
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "Brand")]
+pub struct BrandNode {
+    /// The key in URLs and the `brand` claim.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// The issuer URL of its tokens.
+    pub issuer: String,
+    /// Its settings.
+    pub settings: BrandSettingsNode,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+}
+
+/// A brand's settings.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "BrandSettings")]
+pub struct BrandSettingsNode {
+    /// `EdDSA`, `ES256` or `RS256`.
+    pub signing_algorithm: String,
+    /// Whether token requests must name an audience.
+    pub require_audience: bool,
+    /// Default access-token lifetime, seconds (else the server's).
+    pub access_ttl: Option<u32>,
+    /// Default refresh-token lifetime, seconds (else the server's).
+    pub refresh_ttl: Option<u32>,
+    /// Grant types its clients may use; null means all the server supports.
+    pub allowed_grants: Option<Vec<String>>,
+    /// The scope catalog, in display order.
+    pub scope_catalog: Vec<String>,
+}
+
+impl BrandNode {
+    pub(crate) fn new(brand: &Brand, issuer: String) -> Self {
+        let s = &brand.settings;
+        Self {
+            key: brand.key.to_string(),
+            name: brand.name.clone(),
+            issuer,
+            settings: BrandSettingsNode {
+                signing_algorithm: s.signing_algorithm.to_string(),
+                require_audience: s.require_audience,
+                access_ttl: s.access_ttl,
+                refresh_ttl: s.refresh_ttl,
+                allowed_grants: s.allowed_grants.as_ref().map(|g| g.iter().map(|g| g.as_str().to_owned()).collect()),
+                scope_catalog: s.scope_catalog.iter().map(|s| s.as_str().to_owned()).collect(),
+            },
+            created_at: brand.created_at,
+        }
+    }
+}
+
+/// What `createBrand` takes.
+#[derive(Debug, InputObject)]
+pub struct CreateBrandInput {
+    /// The key (letters, digits, `.`, `_`, `-`).
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// `EdDSA` (default), `ES256` or `RS256`.
+    pub signing_algorithm: Option<String>,
+    /// Require an audience at the token endpoint.
+    pub require_audience: Option<bool>,
+    /// Default access-token lifetime, seconds.
+    pub access_ttl: Option<u32>,
+    /// Default refresh-token lifetime, seconds.
+    pub refresh_ttl: Option<u32>,
+    /// Grant types its clients may use (default: all).
+    pub allowed_grants: Option<Vec<String>>,
+    /// The scope catalog.
+    pub scope_catalog: Option<Vec<String>>,
+}
+
+/// What `createBrand` returns.
+#[derive(Debug, SimpleObject)]
+pub struct CreateBrandPayload {
+    /// The new brand.
+    pub brand: BrandNode,
+}
+
+fn bad(field: &str) -> impl Fn(portcullis_core::InvalidValue) -> AdminError + '_ {
+    move |e| AdminError::BadUserInput(format!("{field}: {e}"))
+}
+
+fn settings(input: &CreateBrandInput) -> AdminResult<BrandSettings> {
+    let signing_algorithm = match &input.signing_algorithm {
+        Some(a) => a.parse::<SigningAlgorithm>().map_err(bad("signingAlgorithm"))?,
+        None => SigningAlgorithm::default(),
+    };
+    let allowed_grants = input
+        .allowed_grants
+        .as_ref()
+        .map(|list| list.iter().map(|g| g.parse::<GrantType>()).collect::<Result<Vec<_>, _>>())
+        .transpose()
+        .map_err(bad("allowedGrants"))?;
+    let scope_catalog = input
+        .scope_catalog
+        .iter()
+        .flatten()
+        .map(|s| Scope::parse(s.as_str()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad("scopeCatalog"))?;
+    Ok(BrandSettings {
+        signing_algorithm,
+        require_audience: input.require_audience.unwrap_or(false),
+        access_ttl: input.access_ttl,
+        refresh_ttl: input.refresh_ttl,
+        allowed_grants,
+        scope_catalog,
+    })
+}
+
+/// Brand queries.
+#[derive(Debug, Default)]
+pub struct BrandQuery;
+
+#[Object]
+impl BrandQuery {
+    /// One brand. A brand administrator sees only its own.
+    async fn brand(&self, ctx: &Context<'_>, key: String) -> async_graphql::Result<BrandNode> {
+        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let access = caller.brand(grants, &key).await?;
+        Ok(BrandNode::new(access.scope().brand(), grants.issuer(access.scope())))
+    }
+
+    /// Every brand, oldest first (platform administrators only).
+    async fn brands(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, BrandNode, TotalCount, EmptyFields>> {
+        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        caller.require_platform()?;
+        let limit = page_size(first)?;
+        let after = after
+            .map(|c| decode_cursor("brand", &c)?.parse::<i64>().map(BrandId).map_err(|_| bad_cursor()))
+            .transpose()?;
+        let mut page = grants.store.list_brands(after, limit + 1).await.map_err(AdminError::from)?;
+        let has_next = u64::try_from(page.len()).unwrap_or(u64::MAX) > limit;
+        page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let total_count = grants.store.count_brands().await.map_err(AdminError::from)?;
+        let mut connection = Connection::with_additional_fields(after.is_some(), has_next, TotalCount { total_count });
+        connection.edges.extend(page.into_iter().map(|brand| {
+            let cursor = encode_cursor("brand", &brand.id.0.to_string());
+            Edge::new(cursor, BrandNode::new(&brand, issuer_of(grants, &brand.key)))
+        }));
+        Ok(connection)
+    }
+}
+
+fn bad_cursor() -> AdminError {
+    AdminError::BadUserInput("after is not a cursor of this list".into())
+}
+
+/// Brand mutations.
+#[derive(Debug, Default)]
+pub struct BrandMutation;
+
+#[Object]
+impl BrandMutation {
+    /// Creates a brand with its first signing key (platform administrators only).
+    async fn create_brand(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateBrandInput,
+    ) -> async_graphql::Result<CreateBrandPayload> {
+        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        caller.require_platform()?;
+        let key = BrandKey::parse(input.key.as_str()).map_err(bad("key"))?;
+        let settings = settings(&input)?;
+        let brand = provision::create_brand(
+            &grants.store,
+            &grants.keys,
+            key,
+            input.name,
+            settings,
+            &caller.actor(),
+            grants.clock.now(),
+        )
+        .await
+        .map_err(AdminError::from)?;
+        Ok(CreateBrandPayload { brand: BrandNode::new(&brand, issuer_of(grants, &brand.key)) })
+    }
+}

@@ -1,0 +1,310 @@
+//! The management API through its axum router, on SQLite and (when configured) Postgres: who may
+//! call it, the operations of SPEC §5 as written there, and brand isolation.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::body::Body;
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use portcullis_admin::{AdminState, router};
+use portcullis_credentials::master::MasterKey;
+use portcullis_grants::keyring::KeyRing;
+use portcullis_grants::provision::{Actor, bootstrap};
+use portcullis_grants::{ClientAuthMethod, ClientCredentials, Clock, GrantContext, TokenDefaults, TokenRequest};
+use portcullis_store::SeaStore;
+use portcullis_store::testing::{self, TestDatabase};
+use portcullis_tenancy::resolve_brand;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Api {
+    _db: TestDatabase,
+    grants: GrantContext<SeaStore>,
+    router: Router,
+    /// A platform administrator's access token.
+    admin: String,
+}
+
+async fn apis() -> Vec<Api> {
+    let mut out = Vec::new();
+    for db in testing::all().await {
+        let grants = GrantContext {
+            store: db.store().await,
+            keys: KeyRing::new(MasterKey::generate().unwrap().0),
+            defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600, refresh_reuse_grace: 0 },
+            public_url: "https://id.example.com".into(),
+            clock: Clock::system(),
+            throttle: portcullis_grants::throttle::Throttle::new(),
+            feed: portcullis_grants::feed::RevocationSignal::new(),
+        };
+        let created = bootstrap(&grants.store, &grants.keys, false, &Actor("test".into()), 0).await.unwrap();
+        let admin = token(&grants, "system", created.client.client_id.as_str(), created.secret.expose(), None).await;
+        let router = router(AdminState::new(grants.clone(), 64 * 1024));
+        out.push(Api { _db: db, grants, router, admin });
+    }
+    out
+}
+
+/// A client_credentials access token.
+async fn token(grants: &GrantContext<SeaStore>, brand: &str, id: &str, secret: &str, scope: Option<&str>) -> String {
+    let key = portcullis_core::BrandKey::parse(brand).unwrap();
+    let scope_of_brand = resolve_brand(&grants.store, &key).await.unwrap().unwrap();
+    let credentials = ClientCredentials { client_id: id.into(), secret: secret.into(), method: ClientAuthMethod::Post };
+    let request = TokenRequest {
+        grant_type: Some("client_credentials".into()),
+        scope: scope.map(str::to_owned),
+        ..TokenRequest::default()
+    };
+    portcullis_grants::exchange(grants, &scope_of_brand, Some(&credentials), &request).await.unwrap().access_token
+}
+
+async fn call(api: &Api, bearer: Option<&str>, query: &str, variables: Value) -> (StatusCode, Value) {
+    let mut builder = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = bearer {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = json!({"query": query, "variables": variables}).to_string();
+    let response = api.router.clone().oneshot(builder.body(Body::from(body)).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The `extensions.code` of the first error.
+fn code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+const CREATE_BRAND: &str =
+    "mutation($key: String!) { createBrand(input: {key: $key, name: $key}) { brand { key issuer } } }";
+const CREATE_CLIENT: &str = r#"mutation($b: String!, $scopes: [String!]!) {
+  createClient(input: {brandKey: $b, name: "svc", grantTypes: ["client_credentials"], scopes: $scopes,
+                       defaultScopes: [], audiences: ["https://api"]}) { client { clientId scopes } clientSecret } }"#;
+
+async fn create_brand(api: &Api, key: &str) {
+    let (status, body) = call(api, Some(&api.admin), CREATE_BRAND, json!({"key": key})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["createBrand"]["brand"]["key"], key, "{body}");
+}
+
+/// Creates a client in `brand` with `scopes`; returns (id, secret).
+async fn create_client(api: &Api, bearer: &str, brand: &str, scopes: &[&str]) -> (String, String) {
+    let (_, body) = call(api, Some(bearer), CREATE_CLIENT, json!({"b": brand, "scopes": scopes})).await;
+    let created = &body["data"]["createClient"];
+    let id = created["client"]["clientId"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    (id, created["clientSecret"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn the_committed_schema_is_current() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema.graphql"))
+        .expect("schema.graphql at the repository root");
+    assert!(committed == portcullis_admin::schema::sdl(), "schema.graphql is stale: run `cargo xtask schema`");
+}
+
+#[test]
+fn only_the_capability_resolves_brands() {
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    for entry in std::fs::read_dir(src).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        if name != "auth.rs" {
+            assert!(
+                !text.contains("resolve_brand") && !text.contains("BrandScope::new"),
+                "{name} bypasses Caller::brand"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_an_admin_token_there_is_no_data() {
+    for api in apis().await {
+        let query = "{ brands { totalCount } }";
+        let (status, body) = call(&api, None, query, json!({})).await;
+        assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, Some("UNAUTHENTICATED")), "{body}");
+        assert!(body.get("data").is_none());
+        let (status, body) = call(&api, Some("not-a-token"), query, json!({})).await;
+        assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, Some("UNAUTHENTICATED")));
+
+        // A valid token without an admin scope.
+        create_brand(&api, "acme").await;
+        let (id, secret) = create_client(&api, &api.admin, "acme", &["read"]).await;
+        let plain = token(&api.grants, "acme", &id, &secret, None).await;
+        let (status, body) = call(&api, Some(&plain), query, json!({})).await;
+        assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, Some("FORBIDDEN")), "{body}");
+        assert!(body.get("data").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_platform_admin_manages_brands_and_pages_through_them() {
+    for api in apis().await {
+        for i in 0..25 {
+            create_brand(&api, &format!("brand-{i:02}")).await;
+        }
+        let (_, again) = call(&api, Some(&api.admin), CREATE_BRAND, json!({"key": "brand-00"})).await;
+        assert_eq!(code(&again), Some("CONFLICT"), "{again}");
+        let (_, bad) = call(&api, Some(&api.admin), CREATE_BRAND, json!({"key": "no spaces"})).await;
+        assert_eq!(code(&bad), Some("BAD_USER_INPUT"), "{bad}");
+
+        let page = "query($after: String) { brands(first: 10, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { key } } }";
+        let (mut after, mut keys) = (Value::Null, Vec::new());
+        loop {
+            let (_, body) = call(&api, Some(&api.admin), page, json!({"after": after})).await;
+            let brands = &body["data"]["brands"];
+            assert_eq!(brands["totalCount"], 26, "the system brand too: {body}");
+            keys.extend(brands["nodes"].as_array().unwrap().iter().map(|n| n["key"].as_str().unwrap().to_owned()));
+            if brands["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = brands["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(keys.len(), 26);
+        assert_eq!(keys[1], "brand-00", "oldest first");
+        let (_, body) = call(&api, Some(&api.admin), "{ brands(first: 1000) { totalCount } }", json!({})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"));
+        let (_, body) = call(&api, Some(&api.admin), "{ brands(after: \"junk\") { totalCount } }", json!({})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"));
+
+        let (_, body) = call(
+            &api,
+            Some(&api.admin),
+            "{ brand(key: \"brand-07\") { key issuer settings { signingAlgorithm } } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(body["data"]["brand"]["issuer"], "https://id.example.com/brands/brand-07");
+        assert_eq!(body["data"]["brand"]["settings"]["signingAlgorithm"], "EdDSA");
+        let (_, body) = call(&api, Some(&api.admin), "{ brand(key: \"nobody\") { key } }", json!({})).await;
+        assert_eq!(code(&body), Some("NOT_FOUND"));
+    }
+}
+
+#[tokio::test]
+async fn clients_are_created_rotated_and_deleted_with_secrets_shown_once() {
+    for api in apis().await {
+        create_brand(&api, "acme").await;
+        let (id, first) = create_client(&api, &api.admin, "acme", &["read"]).await;
+        assert!(first.starts_with("pcs_"));
+        let issued = token(&api.grants, "acme", &id, &first, None).await;
+
+        let (_, listed) = call(
+            &api,
+            Some(&api.admin),
+            "query($b: String!) { clients(brandKey: $b) { clientId } }",
+            json!({"b": "acme"}),
+        )
+        .await;
+        assert!(!listed.to_string().contains(&first), "the secret is never shown again");
+
+        let rotate = "mutation($b: String!, $c: String!, $g: Int) { rotateClientSecret(brandKey: $b, clientId: $c, graceSeconds: $g) { clientSecret client { previousSecretExpiresAt } } }";
+        let (_, body) = call(&api, Some(&api.admin), rotate, json!({"b": "acme", "c": id, "g": 600})).await;
+        let second =
+            body["data"]["rotateClientSecret"]["clientSecret"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+        assert!(body["data"]["rotateClientSecret"]["client"]["previousSecretExpiresAt"].is_i64());
+        token(&api.grants, "acme", &id, &first, None).await;
+        token(&api.grants, "acme", &id, &second, None).await;
+        let (_, body) = call(&api, Some(&api.admin), rotate, json!({"b": "acme", "c": id, "g": null})).await;
+        let third = body["data"]["rotateClientSecret"]["clientSecret"].as_str().unwrap().to_owned();
+        token(&api.grants, "acme", &id, &third, None).await;
+        let key = portcullis_core::BrandKey::parse("acme").unwrap();
+        let acme = resolve_brand(&api.grants.store, &key).await.unwrap().unwrap();
+        let old = ClientCredentials { client_id: id.clone(), secret: second, method: ClientAuthMethod::Post };
+        let request = TokenRequest { grant_type: Some("client_credentials".into()), ..TokenRequest::default() };
+        assert!(
+            portcullis_grants::exchange(&api.grants, &acme, Some(&old), &request).await.is_err(),
+            "no grace: old secret dead"
+        );
+
+        let delete =
+            "mutation($b: String!, $c: String!) { deleteClient(brandKey: $b, clientId: $c) { clientId deleted } }";
+        let (_, body) = call(&api, Some(&api.admin), delete, json!({"b": "acme", "c": id})).await;
+        assert_eq!(body["data"]["deleteClient"]["deleted"], true, "{body}");
+        let live = portcullis_grants::introspect::introspect(&api.grants, &acme, &issued, None).await.unwrap();
+        assert!(!live.active, "deleting a client revokes its tokens");
+        let (_, body) = call(&api, Some(&api.admin), delete, json!({"b": "acme", "c": id})).await;
+        assert_eq!(code(&body), Some("NOT_FOUND"));
+    }
+}
+
+#[tokio::test]
+async fn a_brand_admin_cannot_touch_another_brand() {
+    for api in apis().await {
+        create_brand(&api, "acme").await;
+        create_brand(&api, "globex").await;
+        let (admin_id, admin_secret) = create_client(&api, &api.admin, "acme", &["brand:admin"]).await;
+        let (victim, _) = create_client(&api, &api.admin, "globex", &["read"]).await;
+        let acme_admin = token(&api.grants, "acme", &admin_id, &admin_secret, Some("brand:admin")).await;
+
+        // Its own brand works.
+        let (_, own) = call(&api, Some(&acme_admin), "{ brand(key: \"acme\") { key } }", json!({})).await;
+        assert_eq!(own["data"]["brand"]["key"], "acme", "{own}");
+        create_client(&api, &acme_admin, "acme", &["read"]).await;
+
+        let attempts: Vec<(&str, Value)> = vec![
+            ("{ brand(key: \"globex\") { key } }", json!({})),
+            ("{ brand(key: \"does-not-exist\") { key } }", json!({})),
+            ("{ brands { totalCount } }", json!({})),
+            ("query($b: String!) { clients(brandKey: $b) { clientId } }", json!({"b": "globex"})),
+            (
+                "query($b: String!, $c: String!) { client(brandKey: $b, clientId: $c) { clientId } }",
+                json!({"b": "globex", "c": victim}),
+            ),
+            (CREATE_BRAND, json!({"key": "mine"})),
+            (CREATE_CLIENT, json!({"b": "globex", "scopes": ["read"]})),
+            (CREATE_CLIENT, json!({"b": "acme", "scopes": ["platform:admin"]})),
+            (
+                "mutation($b: String!, $c: String!) { rotateClientSecret(brandKey: $b, clientId: $c) { clientSecret } }",
+                json!({"b": "globex", "c": victim}),
+            ),
+            (
+                "mutation($b: String!, $c: String!) { deleteClient(brandKey: $b, clientId: $c) { deleted } }",
+                json!({"b": "globex", "c": victim}),
+            ),
+        ];
+        for (query, variables) in attempts {
+            let (status, body) = call(&api, Some(&acme_admin), query, variables).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(code(&body), Some("FORBIDDEN"), "{query}: {body}");
+            assert!(body["data"].is_null(), "{query}: no data at all: {body}");
+        }
+        let (_, still) = call(
+            &api,
+            Some(&api.admin),
+            "query($b: String!) { clients(brandKey: $b) { clientId } }",
+            json!({"b": "globex"}),
+        )
+        .await;
+        assert_eq!(still["data"]["clients"][0]["clientId"], victim.as_str(), "nothing changed in globex");
+    }
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_requests_are_refused() {
+    let api = apis().await.remove(0);
+    let request = |content_type: &str, body: String| {
+        Request::post("/graphql")
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::AUTHORIZATION, format!("Bearer {}", api.admin))
+            .body(Body::from(body))
+            .unwrap()
+    };
+    for (req, status) in [
+        (request("text/plain", "{}".into()), StatusCode::BAD_REQUEST),
+        (request("application/json", "{not json".into()), StatusCode::BAD_REQUEST),
+        (request("application/json", "x".repeat(100_000)), StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
+        let response = api.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(response.status(), status);
+        let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert!(code(&body).is_some(), "{body}");
+    }
+    // Fifteen levels of `ofType` exceed the depth limit.
+    let nested = format!("{{ __schema {{ types {{ {}name{} }} }} }}", "ofType { ".repeat(15), " }".repeat(15));
+    let (_, too_deep) = call(&api, Some(&api.admin), &nested, json!({})).await;
+    assert!(too_deep["errors"][0]["message"].as_str().is_some_and(|m| m.contains("deep")), "{too_deep}");
+    assert!(too_deep["data"].is_null());
+    let (_, unknown) = call(&api, Some(&api.admin), "{ nonsense }", json!({})).await;
+    assert!(unknown["errors"].is_array());
+}
