@@ -15,6 +15,7 @@ mod clients;
 pub mod error;
 pub mod http;
 mod paging;
+mod principals;
 pub mod schema;
 
 pub use auth::Caller;

@@ -6,6 +6,7 @@ use portcullis_store::SeaStore;
 
 use crate::brands::{BrandMutation, BrandQuery};
 use crate::clients::{ClientMutation, ClientQuery};
+use crate::principals::{PrincipalMutation, PrincipalQuery};
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
@@ -15,11 +16,11 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 
 /// Every query.
 #[derive(Debug, Default, MergedObject)]
-pub struct Query(BrandQuery, ClientQuery);
+pub struct Query(BrandQuery, ClientQuery, PrincipalQuery);
 
 /// Every mutation.
 #[derive(Debug, Default, MergedObject)]
-pub struct Mutation(BrandMutation, ClientMutation);
+pub struct Mutation(BrandMutation, ClientMutation, PrincipalMutation);
 
 /// The management API's schema.
 pub type AdminSchema = Schema<Query, Mutation, EmptySubscription>;

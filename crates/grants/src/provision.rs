@@ -342,3 +342,40 @@ pub async fn rotate_client_secret<S: ClientStore + AuditStore>(
     audit(store, scope, actor, "client.secret_rotated", Some(client_id.to_string()), now).await;
     Ok(secret)
 }
+
+/// Sets a principal's password and/or permissions. A new password is checked and hashed like
+/// at creation; narrower permissions apply to tokens issued from now on (revoke the existing
+/// ones with [`crate::lifecycle::revoke_all`] if they must end now).
+pub async fn update_principal<S: PrincipalStore + AuditStore>(
+    store: &S,
+    scope: &BrandScope,
+    id: &str,
+    password: Option<String>,
+    permissions: Option<ScopeSet>,
+    actor: &Actor,
+    now: i64,
+) -> ProvisionResult<()> {
+    let principal = store
+        .find_principal_by_id(scope, id)
+        .await?
+        .ok_or_else(|| ProvisionError::NotFound(format!("no user or operator '{id}' in this brand")))?;
+    let password_hash = match password {
+        Some(password) => {
+            check_password(&password)?;
+            Some(hash_password_off_runtime(password).await?)
+        }
+        None => None,
+    };
+    let changed = (password_hash.is_some(), permissions.is_some());
+    if !store.update_principal(scope, id, password_hash, permissions, now).await? {
+        return Err(ProvisionError::NotFound(format!("no user or operator '{id}' in this brand")));
+    }
+    let kind = principal.kind.as_str();
+    if changed.0 {
+        audit(store, scope, actor, &format!("{kind}.password_set"), Some(id.to_owned()), now).await;
+    }
+    if changed.1 {
+        audit(store, scope, actor, &format!("{kind}.permissions_set"), Some(id.to_owned()), now).await;
+    }
+    Ok(())
+}

@@ -1,10 +1,11 @@
 //! [`PrincipalStore`] for [`SeaStore`].
 
+use portcullis_core::ScopeSet;
 use portcullis_tenancy::{
     BrandScope, NewPrincipal, Principal, PrincipalKind, PrincipalStore, RevokeAt, StoreError, StoreResult,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::convert::{self, to_json};
 use crate::entity::principals;
@@ -113,6 +114,51 @@ impl PrincipalStore for SeaStore {
         revoke_holder(&txn, scope, Holder::Subject(id), at).await?;
         txn.commit().await.map_err(map_err)?;
         Ok(true)
+    }
+
+    async fn list_principals(
+        &self,
+        scope: &BrandScope,
+        kind: PrincipalKind,
+        after: Option<&str>,
+        limit: u64,
+    ) -> StoreResult<Vec<Principal>> {
+        let mut query = scoped::<principals::Entity>(scope)
+            .filter(principals::Column::Kind.eq(kind.as_str()))
+            .order_by_asc(principals::Column::Username)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(principals::Column::Username.gt(after));
+        }
+        query.all(&self.db).await.map_err(map_err)?.into_iter().map(convert::principal).collect()
+    }
+
+    async fn count_principals(&self, scope: &BrandScope, kind: PrincipalKind) -> StoreResult<u64> {
+        scoped::<principals::Entity>(scope)
+            .filter(principals::Column::Kind.eq(kind.as_str()))
+            .count(&self.db)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn update_principal(
+        &self,
+        scope: &BrandScope,
+        id: &str,
+        password_hash: Option<String>,
+        permissions: Option<ScopeSet>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut update = scoped_update::<principals::Entity>(scope)
+            .col_expr(principals::Column::UpdatedAt, Expr::val(now))
+            .filter(principals::Column::PrincipalId.eq(id));
+        if let Some(hash) = password_hash {
+            update = update.col_expr(principals::Column::PasswordHash, Expr::val(hash));
+        }
+        if let Some(permissions) = permissions {
+            update = update.col_expr(principals::Column::Permissions, Expr::val(to_json(&permissions)));
+        }
+        Ok(update.exec(&self.db).await.map_err(map_err)?.rows_affected == 1)
     }
 
     async fn set_api_token(

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use portcullis_core::{BrandKey, ClientId};
+use portcullis_core::{BrandKey, ClientId, ScopeSet};
 
 use crate::BrandId;
 
@@ -145,6 +145,30 @@ pub trait PrincipalStore: Send + Sync {
         scope: &BrandScope,
         id: &str,
         at: RevokeAt,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Principals of one kind in the scoped brand, by username, after `after` (a username), at
+    /// most `limit`.
+    fn list_principals(
+        &self,
+        scope: &BrandScope,
+        kind: PrincipalKind,
+        after: Option<&str>,
+        limit: u64,
+    ) -> impl Future<Output = StoreResult<Vec<Principal>>> + Send;
+
+    /// How many principals of one kind the scoped brand has.
+    fn count_principals(&self, scope: &BrandScope, kind: PrincipalKind) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Replaces a principal's password hash and permissions (either, or both). Returns whether
+    /// the principal exists.
+    fn update_principal(
+        &self,
+        scope: &BrandScope,
+        id: &str,
+        password_hash: Option<String>,
+        permissions: Option<ScopeSet>,
+        now: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Sets (`Some`) or clears (`None`) the hash of a principal's API token; a new hash replaces
