@@ -17,6 +17,7 @@ pub mod http;
 mod paging;
 mod principals;
 pub mod schema;
+mod tokens;
 
 pub use auth::Caller;
 pub use error::AdminError;

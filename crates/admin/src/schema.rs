@@ -7,6 +7,7 @@ use portcullis_store::SeaStore;
 use crate::brands::{BrandMutation, BrandQuery};
 use crate::clients::{ClientMutation, ClientQuery};
 use crate::principals::{PrincipalMutation, PrincipalQuery};
+use crate::tokens::{TokenMutation, TokenQuery};
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
@@ -16,11 +17,11 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 
 /// Every query.
 #[derive(Debug, Default, MergedObject)]
-pub struct Query(BrandQuery, ClientQuery, PrincipalQuery);
+pub struct Query(BrandQuery, ClientQuery, PrincipalQuery, TokenQuery);
 
 /// Every mutation.
 #[derive(Debug, Default, MergedObject)]
-pub struct Mutation(BrandMutation, ClientMutation, PrincipalMutation);
+pub struct Mutation(BrandMutation, ClientMutation, PrincipalMutation, TokenMutation);
 
 /// The management API's schema.
 pub type AdminSchema = Schema<Query, Mutation, EmptySubscription>;

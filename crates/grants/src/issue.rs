@@ -72,6 +72,7 @@ pub async fn issue_access_token<S: KeyStore + TokenStore>(
         expires_at: claims.exp,
         status: TokenStatus::Active,
         family_id: grant.family_id,
+        attributes: Vec::new(),
     };
     ctx.store.record_token(scope, record).await?;
     Ok(IssuedAccessToken { token, expires_in: ttl, claims })

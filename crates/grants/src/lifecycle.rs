@@ -5,7 +5,9 @@
 //! entry in one transaction), then the local feed waiters are woken and the change is audited.
 
 use portcullis_core::ClientId;
-use portcullis_tenancy::{AuditStore, BrandScope, ClientStore, PrincipalStore, RevocationStore, RevokeAt};
+use portcullis_tenancy::{
+    AuditStore, BrandScope, ClientStore, PrincipalStore, RevocationStore, RevokeAt, TokenAttribute, TokenStore,
+};
 
 use crate::GrantContext;
 use crate::provision::{Actor, ProvisionError, ProvisionResult, audit};
@@ -161,4 +163,61 @@ pub async fn revoke_all<S: ClientStore + RevocationStore + AuditStore>(
     ctx.feed.notify();
     audit(&ctx.store, scope, actor, "tokens.revoked", Some(target), at.at).await;
     Ok(changed)
+}
+
+/// Most attributes one token may carry.
+pub const MAX_ATTRIBUTES: usize = 32;
+
+/// Replaces the name/value attributes of a token record. Names are 1–64 printable characters
+/// and unique; values at most 1,024 characters.
+pub async fn set_token_attributes<S: TokenStore + AuditStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    jti: &str,
+    attributes: Vec<TokenAttribute>,
+    actor: &Actor,
+) -> ProvisionResult<()> {
+    if attributes.len() > MAX_ATTRIBUTES {
+        return Err(ProvisionError::Invalid(format!("at most {MAX_ATTRIBUTES} attributes per token")));
+    }
+    let mut names = std::collections::HashSet::new();
+    for a in &attributes {
+        let printable = |t: &str| !t.chars().any(char::is_control);
+        if a.name.is_empty() || a.name.chars().count() > 64 || !printable(&a.name) {
+            return Err(ProvisionError::Invalid("attribute names are 1 to 64 printable characters".into()));
+        }
+        if a.value.chars().count() > 1024 || !printable(&a.value) {
+            return Err(ProvisionError::Invalid("attribute values are at most 1024 printable characters".into()));
+        }
+        if !names.insert(a.name.as_str()) {
+            return Err(ProvisionError::Invalid(format!("attribute '{}' is given twice", a.name)));
+        }
+    }
+    if !ctx.store.set_token_attributes(scope, jti, attributes).await? {
+        return Err(missing("token", jti));
+    }
+    audit(&ctx.store, scope, actor, "token.attributes_set", Some(format!("token:{jti}")), ctx.clock.now()).await;
+    Ok(())
+}
+
+/// Accepts a revoked access token again (and tells feed followers). A token revoked together
+/// with all of its user's or client's tokens cannot be approved on its own.
+pub async fn approve_token<S: TokenStore + RevocationStore + AuditStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    jti: &str,
+    actor: &Actor,
+) -> ProvisionResult<()> {
+    let record = ctx.store.find_token(scope, jti).await?.ok_or_else(|| missing("token", jti))?;
+    if ctx.store.blanket_revoked(scope, &record.subject, record.client_id.as_str(), record.issued_at).await? {
+        return Err(ProvisionError::Invalid(
+            "the token was revoked with every token of its user or client; it cannot be approved alone".into(),
+        ));
+    }
+    let now = ctx.clock.now();
+    if ctx.store.approve_token(scope, jti, now).await? {
+        ctx.feed.notify();
+        audit(&ctx.store, scope, actor, "token.approved", Some(format!("token:{jti}")), now).await;
+    }
+    Ok(())
 }

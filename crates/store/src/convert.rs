@@ -3,7 +3,7 @@
 use portcullis_core::{ActType, BrandKey, ClientId, GrantType, Jti, KeyId, Scope, ScopeSet, SigningAlgorithm};
 use portcullis_tenancy::{
     AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, IssuedToken, KeyStatus, Principal, PrincipalKind,
-    RefreshStatus, RefreshToken, StoreResult, StoredKey, TokenStatus,
+    RefreshStatus, RefreshToken, StoreResult, StoredKey, TokenAttribute, TokenStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -138,7 +138,25 @@ pub(crate) fn token(row: issued_tokens::Model) -> StoreResult<IssuedToken> {
         expires_at: row.expires_at,
         status: TokenStatus::parse(&row.status).ok_or_else(|| corrupt("token status", &row.status))?,
         family_id: row.family_id,
+        attributes: from_json::<Vec<Attribute>>("token attributes", &row.attributes)?
+            .into_iter()
+            .map(|a| TokenAttribute { name: a.name, value: a.value })
+            .collect(),
     })
+}
+
+/// The stored form of a token attribute.
+#[derive(Serialize, serde::Deserialize)]
+struct Attribute {
+    name: String,
+    value: String,
+}
+
+/// Token attributes as stored.
+pub(crate) fn attributes_json(attributes: &[TokenAttribute]) -> String {
+    let stored: Vec<Attribute> =
+        attributes.iter().map(|a| Attribute { name: a.name.clone(), value: a.value.clone() }).collect();
+    to_json(&stored)
 }
 
 pub(crate) fn audit(row: audit_events::Model) -> AuditEvent {

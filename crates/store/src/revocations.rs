@@ -185,6 +185,35 @@ impl RevocationStore for SeaStore {
         Ok(changed > 0)
     }
 
+    async fn approve_token(&self, scope: &BrandScope, jti: &str, now: i64) -> StoreResult<bool> {
+        let txn = self.write_txn().await?;
+        lock_feed(&txn).await?;
+        let Some(expires_at) = scoped::<issued_tokens::Entity>(scope)
+            .select_only()
+            .column(issued_tokens::Column::ExpiresAt)
+            .filter(issued_tokens::Column::Jti.eq(jti))
+            .filter(issued_tokens::Column::Status.eq(TokenStatus::Revoked.as_str()))
+            .into_tuple::<i64>()
+            .one(&txn)
+            .await
+            .map_err(map_err)?
+        else {
+            txn.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        };
+        scoped_update::<issued_tokens::Entity>(scope)
+            .col_expr(issued_tokens::Column::Status, Expr::val(TokenStatus::Active.as_str()))
+            .col_expr(issued_tokens::Column::RevokedAt, Expr::val(Option::<i64>::None))
+            .filter(issued_tokens::Column::Jti.eq(jti))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        let entry = Entry { kind: RevocationKind::Approved, value: jti.to_owned(), revoked_at: now, expires_at };
+        append(&txn, scope, vec![entry]).await?;
+        txn.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
     async fn revoke_subject(&self, scope: &BrandScope, subject: &str, at: RevokeAt) -> StoreResult<u64> {
         let txn = self.write_txn().await?;
         lock_feed(&txn).await?;

@@ -170,9 +170,9 @@ async fn family_and_bulk_revocations_feed_every_token() {
         store.record_token(&acme, token("c1-token", "c9")).await.unwrap();
         assert_eq!(store.revoke_client_tokens(&acme, &ClientId::parse("c9").unwrap(), AT).await.unwrap(), 1);
         let revoked = TokenFilter { status: Some(TokenStatus::Revoked), ..TokenFilter::default() };
-        assert_eq!(store.list_tokens(&acme, &revoked, 100).await.unwrap().len(), 4);
+        assert_eq!(store.list_tokens(&acme, &revoked, None, 100).await.unwrap().len(), 4);
         let of_u9 = TokenFilter { subject: Some("u9".into()), ..TokenFilter::default() };
-        assert_eq!(store.list_tokens(&acme, &of_u9, 100).await.unwrap().len(), 1);
+        assert_eq!(store.list_tokens(&acme, &of_u9, None, 100).await.unwrap().len(), 1);
     })
     .await;
 }
@@ -235,7 +235,7 @@ async fn concurrent_records_are_committed_in_groups_and_all_acknowledged() {
             failures += usize::from(result.unwrap().is_err());
         }
         assert_eq!(failures, 1, "{}: exactly the duplicate fails", db.name);
-        let all = store.list_tokens(&acme, &TokenFilter::default(), 1000).await.unwrap();
+        let all = store.list_tokens(&acme, &TokenFilter::default(), None, 1000).await.unwrap();
         assert_eq!(all.len(), 300);
     })
     .await;

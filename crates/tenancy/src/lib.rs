@@ -12,7 +12,7 @@ mod storage;
 pub use records::{
     AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, FailureCounter, IssuedToken, KeyStatus,
     LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshStatus,
-    RefreshToken, Revocation, RevocationKind, RevokeAt, StoredKey, TokenFilter, TokenStatus,
+    RefreshToken, Revocation, RevocationKind, RevokeAt, StoredKey, TokenAttribute, TokenCursor, TokenFilter, TokenStatus,
 };
 pub use scope::BrandScope;
 pub use storage::{

@@ -312,6 +312,26 @@ pub struct IssuedToken {
     /// The refresh-token family it descends from (one login), for grants that issue refresh
     /// tokens; `None` for client_credentials.
     pub family_id: Option<String>,
+    /// Name/value pairs an administrator attached (empty at issuance).
+    pub attributes: Vec<TokenAttribute>,
+}
+
+/// A name/value pair attached to an issued token by an administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenAttribute {
+    /// Name, unique per token.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// A position in a list of token records, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenCursor {
+    /// Issue time of the last record seen.
+    pub issued_at: i64,
+    /// Its jti (breaks ties).
+    pub jti: String,
 }
 
 /// Where a refresh token is in its life.
@@ -377,6 +397,8 @@ pub enum RevocationKind {
     Subject,
     /// Every token whose `client_id` is the value and that was issued at or before `revoked_at`.
     Client,
+    /// The access token with this `jti` was approved again after a revocation: accept it again.
+    Approved,
 }
 
 impl RevocationKind {
@@ -386,12 +408,13 @@ impl RevocationKind {
             Self::Token => "token",
             Self::Subject => "subject",
             Self::Client => "client",
+            Self::Approved => "approved",
         }
     }
 
     /// Parses the storage name.
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Token, Self::Subject, Self::Client].into_iter().find(|k| k.as_str() == value)
+        [Self::Token, Self::Subject, Self::Client, Self::Approved].into_iter().find(|k| k.as_str() == value)
     }
 }
 

@@ -12,7 +12,8 @@ use crate::BrandId;
 
 use crate::{
     AuditEvent, Brand, BrandScope, Client, FailureCounter, IssuedToken, LockoutPolicy, NewBrand, NewClient,
-    NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken, Revocation, RevokeAt, StoredKey, TokenFilter,
+    NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken, Revocation, RevokeAt, StoredKey,
+    TokenAttribute, TokenCursor, TokenFilter,
 };
 
 /// Storage failures.
@@ -210,13 +211,26 @@ pub trait TokenStore: Send + Sync {
         jti: &str,
     ) -> impl Future<Output = StoreResult<Option<IssuedToken>>> + Send;
 
-    /// The scoped brand's token records matching `filter`, newest first, at most `limit`.
+    /// The scoped brand's token records matching `filter`, newest first, after `after`, at
+    /// most `limit`.
     fn list_tokens(
         &self,
         scope: &BrandScope,
         filter: &TokenFilter,
+        after: Option<&TokenCursor>,
         limit: u64,
     ) -> impl Future<Output = StoreResult<Vec<IssuedToken>>> + Send;
+
+    /// How many of the scoped brand's token records match `filter`.
+    fn count_tokens(&self, scope: &BrandScope, filter: &TokenFilter) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Replaces a token record's attributes. Returns whether the record exists.
+    fn set_token_attributes(
+        &self,
+        scope: &BrandScope,
+        jti: &str,
+        attributes: Vec<TokenAttribute>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// Refresh tokens and their families.
@@ -262,6 +276,10 @@ pub trait RevocationStore: Send + Sync {
     /// Revokes the access token `jti` if it is active and appends a `token` feed entry. Returns
     /// whether it changed.
     fn revoke_token(&self, scope: &BrandScope, jti: &str, now: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Makes a revoked access token active again and appends an `approved` feed entry. Returns
+    /// whether it changed.
+    fn approve_token(&self, scope: &BrandScope, jti: &str, now: i64) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Revokes every live access and refresh token whose subject is `subject` and appends a
     /// `subject` feed entry. Returns how many records changed.

@@ -32,7 +32,7 @@ async fn context() -> (GrantContext<SeaStore>, TestDatabase) {
 }
 
 async fn tokens(ctx: &GrantContext<SeaStore>, scope: &BrandScope) -> Vec<portcullis_tenancy::IssuedToken> {
-    ctx.store.list_tokens(scope, &portcullis_tenancy::TokenFilter::default(), 10_000).await.unwrap()
+    ctx.store.list_tokens(scope, &portcullis_tenancy::TokenFilter::default(), None, 10_000).await.unwrap()
 }
 
 async fn events(ctx: &GrantContext<SeaStore>, scope: &BrandScope) -> Vec<portcullis_tenancy::AuditEvent> {

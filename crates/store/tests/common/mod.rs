@@ -60,6 +60,7 @@ pub fn token(jti: &str, client: &str) -> IssuedToken {
         expires_at: 1000,
         status: TokenStatus::Active,
         family_id: None,
+        attributes: Vec::new(),
     }
 }
 
