@@ -9,7 +9,7 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener, ListenerExt};
 use portcullis_grants::provision::{self, Actor};
 use portcullis_admin::AdminState;
-use portcullis_grants::{feed, maintenance};
+use portcullis_grants::{feed, maintenance, rotation};
 use portcullis_tenancy::resolve_brand;
 use portcullis_token_server::{AppState, Shutdown, admin_router, public_router};
 use tokio::net::TcpListener;
@@ -22,6 +22,9 @@ use crate::tls::{self, TlsListener};
 
 /// How long in-flight requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// How often brands are checked for a signing key due for rotation.
+const ROTATION_CHECK_EVERY: Duration = Duration::from_secs(300);
 
 /// How often expired and revoked token records are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -82,7 +85,8 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Background work of a serving process: following the revocation feed (so that revocations
-/// committed elsewhere wake this process's followers) and pruning old token records.
+/// committed elsewhere wake this process's followers), pruning old token records, and rotating
+/// signing keys on schedule.
 fn start_background(platform: &Platform) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     let g = platform.grants.clone();
@@ -90,6 +94,10 @@ fn start_background(platform: &Platform) -> JoinSet<()> {
     let g = platform.grants.clone();
     let retention = platform.settings.tokens.retention;
     tasks.spawn(async move { maintenance::prune_forever(g.store, g.clock, retention, PRUNE_EVERY).await });
+    if let Some(interval) = platform.settings.keys.rotation_interval {
+        let g = platform.grants.clone();
+        tasks.spawn(async move { rotation::rotate_forever(g, interval, ROTATION_CHECK_EVERY).await });
+    }
     tasks
 }
 

@@ -9,11 +9,13 @@
 //! Errors carry `extensions.code`: `UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`,
 //! `BAD_USER_INPUT`, `CONFLICT`, `UNAVAILABLE`, `INTERNAL_SERVER_ERROR`.
 
+mod audit;
 pub mod auth;
 mod brands;
 mod clients;
 pub mod error;
 pub mod http;
+mod keys;
 mod paging;
 mod principals;
 pub mod schema;

@@ -4,8 +4,10 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use portcullis_grants::GrantContext;
 use portcullis_store::SeaStore;
 
+use crate::audit::AuditQuery;
 use crate::brands::{BrandMutation, BrandQuery};
 use crate::clients::{ClientMutation, ClientQuery};
+use crate::keys::{KeyMutation, KeyQuery};
 use crate::principals::{PrincipalMutation, PrincipalQuery};
 use crate::tokens::{TokenMutation, TokenQuery};
 
@@ -17,11 +19,11 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 
 /// Every query.
 #[derive(Debug, Default, MergedObject)]
-pub struct Query(BrandQuery, ClientQuery, PrincipalQuery, TokenQuery);
+pub struct Query(BrandQuery, ClientQuery, PrincipalQuery, TokenQuery, KeyQuery, AuditQuery);
 
 /// Every mutation.
 #[derive(Debug, Default, MergedObject)]
-pub struct Mutation(BrandMutation, ClientMutation, PrincipalMutation, TokenMutation);
+pub struct Mutation(BrandMutation, ClientMutation, PrincipalMutation, TokenMutation, KeyMutation);
 
 /// The management API's schema.
 pub type AdminSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -16,7 +16,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 
 pub use raw::RawSettings;
 pub use settings::{
-    AdminSettings, DatabaseSettings, HttpSettings, LogFormat, LogSettings, SecretsSettings, Settings, TlsSettings,
+    AdminSettings, DatabaseSettings, HttpSettings, KeySettings, LogFormat, LogSettings, SecretsSettings, Settings, TlsSettings,
     TokenSettings,
 };
 

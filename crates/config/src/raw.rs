@@ -12,7 +12,15 @@ pub struct RawSettings {
     pub admin: RawAdmin,
     pub secrets: RawSecrets,
     pub tokens: RawTokens,
+    pub keys: RawKeys,
     pub log: RawLog,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawKeys {
+    pub rotation_interval: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +116,7 @@ impl Default for RawSettings {
                 refresh_reuse_grace: 0,
                 retention: 7 * 24 * 3600,
             },
+            keys: RawKeys { rotation_interval: 90 * 24 * 3600 },
             log: RawLog { format: "text".into(), level: "info,sea_orm_migration=warn".into() },
         }
     }

@@ -27,6 +27,8 @@ pub struct Settings {
     pub secrets: SecretsSettings,
     /// `tokens.*`
     pub tokens: TokenSettings,
+    /// `keys.*`
+    pub keys: KeySettings,
     /// `log.*`
     pub log: LogSettings,
 }
@@ -101,6 +103,14 @@ pub struct TokenSettings {
     /// Seconds that expired or revoked token records (and expired revocation-feed entries) are
     /// kept before background pruning deletes them (0: as soon as they expire).
     pub retention: u32,
+}
+
+/// `keys.*`
+#[derive(Debug, Clone, Copy)]
+pub struct KeySettings {
+    /// Seconds a brand's key signs before it is rotated automatically; `None` disables
+    /// automatic rotation (`keys.rotation_interval = 0`).
+    pub rotation_interval: Option<u32>,
 }
 
 /// `log.format`
@@ -262,6 +272,19 @@ impl RawSettings {
                         return Err(invalid(
                             "tokens.retention",
                             &format!("a number of seconds from 0 to {MAX_TTL}"),
+                            other,
+                        ));
+                    }
+                },
+            },
+            keys: KeySettings {
+                rotation_interval: match self.keys.rotation_interval {
+                    0 => None,
+                    interval @ 3600..=MAX_TTL => Some(interval),
+                    other => {
+                        return Err(invalid(
+                            "keys.rotation_interval",
+                            &format!("0 (never) or a number of seconds from 3600 to {MAX_TTL}"),
                             other,
                         ));
                     }

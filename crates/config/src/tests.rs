@@ -55,6 +55,7 @@ fn bad_values_name_their_key() {
         ("PORTCULLIS_TOKENS__REFRESH_REUSE_GRACE", "600", "tokens.refresh_reuse_grace"),
         ("PORTCULLIS_TOKENS__RETENTION", "99999999", "tokens.retention"),
         ("PORTCULLIS_TOKENS__RETENTION", "-1", "tokens.retention"),
+        ("PORTCULLIS_KEYS__ROTATION_INTERVAL", "60", "keys.rotation_interval"),
         ("PORTCULLIS_SECRETS__MASTER_KEY", "c2hvcnQ=", "secrets.master_key"),
         ("PORTCULLIS_HTTP__PUBLIC_URL", "ftp://x", "http.public_url"),
         ("PORTCULLIS_HTTP__PUBLIC_URL", "http://id.example.com", "http.public_url"),

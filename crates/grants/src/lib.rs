@@ -10,6 +10,7 @@
 //!   ending tokens issued here.
 //! * [`lifecycle`]: administrative changes that end tokens (disable, delete, revoke all), and
 //!   [`api_access`]: users' personal API tokens.
+//! * [`rotation`]: signing-key rotation, on demand and on a schedule.
 //! * [`feed`]: the change signal behind the revocation feed; [`maintenance`]: pruning.
 //! * [`keyring`]: the brand's signing keys, unsealed and parsed once.
 //! * [`provision`]: creating brands, clients and the platform administrator.
@@ -31,6 +32,7 @@ pub mod provision;
 mod refresh;
 mod request;
 pub mod revoke;
+pub mod rotation;
 pub mod throttle;
 mod token_endpoint;
 mod tokens;

@@ -14,7 +14,10 @@ use crate::provision::{Actor, ProvisionError, ProvisionResult, audit};
 
 /// The longest access-token lifetime any token of the brand can have: how long a blanket
 /// feed entry must be kept at least.
-async fn longest_access_ttl<S: ClientStore>(ctx: &GrantContext<S>, scope: &BrandScope) -> ProvisionResult<i64> {
+pub(crate) async fn longest_access_ttl<S: ClientStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+) -> ProvisionResult<i64> {
     let clients = ctx.store.list_clients(scope).await?;
     let longest = clients
         .iter()

@@ -6,7 +6,8 @@ use portcullis_credentials::CredentialError;
 use portcullis_credentials::secret::{RevealedSecret, generate_secret};
 use portcullis_tenancy::{
     AuditEvent, AuditStore, Brand, BrandScope, BrandSettings, BrandStore, Client, ClientProfile, ClientStore,
-    KeyStatus, NewBrand, NewClient, NewPrincipal, Principal, PrincipalKind, PrincipalStore, StoreError, resolve_brand,
+    KeyStatus, KeyStore, NewBrand, NewClient, NewPrincipal, Principal, PrincipalKind, PrincipalStore, StoreError,
+    resolve_brand,
 };
 
 use crate::keyring::KeyRing;
@@ -96,8 +97,9 @@ fn check_ttl(field: &str, ttl: Option<u32>) -> ProvisionResult<()> {
     }
 }
 
-/// Creates a brand with a fresh active signing key of its algorithm.
-pub async fn create_brand<S: BrandStore + AuditStore>(
+/// Creates a brand with a fresh active signing key of its algorithm, and a `next` key published
+/// for the first rotation.
+pub async fn create_brand<S: BrandStore + KeyStore + AuditStore>(
     store: &S,
     keys: &KeyRing,
     key: BrandKey,
@@ -110,8 +112,11 @@ pub async fn create_brand<S: BrandStore + AuditStore>(
     check_ttl("access_ttl", settings.access_ttl)?;
     check_ttl("refresh_ttl", settings.refresh_ttl)?;
     let first_key = keys.generate(&key, settings.signing_algorithm, KeyStatus::Active)?;
+    let next_key = keys.generate(&key, settings.signing_algorithm, KeyStatus::Next)?;
     let brand = store.create_brand(NewBrand { key, name, settings }, first_key).await?;
     let scope = BrandScope::new(brand.clone());
+    // Published from the start, so that the first rotation promotes a key verifiers already have.
+    store.add_key(&scope, next_key, now).await?;
     audit(store, &scope, actor, "brand.created", Some(brand.key.to_string()), now).await;
     Ok(brand)
 }
@@ -240,7 +245,7 @@ pub async fn create_principal<S: PrincipalStore + AuditStore>(
 }
 
 /// The `system` brand, created when missing.
-pub async fn ensure_system_brand<S: BrandStore + AuditStore>(
+pub async fn ensure_system_brand<S: BrandStore + KeyStore + AuditStore>(
     store: &S,
     keys: &KeyRing,
     actor: &Actor,
@@ -281,7 +286,7 @@ fn admin_scope() -> Scope {
 
 /// Creates the `system` brand if needed and a platform-admin client. Refuses when an admin
 /// exists, unless `force_new_admin`.
-pub async fn bootstrap<S: BrandStore + ClientStore + AuditStore>(
+pub async fn bootstrap<S: BrandStore + KeyStore + ClientStore + AuditStore>(
     store: &S,
     keys: &KeyRing,
     force_new_admin: bool,

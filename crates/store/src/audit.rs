@@ -1,7 +1,7 @@
 //! [`AuditStore`] for [`SeaStore`].
 
 use portcullis_tenancy::{AuditEvent, AuditStore, BrandScope, StoreResult};
-use sea_orm::{EntityTrait, QueryOrder, QuerySelect, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::SeaStore;
 use crate::convert;
@@ -35,5 +35,22 @@ impl AuditStore for SeaStore {
             .into_iter()
             .map(convert::audit)
             .collect())
+    }
+
+    async fn list_events(
+        &self,
+        scope: &BrandScope,
+        before: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<Vec<(i64, AuditEvent)>> {
+        let mut query = scoped::<audit_events::Entity>(scope).order_by_desc(audit_events::Column::Id).limit(limit);
+        if let Some(before) = before {
+            query = query.filter(audit_events::Column::Id.lt(before));
+        }
+        Ok(query.all(&self.db).await.map_err(map_err)?.into_iter().map(|row| (row.id, convert::audit(row))).collect())
+    }
+
+    async fn count_events(&self, scope: &BrandScope) -> StoreResult<u64> {
+        scoped::<audit_events::Entity>(scope).count(&self.db).await.map_err(map_err)
     }
 }

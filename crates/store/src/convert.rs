@@ -121,6 +121,8 @@ pub(crate) fn key(row: signing_keys::Model) -> StoreResult<StoredKey> {
         sealed_private_key: row.sealed_private_key,
         public_jwk: row.public_jwk,
         created_at: row.created_at,
+        activated_at: row.activated_at,
+        retired_at: row.retired_at,
         publish_until: row.publish_until,
     })
 }

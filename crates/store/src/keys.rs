@@ -1,13 +1,16 @@
 //! [`KeyStore`] for [`SeaStore`].
 
-use portcullis_tenancy::{BrandScope, KeyStatus, KeyStore, NewSigningKey, StoreResult, StoredKey};
-use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, Set};
+use portcullis_tenancy::{
+    Activation, BrandScope, KeyRotation, KeyStatus, KeyStore, NewSigningKey, StoreResult, StoredKey,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::SeaStore;
 use crate::convert;
 use crate::entity::signing_keys;
 use crate::error::map_err;
-use crate::scoped::scoped;
+use crate::scoped::{scoped, scoped_update};
 
 /// The row for a new key of brand `brand_id`.
 pub(crate) fn active_model(brand_id: i64, key: NewSigningKey, now: i64) -> signing_keys::ActiveModel {
@@ -51,5 +54,69 @@ impl KeyStore for SeaStore {
             .into_iter()
             .map(convert::key)
             .collect()
+    }
+
+    async fn list_keys(&self, scope: &BrandScope) -> StoreResult<Vec<StoredKey>> {
+        scoped::<signing_keys::Entity>(scope)
+            .order_by_desc(signing_keys::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(map_err)?
+            .into_iter()
+            .map(convert::key)
+            .collect()
+    }
+
+    async fn add_key(&self, scope: &BrandScope, key: NewSigningKey, now: i64) -> StoreResult<()> {
+        signing_keys::Entity::insert(active_model(scope.brand_id().0, key, now))
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn rotate_keys(&self, scope: &BrandScope, rotation: KeyRotation, now: i64) -> StoreResult<bool> {
+        let txn = self.write_txn().await?;
+        let retired = scoped_update::<signing_keys::Entity>(scope)
+            .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Retired.as_str()))
+            .col_expr(signing_keys::Column::RetiredAt, Expr::val(now))
+            .col_expr(signing_keys::Column::PublishUntil, Expr::val(rotation.publish_until))
+            .filter(signing_keys::Column::Kid.eq(rotation.retire.as_str()))
+            .filter(signing_keys::Column::Status.eq(KeyStatus::Active.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        let activated = match rotation.activate {
+            Activation::Promote(kid) => {
+                scoped_update::<signing_keys::Entity>(scope)
+                    .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Active.as_str()))
+                    .col_expr(signing_keys::Column::ActivatedAt, Expr::val(now))
+                    .filter(signing_keys::Column::Kid.eq(kid.as_str()))
+                    .filter(signing_keys::Column::Status.eq(KeyStatus::Next.as_str()))
+                    .exec(&txn)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected
+            }
+            Activation::Insert(key) => {
+                let key = NewSigningKey { status: KeyStatus::Active, ..key };
+                signing_keys::Entity::insert(active_model(scope.brand_id().0, key, now))
+                    .exec_without_returning(&txn)
+                    .await
+                    .map_err(map_err)?;
+                1
+            }
+        };
+        if retired.rows_affected != 1 || activated != 1 {
+            txn.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        }
+        let next = NewSigningKey { status: KeyStatus::Next, ..rotation.next };
+        signing_keys::Entity::insert(active_model(scope.brand_id().0, next, now))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(map_err)?;
+        txn.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 }

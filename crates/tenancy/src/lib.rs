@@ -10,9 +10,10 @@ mod scope;
 mod storage;
 
 pub use records::{
-    AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, FailureCounter, IssuedToken, KeyStatus,
-    LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshStatus,
-    RefreshToken, Revocation, RevocationKind, RevokeAt, StoredKey, TokenAttribute, TokenCursor, TokenFilter, TokenStatus,
+    Activation, AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, FailureCounter, IssuedToken,
+    KeyRotation, KeyStatus, LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind,
+    RefreshStatus, RefreshToken, Revocation, RevocationKind, RevokeAt, StoredKey, TokenAttribute, TokenCursor,
+    TokenFilter, TokenStatus,
 };
 pub use scope::BrandScope;
 pub use storage::{

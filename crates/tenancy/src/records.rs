@@ -243,8 +243,36 @@ pub struct StoredKey {
     pub public_jwk: String,
     /// Creation time.
     pub created_at: i64,
+    /// When it started signing.
+    pub activated_at: Option<i64>,
+    /// When it stopped signing.
+    pub retired_at: Option<i64>,
     /// Retired keys stay published until this time.
     pub publish_until: Option<i64>,
+}
+
+/// How the next active key comes about in a rotation.
+#[derive(Debug, Clone)]
+pub enum Activation {
+    /// The published `next` key with this id starts signing.
+    Promote(KeyId),
+    /// No usable next key: this new key starts signing at once (verifiers refetch the JWKS on an
+    /// unknown `kid`).
+    Insert(NewSigningKey),
+}
+
+/// One signing-key rotation, applied atomically: the active key retires (published until
+/// `publish_until`), another becomes active, and a fresh key is published as the next one.
+#[derive(Debug, Clone)]
+pub struct KeyRotation {
+    /// The key that signs now; the rotation fails (changing nothing) if it no longer does.
+    pub retire: KeyId,
+    /// Until when the retired key stays in the JWKS: past the expiry of every token it signed.
+    pub publish_until: i64,
+    /// The key that signs from now on.
+    pub activate: Activation,
+    /// The key published from now on, to sign at the following rotation.
+    pub next: NewSigningKey,
 }
 
 /// What is needed to store a new signing key.

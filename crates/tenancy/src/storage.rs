@@ -11,8 +11,8 @@ use portcullis_core::{BrandKey, ClientId, ScopeSet};
 use crate::BrandId;
 
 use crate::{
-    AuditEvent, Brand, BrandScope, Client, FailureCounter, IssuedToken, LockoutPolicy, NewBrand, NewClient,
-    NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken, Revocation, RevokeAt, StoredKey,
+    AuditEvent, Brand, BrandScope, Client, FailureCounter, IssuedToken, KeyRotation, LockoutPolicy, NewBrand,
+    NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken, Revocation, RevokeAt, StoredKey,
     TokenAttribute, TokenCursor, TokenFilter,
 };
 
@@ -159,7 +159,11 @@ pub trait PrincipalStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Vec<Principal>>> + Send;
 
     /// How many principals of one kind the scoped brand has.
-    fn count_principals(&self, scope: &BrandScope, kind: PrincipalKind) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn count_principals(
+        &self,
+        scope: &BrandScope,
+        kind: PrincipalKind,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Replaces a principal's password hash and permissions (either, or both). Returns whether
     /// the principal exists.
@@ -197,6 +201,23 @@ pub trait KeyStore: Send + Sync {
 
     /// Keys to publish in JWKS at `now`: next, active, and retired ones still within their window.
     fn published_keys(&self, scope: &BrandScope, now: i64) -> impl Future<Output = StoreResult<Vec<StoredKey>>> + Send;
+
+    /// Every key of the brand, newest first, retired ones included.
+    fn list_keys(&self, scope: &BrandScope) -> impl Future<Output = StoreResult<Vec<StoredKey>>> + Send;
+
+    /// Adds a key (e.g. the first `next` key of a brand).
+    fn add_key(&self, scope: &BrandScope, key: NewSigningKey, now: i64)
+    -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Applies a rotation in one transaction. Returns `false`, changing nothing, when the key to
+    /// retire no longer signs or the key to promote is no longer `next` (another process rotated
+    /// first).
+    fn rotate_keys(
+        &self,
+        scope: &BrandScope,
+        rotation: KeyRotation,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// Records of issued tokens.
@@ -359,6 +380,18 @@ pub trait AuditStore: Send + Sync {
         scope: &BrandScope,
         limit: u64,
     ) -> impl Future<Output = StoreResult<Vec<AuditEvent>>> + Send;
+
+    /// A page of the scoped brand's events, newest first, older than position `before` (`None`:
+    /// from the newest), each with its position.
+    fn list_events(
+        &self,
+        scope: &BrandScope,
+        before: Option<i64>,
+        limit: u64,
+    ) -> impl Future<Output = StoreResult<Vec<(i64, AuditEvent)>>> + Send;
+
+    /// How many events the scoped brand's log holds.
+    fn count_events(&self, scope: &BrandScope) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Platform-wide metadata that is not tenant data.

@@ -96,7 +96,7 @@ async fn client_credentials_issues_a_verifiable_recorded_token() {
     assert_eq!(response.scope, "read", "defaults when no scope is requested");
     assert_eq!(response.expires_in, 900);
 
-    let key = ctx.store.published_keys(&acme, NOW).await.unwrap().remove(0);
+    let key = ctx.store.active_key(&acme).await.unwrap().unwrap();
     let jwk: Jwk = serde_json::from_str(&key.public_jwk).unwrap();
     let mut validation = Validation::new(jsonwebtoken::Algorithm::EdDSA);
     validation.set_audience(&["https://api.acme"]);

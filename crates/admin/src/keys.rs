@@ -1,0 +1,78 @@
+//! Signing keys: `signingKeys` and `rotateSigningKey`.
+
+use async_graphql::{Context, Object, SimpleObject};
+use portcullis_grants::rotation;
+use portcullis_tenancy::{KeyStore, StoredKey};
+
+use crate::error::AdminError;
+use crate::{Caller, grants};
+
+/// A brand's signing key: public parts only.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "SigningKey")]
+pub struct KeyNode {
+    /// Key id (`kid`), the RFC 7638 thumbprint.
+    pub kid: String,
+    /// `EdDSA`, `ES256` or `RS256`.
+    pub algorithm: String,
+    /// `next` (published, not signing yet), `active` (signing) or `retired`.
+    pub status: String,
+    /// The public key as a JWK (JSON text).
+    pub public_jwk: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// When it started signing.
+    pub activated_at: Option<i64>,
+    /// When it stopped signing.
+    pub retired_at: Option<i64>,
+    /// A retired key stays in the JWKS until then.
+    pub publish_until: Option<i64>,
+}
+
+impl From<StoredKey> for KeyNode {
+    fn from(k: StoredKey) -> Self {
+        Self {
+            kid: k.kid.to_string(),
+            algorithm: k.algorithm.to_string(),
+            status: k.status.as_str().to_owned(),
+            public_jwk: k.public_jwk,
+            created_at: k.created_at,
+            activated_at: k.activated_at,
+            retired_at: k.retired_at,
+            publish_until: k.publish_until,
+        }
+    }
+}
+
+/// Key queries.
+#[derive(Debug, Default)]
+pub struct KeyQuery;
+
+#[Object]
+impl KeyQuery {
+    /// Every signing key of a brand, newest first.
+    async fn signing_keys(&self, ctx: &Context<'_>, brand_key: String) -> async_graphql::Result<Vec<KeyNode>> {
+        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let access = caller.brand(grants, &brand_key).await?;
+        let keys = grants.store.list_keys(access.scope()).await.map_err(AdminError::from)?;
+        Ok(keys.into_iter().map(KeyNode::from).collect())
+    }
+}
+
+/// Key mutations.
+#[derive(Debug, Default)]
+pub struct KeyMutation;
+
+#[Object]
+impl KeyMutation {
+    /// Rotates the brand's signing key now: the published next key starts signing, the old one
+    /// retires (still published until its tokens expire), a new next key is published. Returns
+    /// the key that now signs.
+    async fn rotate_signing_key(&self, ctx: &Context<'_>, brand_key: String) -> async_graphql::Result<KeyNode> {
+        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let access = caller.brand(grants, &brand_key).await?;
+        let key =
+            rotation::rotate_signing_key(grants, access.scope(), &caller.actor()).await.map_err(AdminError::from)?;
+        Ok(KeyNode::from(key))
+    }
+}
