@@ -1,7 +1,7 @@
 //! Brands: `createBrand`, `brand`, `brands`.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject};
 use portcullis_core::{BrandKey, GrantType, Scope, SigningAlgorithm};
 use portcullis_grants::provision;
 use portcullis_tenancy::{Brand, BrandId, BrandSettings, BrandStore};
@@ -85,6 +85,35 @@ pub struct CreateBrandInput {
     pub scope_catalog: Option<Vec<String>>,
 }
 
+/// What `updateBrand` takes: the brand and what to change (absent fields stay; `null` clears a
+/// lifetime or the grant list back to the server's default).
+#[derive(Debug, InputObject)]
+pub struct UpdateBrandInput {
+    /// The brand.
+    pub key: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Algorithm of future keys (rotate to switch now).
+    pub signing_algorithm: Option<String>,
+    /// Require an audience at the token endpoint.
+    pub require_audience: Option<bool>,
+    /// Default access-token lifetime, seconds.
+    pub access_ttl: MaybeUndefined<u32>,
+    /// Default refresh-token lifetime, seconds.
+    pub refresh_ttl: MaybeUndefined<u32>,
+    /// Grant types its clients may use.
+    pub allowed_grants: MaybeUndefined<Vec<String>>,
+    /// The scope catalog.
+    pub scope_catalog: Option<Vec<String>>,
+}
+
+/// What `updateBrand` returns.
+#[derive(Debug, SimpleObject)]
+pub struct UpdateBrandPayload {
+    /// The brand after the change.
+    pub brand: BrandNode,
+}
+
 /// What `createBrand` returns.
 #[derive(Debug, SimpleObject)]
 pub struct CreateBrandPayload {
@@ -96,24 +125,31 @@ fn bad(field: &str) -> impl Fn(portcullis_core::InvalidValue) -> AdminError + '_
     move |e| AdminError::BadUserInput(format!("{field}: {e}"))
 }
 
+fn algorithm(value: &str) -> AdminResult<SigningAlgorithm> {
+    value.parse::<SigningAlgorithm>().map_err(bad("signingAlgorithm"))
+}
+
+fn grant_list(values: &[String]) -> AdminResult<Vec<GrantType>> {
+    values.iter().map(|g| g.parse::<GrantType>()).collect::<Result<Vec<_>, _>>().map_err(bad("allowedGrants"))
+}
+
+fn catalog(values: &[String]) -> AdminResult<Vec<Scope>> {
+    values.iter().map(|s| Scope::parse(s.as_str())).collect::<Result<Vec<_>, _>>().map_err(bad("scopeCatalog"))
+}
+
+/// Applies a nullable patch: absent keeps, `null` clears, a value sets.
+fn patched<T>(current: Option<T>, patch: MaybeUndefined<T>) -> Option<T> {
+    match patch {
+        MaybeUndefined::Undefined => current,
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(v) => Some(v),
+    }
+}
+
 fn settings(input: &CreateBrandInput) -> AdminResult<BrandSettings> {
-    let signing_algorithm = match &input.signing_algorithm {
-        Some(a) => a.parse::<SigningAlgorithm>().map_err(bad("signingAlgorithm"))?,
-        None => SigningAlgorithm::default(),
-    };
-    let allowed_grants = input
-        .allowed_grants
-        .as_ref()
-        .map(|list| list.iter().map(|g| g.parse::<GrantType>()).collect::<Result<Vec<_>, _>>())
-        .transpose()
-        .map_err(bad("allowedGrants"))?;
-    let scope_catalog = input
-        .scope_catalog
-        .iter()
-        .flatten()
-        .map(|s| Scope::parse(s.as_str()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(bad("scopeCatalog"))?;
+    let signing_algorithm = input.signing_algorithm.as_deref().map(algorithm).transpose()?.unwrap_or_default();
+    let allowed_grants = input.allowed_grants.as_deref().map(grant_list).transpose()?;
+    let scope_catalog = input.scope_catalog.as_deref().map(catalog).transpose()?.unwrap_or_default();
     Ok(BrandSettings {
         signing_algorithm,
         require_audience: input.require_audience.unwrap_or(false),
@@ -195,5 +231,46 @@ impl BrandMutation {
         .await
         .map_err(AdminError::from)?;
         Ok(CreateBrandPayload { brand: BrandNode::new(&brand, issuer_of(grants, &brand.key)) })
+    }
+
+    /// Changes a brand's name or settings. A brand administrator may change its own brand.
+    async fn update_brand(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateBrandInput,
+    ) -> async_graphql::Result<UpdateBrandPayload> {
+        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let access = caller.brand(grants, &input.key).await?;
+        let current = access.scope().brand();
+        let old = &current.settings;
+        let allowed_grants = match input.allowed_grants {
+            MaybeUndefined::Value(list) => MaybeUndefined::Value(grant_list(&list)?),
+            MaybeUndefined::Null => MaybeUndefined::Null,
+            MaybeUndefined::Undefined => MaybeUndefined::Undefined,
+        };
+        let settings = BrandSettings {
+            signing_algorithm: input
+                .signing_algorithm
+                .as_deref()
+                .map(algorithm)
+                .transpose()?
+                .unwrap_or(old.signing_algorithm),
+            require_audience: input.require_audience.unwrap_or(old.require_audience),
+            access_ttl: patched(old.access_ttl, input.access_ttl),
+            refresh_ttl: patched(old.refresh_ttl, input.refresh_ttl),
+            allowed_grants: patched(old.allowed_grants.clone(), allowed_grants),
+            scope_catalog: input
+                .scope_catalog
+                .as_deref()
+                .map(catalog)
+                .transpose()?
+                .unwrap_or_else(|| old.scope_catalog.clone()),
+        };
+        let name = input.name.unwrap_or_else(|| current.name.clone());
+        let brand =
+            provision::update_brand(&grants.store, access.scope(), name, settings, &caller.actor(), grants.clock.now())
+                .await
+                .map_err(AdminError::from)?;
+        Ok(UpdateBrandPayload { brand: BrandNode::new(&brand, issuer_of(grants, &brand.key)) })
     }
 }

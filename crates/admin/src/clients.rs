@@ -1,6 +1,6 @@
 //! Clients: `createClient`, `rotateClientSecret`, `deleteClient`, `client`, `clients`.
 
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject};
 use portcullis_core::{ClientId, GrantType, PLATFORM_ADMIN_SCOPE, ScopeSet};
 use portcullis_grants::{lifecycle, provision};
 use portcullis_tenancy::{Client, ClientProfile, ClientStore};
@@ -79,6 +79,37 @@ pub struct CreateClientInput {
     pub refresh_ttl: Option<u32>,
 }
 
+/// What `updateClient` takes: the client and what to change (absent fields stay; `null` clears a
+/// lifetime back to the brand's default).
+#[derive(Debug, InputObject)]
+pub struct UpdateClientInput {
+    /// The brand.
+    pub brand_key: String,
+    /// The client.
+    pub client_id: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Grant types to enable.
+    pub grant_types: Option<Vec<String>>,
+    /// Scopes it may receive.
+    pub scopes: Option<Vec<String>>,
+    /// Scopes it receives when it asks for none.
+    pub default_scopes: Option<Vec<String>>,
+    /// Audiences it may address.
+    pub audiences: Option<Vec<String>>,
+    /// Access-token lifetime override, seconds.
+    pub access_ttl: MaybeUndefined<u32>,
+    /// Refresh-token lifetime override, seconds.
+    pub refresh_ttl: MaybeUndefined<u32>,
+}
+
+/// What `updateClient` returns.
+#[derive(Debug, SimpleObject)]
+pub struct UpdateClientPayload {
+    /// The client after the change.
+    pub client: ClientNode,
+}
+
 /// What `createClient` returns: the secret, this once.
 #[derive(Debug, SimpleObject)]
 pub struct CreateClientPayload {
@@ -108,6 +139,22 @@ pub struct DeleteClientPayload {
 
 fn scope_set(field: &str, values: &[String]) -> Result<ScopeSet, AdminError> {
     ScopeSet::parse_delimited(&values.join(" ")).map_err(|e| AdminError::BadUserInput(format!("{field}: {e}")))
+}
+
+fn grant_types(values: &[String]) -> Result<Vec<GrantType>, AdminError> {
+    values
+        .iter()
+        .map(|g| g.parse::<GrantType>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| AdminError::BadUserInput(format!("grantTypes: {e}")))
+}
+
+/// Only a platform administrator may give a client `platform:admin`.
+fn only_platform_mints_platform_admins(caller: &Caller, scopes: &ScopeSet) -> Result<(), AdminError> {
+    if scopes.iter().any(|s| s.as_str() == PLATFORM_ADMIN_SCOPE) {
+        caller.require_platform()?;
+    }
+    Ok(())
 }
 
 fn client_id(value: &str) -> Result<ClientId, AdminError> {
@@ -168,17 +215,9 @@ impl ClientMutation {
     ) -> async_graphql::Result<CreateClientPayload> {
         let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
         let access = caller.brand(grants, &input.brand_key).await?;
-        let grant_types = input
-            .grant_types
-            .iter()
-            .map(|g| g.parse::<GrantType>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AdminError::BadUserInput(format!("grantTypes: {e}")))?;
+        let grant_types = grant_types(&input.grant_types)?;
         let scopes = scope_set("scopes", &input.scopes)?;
-        // Only a platform administrator may mint another one.
-        if scopes.iter().any(|s| s.as_str() == PLATFORM_ADMIN_SCOPE) {
-            caller.require_platform()?;
-        }
+        only_platform_mints_platform_admins(caller, &scopes)?;
         let profile = ClientProfile {
             name: input.name,
             grant_types,
@@ -196,6 +235,45 @@ impl ClientMutation {
             client: ClientNode::from(&created.client),
             client_secret: created.secret.expose().to_owned(),
         })
+    }
+
+    /// Changes a client's name, grants, scopes, audiences or lifetimes. Tokens already issued
+    /// keep what they were granted.
+    async fn update_client(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateClientInput,
+    ) -> async_graphql::Result<UpdateClientPayload> {
+        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let access = caller.brand(grants, &input.brand_key).await?;
+        let id = self::client_id(&input.client_id)?;
+        let old = load(grants, access.scope(), &id).await?.profile;
+        let scopes = input.scopes.as_deref().map(|s| scope_set("scopes", s)).transpose()?.unwrap_or(old.scopes);
+        only_platform_mints_platform_admins(caller, &scopes)?;
+        let patched = |current: Option<u32>, patch: MaybeUndefined<u32>| match patch {
+            MaybeUndefined::Undefined => current,
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(v) => Some(v),
+        };
+        let profile = ClientProfile {
+            name: input.name.unwrap_or(old.name),
+            grant_types: input.grant_types.as_deref().map(grant_types).transpose()?.unwrap_or(old.grant_types),
+            scopes,
+            default_scopes: input
+                .default_scopes
+                .as_deref()
+                .map(|s| scope_set("defaultScopes", s))
+                .transpose()?
+                .unwrap_or(old.default_scopes),
+            audiences: input.audiences.unwrap_or(old.audiences),
+            access_ttl: patched(old.access_ttl, input.access_ttl),
+            refresh_ttl: patched(old.refresh_ttl, input.refresh_ttl),
+        };
+        let now = grants.clock.now();
+        let client = provision::update_client(&grants.store, access.scope(), &id, profile, &caller.actor(), now)
+            .await
+            .map_err(AdminError::from)?;
+        Ok(UpdateClientPayload { client: ClientNode::from(&client) })
     }
 
     /// Gives a client a new secret, returned this once. With `graceSeconds`, the previous secret

@@ -227,3 +227,54 @@ async fn malformed_and_oversized_requests_are_refused() {
     let (_, unknown) = call(&api, Some(&api.admin), "{ nonsense }", json!({})).await;
     assert!(unknown["errors"].is_array());
 }
+
+#[tokio::test]
+async fn brand_settings_and_client_profiles_are_updated() {
+    for api in apis().await {
+        create_brand(&api, "acme").await;
+        create_brand(&api, "globex").await;
+        // A brand administrator's token, obtained before the brand demands audiences.
+        let (admin_id, admin_secret) = create_client(&api, &api.admin, "acme", &["brand:admin"]).await;
+        let acme_admin = token(&api.grants, "acme", &admin_id, &admin_secret, Some("brand:admin")).await;
+        let update = r#"mutation($k: String!, $ttl: Int) { updateBrand(input: {key: $k, requireAudience: true, accessTtl: $ttl,
+            allowedGrants: ["client_credentials"], scopeCatalog: ["read", "write"]}) {
+            brand { settings { requireAudience accessTtl allowedGrants scopeCatalog signingAlgorithm } } } }"#;
+        let (_, body) = call(&api, Some(&api.admin), update, json!({"k": "acme", "ttl": 120})).await;
+        let settings = &body["data"]["updateBrand"]["brand"]["settings"];
+        assert_eq!(settings["requireAudience"], true, "{body}");
+        assert_eq!(settings["accessTtl"], 120);
+        assert_eq!(settings["allowedGrants"], json!(["client_credentials"]));
+        assert_eq!(settings["scopeCatalog"], json!(["read", "write"]));
+        let (_, body) = call(&api, Some(&api.admin), update, json!({"k": "acme", "ttl": null})).await;
+        assert!(body["data"]["updateBrand"]["brand"]["settings"]["accessTtl"].is_null(), "null clears: {body}");
+        let bad = r#"mutation { updateBrand(input: {key: "acme", signingAlgorithm: "HS256"}) { brand { key } } }"#;
+        let (_, body) = call(&api, Some(&api.admin), bad, json!({})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+
+        let (id, _) = create_client(&api, &api.admin, "acme", &["read"]).await;
+        let change = r#"mutation($c: String!, $d: [String!]) { updateClient(input: {brandKey: "acme", clientId: $c, scopes: ["read", "write"], defaultScopes: $d, accessTtl: 60}) { client { scopes defaultScopes accessTtl name } } }"#;
+        let (_, body) = call(&api, Some(&api.admin), change, json!({"c": id, "d": ["write"]})).await;
+        let client = &body["data"]["updateClient"]["client"];
+        assert_eq!(
+            (client["scopes"].clone(), client["defaultScopes"].clone()),
+            (json!(["read", "write"]), json!(["write"])),
+            "{body}"
+        );
+        assert_eq!(
+            (client["accessTtl"].as_u64(), client["name"].as_str()),
+            (Some(60), Some("svc")),
+            "untouched fields stay"
+        );
+        let (_, body) = call(&api, Some(&api.admin), change, json!({"c": id, "d": ["admin"]})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "default scopes outside the scopes: {body}");
+
+        // A brand admin changes its own brand only, and cannot give out platform:admin.
+        let (_, own) = call(&api, Some(&acme_admin), update, json!({"k": "acme", "ttl": 300})).await;
+        assert_eq!(own["data"]["updateBrand"]["brand"]["settings"]["accessTtl"], 300, "{own}");
+        let (_, other) = call(&api, Some(&acme_admin), update, json!({"k": "globex", "ttl": 300})).await;
+        assert_eq!(code(&other), Some("FORBIDDEN"));
+        let escalate = r#"mutation($c: String!) { updateClient(input: {brandKey: "acme", clientId: $c, scopes: ["platform:admin"]}) { client { scopes } } }"#;
+        let (_, body) = call(&api, Some(&acme_admin), escalate, json!({"c": id})).await;
+        assert_eq!(code(&body), Some("FORBIDDEN"), "{body}");
+    }
+}

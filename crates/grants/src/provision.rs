@@ -132,15 +132,9 @@ fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
     out
 }
 
-/// Creates a client with a server-generated id and secret. Name 1–200 characters, at least one
-/// grant type, default scopes within the scopes, lifetimes from 1 s to [`MAX_TTL`].
-pub async fn create_client<S: ClientStore + AuditStore>(
-    store: &S,
-    scope: &BrandScope,
-    mut profile: ClientProfile,
-    actor: &Actor,
-    now: i64,
-) -> ProvisionResult<CreatedClient> {
+/// Checks and normalises a client profile: name 1–200 characters, at least one grant type,
+/// default scopes within the scopes, sane audiences, lifetimes from 1 s to [`MAX_TTL`].
+fn checked_profile(mut profile: ClientProfile) -> ProvisionResult<ClientProfile> {
     check_name(&profile.name)?;
     if profile.grant_types.is_empty() {
         return Err(ProvisionError::Invalid("a client needs at least one grant type".into()));
@@ -159,14 +153,65 @@ pub async fn create_client<S: ClientStore + AuditStore>(
     }
     check_ttl("access_ttl", profile.access_ttl)?;
     check_ttl("refresh_ttl", profile.refresh_ttl)?;
-    let client_id = ClientId::parse(random_id()?).map_err(|e| ProvisionError::Invalid(e.to_string()))?;
-    let (secret, hash) = generate_secret(CLIENT_SECRET_PREFIX)?;
     profile.audiences = dedup(profile.audiences);
     profile.grant_types = dedup(profile.grant_types);
+    Ok(profile)
+}
+
+/// Creates a client with a server-generated id and secret (see `checked_profile` for the rules).
+pub async fn create_client<S: ClientStore + AuditStore>(
+    store: &S,
+    scope: &BrandScope,
+    profile: ClientProfile,
+    actor: &Actor,
+    now: i64,
+) -> ProvisionResult<CreatedClient> {
+    let profile = checked_profile(profile)?;
+    let client_id = ClientId::parse(random_id()?).map_err(|e| ProvisionError::Invalid(e.to_string()))?;
+    let (secret, hash) = generate_secret(CLIENT_SECRET_PREFIX)?;
     let client =
         store.create_client(scope, NewClient { client_id, profile, secret_hash: hash.as_str().to_owned() }).await?;
     audit(store, scope, actor, "client.created", Some(client.client_id.to_string()), now).await;
     Ok(CreatedClient { client, secret })
+}
+
+/// Replaces a client's profile (name, grants, scopes, audiences, lifetimes) under the same
+/// rules as creation. Tokens already issued keep what they were granted.
+pub async fn update_client<S: ClientStore + AuditStore>(
+    store: &S,
+    scope: &BrandScope,
+    client_id: &ClientId,
+    profile: ClientProfile,
+    actor: &Actor,
+    now: i64,
+) -> ProvisionResult<Client> {
+    let profile = checked_profile(profile)?;
+    if !store.update_client(scope, client_id, profile, now).await? {
+        return Err(ProvisionError::NotFound(format!("no client '{client_id}' in this brand")));
+    }
+    audit(store, scope, actor, "client.updated", Some(client_id.to_string()), now).await;
+    store
+        .find_client(scope, client_id)
+        .await?
+        .ok_or_else(|| ProvisionError::NotFound(format!("no client '{client_id}' in this brand")))
+}
+
+/// Replaces a brand's name and settings. A new signing algorithm applies from the next key
+/// rotation (rotate now to switch at once).
+pub async fn update_brand<S: BrandStore + AuditStore>(
+    store: &S,
+    scope: &BrandScope,
+    name: String,
+    settings: BrandSettings,
+    actor: &Actor,
+    now: i64,
+) -> ProvisionResult<Brand> {
+    check_name(&name)?;
+    check_ttl("access_ttl", settings.access_ttl)?;
+    check_ttl("refresh_ttl", settings.refresh_ttl)?;
+    let brand = store.update_brand(scope, name, settings, now).await?;
+    audit(store, scope, actor, "brand.updated", Some(brand.key.to_string()), now).await;
+    Ok(brand)
 }
 
 /// Usernames: 1–128 characters, no control characters, no surrounding spaces.

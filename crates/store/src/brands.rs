@@ -1,7 +1,10 @@
 //! [`BrandStore`] for [`SeaStore`].
 
 use portcullis_core::BrandKey;
-use portcullis_tenancy::{Brand, BrandId, BrandStore, NewBrand, NewSigningKey, StoreError, StoreResult};
+use portcullis_tenancy::{
+    Brand, BrandId, BrandScope, BrandSettings, BrandStore, NewBrand, NewSigningKey, StoreError, StoreResult,
+};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::convert::{self, to_json, ttl_to_db};
@@ -61,5 +64,31 @@ impl BrandStore for SeaStore {
 
     async fn count_brands(&self) -> StoreResult<u64> {
         brands::Entity::find().count(&self.db).await.map_err(map_err)
+    }
+
+    async fn update_brand(
+        &self,
+        scope: &BrandScope,
+        name: String,
+        settings: BrandSettings,
+        now: i64,
+    ) -> StoreResult<Brand> {
+        // The brand row itself: filtered by the scope's own id.
+        let id = scope.brand_id().0;
+        brands::Entity::update_many()
+            .col_expr(brands::Column::Name, Expr::val(name))
+            .col_expr(brands::Column::SigningAlgorithm, Expr::val(settings.signing_algorithm.to_string()))
+            .col_expr(brands::Column::RequireAudience, Expr::val(settings.require_audience))
+            .col_expr(brands::Column::AccessTtl, Expr::val(ttl_to_db(settings.access_ttl)))
+            .col_expr(brands::Column::RefreshTtl, Expr::val(ttl_to_db(settings.refresh_ttl)))
+            .col_expr(brands::Column::AllowedGrants, Expr::val(settings.allowed_grants.as_ref().map(to_json)))
+            .col_expr(brands::Column::ScopeCatalog, Expr::val(to_json(&settings.scope_catalog)))
+            .col_expr(brands::Column::UpdatedAt, Expr::val(now))
+            .filter(brands::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(map_err)?;
+        let row = brands::Entity::find_by_id(id).one(&self.db).await.map_err(map_err)?;
+        convert::brand(row.ok_or_else(|| StoreError::Backend(format!("brand {id} vanished during an update")))?)
     }
 }

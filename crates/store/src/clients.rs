@@ -1,7 +1,9 @@
 //! [`ClientStore`] for [`SeaStore`].
 
 use portcullis_core::ClientId;
-use portcullis_tenancy::{BrandScope, Client, ClientStore, NewClient, RevokeAt, StoreError, StoreResult};
+use portcullis_tenancy::{
+    BrandScope, Client, ClientProfile, ClientStore, NewClient, RevokeAt, StoreError, StoreResult,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
 
@@ -90,6 +92,29 @@ impl ClientStore for SeaStore {
         }
         txn.commit().await.map_err(map_err)?;
         Ok(true)
+    }
+
+    async fn update_client(
+        &self,
+        scope: &BrandScope,
+        id: &ClientId,
+        profile: ClientProfile,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let updated = scoped_update::<clients::Entity>(scope)
+            .col_expr(clients::Column::Name, Expr::val(profile.name))
+            .col_expr(clients::Column::GrantTypes, Expr::val(to_json(&profile.grant_types)))
+            .col_expr(clients::Column::Scopes, Expr::val(to_json(&profile.scopes)))
+            .col_expr(clients::Column::DefaultScopes, Expr::val(to_json(&profile.default_scopes)))
+            .col_expr(clients::Column::Audiences, Expr::val(to_json(&profile.audiences)))
+            .col_expr(clients::Column::AccessTtl, Expr::val(ttl_to_db(profile.access_ttl)))
+            .col_expr(clients::Column::RefreshTtl, Expr::val(ttl_to_db(profile.refresh_ttl)))
+            .col_expr(clients::Column::UpdatedAt, Expr::val(now))
+            .filter(clients::Column::ClientId.eq(id.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(map_err)?;
+        Ok(updated.rows_affected == 1)
     }
 
     async fn replace_client_secret(

@@ -11,9 +11,9 @@ use portcullis_core::{BrandKey, ClientId, ScopeSet};
 use crate::BrandId;
 
 use crate::{
-    AuditEvent, Brand, BrandScope, Client, FailureCounter, IssuedToken, KeyRotation, LockoutPolicy, NewBrand,
-    NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken, Revocation, RevokeAt, StoredKey,
-    TokenAttribute, TokenCursor, TokenFilter,
+    AuditEvent, Brand, BrandScope, BrandSettings, Client, ClientProfile, FailureCounter, IssuedToken, KeyRotation,
+    LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken,
+    Revocation, RevokeAt, StoredKey, TokenAttribute, TokenCursor, TokenFilter,
 };
 
 /// Storage failures.
@@ -54,6 +54,15 @@ pub trait BrandStore: Send + Sync {
 
     /// How many brands exist.
     fn count_brands(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Replaces the scoped brand's name and settings; returns the brand as stored.
+    fn update_brand(
+        &self,
+        scope: &BrandScope,
+        name: String,
+        settings: BrandSettings,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Brand>> + Send;
 }
 
 /// Clients of a brand.
@@ -80,6 +89,15 @@ pub trait ClientStore: Send + Sync {
         id: &ClientId,
         enabled: bool,
         at: RevokeAt,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Replaces a client's profile. Returns whether the client exists.
+    fn update_client(
+        &self,
+        scope: &BrandScope,
+        id: &ClientId,
+        profile: ClientProfile,
+        now: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Replaces a client's secret hash. With `previous_until`, the old secret keeps working
