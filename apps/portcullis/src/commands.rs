@@ -53,7 +53,7 @@ async fn principal_command(
 }
 
 fn cli_actor() -> Actor {
-    Actor("cli".into())
+    Actor::new("cli")
 }
 
 async fn migrate(config: Option<&std::path::Path>) -> anyhow::Result<()> {

@@ -16,7 +16,7 @@ use crate::output;
 use crate::platform::Platform;
 
 fn actor() -> Actor {
-    Actor("cli".into())
+    Actor::new("cli")
 }
 
 fn past_tense(change: Change) -> &'static str {

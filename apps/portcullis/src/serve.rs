@@ -7,8 +7,8 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener, ListenerExt};
-use portcullis_grants::provision::{self, Actor};
 use portcullis_admin::AdminState;
+use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::{feed, maintenance, rotation};
 use portcullis_tenancy::resolve_brand;
 use portcullis_token_server::{AppState, Shutdown, admin_router, public_router};
@@ -33,7 +33,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
     let g = &platform.grants;
     if resolve_brand(&g.store, &provision::system_brand_key()).await?.is_none() {
-        let created = provision::bootstrap(&g.store, &g.keys, false, &Actor("serve".into()), g.clock.now()).await?;
+        let created = provision::bootstrap(&g.store, &g.keys, false, &Actor::new("serve"), g.clock.now()).await?;
         crate::output::lines(&["First start: created the `system` brand and a platform-admin client.".into()]);
         reveal_client(portcullis_core::SYSTEM_BRAND, &created, false, false)?;
     }

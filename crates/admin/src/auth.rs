@@ -57,9 +57,9 @@ impl BrandAccess {
 }
 
 impl Caller {
-    /// Who made a change, for the audit log: `client:{id}@{brand}`.
+    /// Who made a change, for the audit log: `client:{id}@{brand}`, with the peer address.
     pub fn actor(&self) -> Actor {
-        Actor(format!("client:{}@{}", self.client_id, self.brand))
+        Actor::new(format!("client:{}@{}", self.client_id, self.brand)).from_source(self.source.clone())
     }
 
     /// Whether the caller may act on every brand.

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use async_graphql::http::GraphiQLSource;
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -68,8 +68,9 @@ fn bad_request(message: &str) -> Response {
 }
 
 async fn graphql(State(state): State<AdminState>, request: Request) -> Response {
-    let source = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    let source =
+        ConnectInfo::<SocketAddr>::from_request_parts(&mut parts, &state).await.ok().map(|c| c.0.ip().to_string());
     let json = parts
         .headers
         .get(CONTENT_TYPE)

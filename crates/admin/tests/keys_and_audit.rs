@@ -101,6 +101,9 @@ async fn the_audit_log_records_changes_and_failures_without_secrets() {
         assert_eq!(actions[0], "key.rotated", "newest first");
         let created = events.iter().find(|e| e["action"] == "client.created").unwrap();
         assert!(created["actor"].as_str().unwrap().starts_with("client:"), "{created}");
+        assert_eq!(created["source"], "10.0.0.7", "the admin's address is recorded");
+        let failed = events.iter().find(|e| e["action"] == "admin.auth_failed").unwrap();
+        assert_eq!(failed["source"], "10.0.0.7");
         let text = serde_json::to_string(&events).unwrap();
         assert!(!text.contains(&secret) && !text.contains(&plain), "no secret or token in the log");
     }

@@ -67,9 +67,35 @@ impl From<GrantError> for ProvisionError {
 /// Result alias for provisioning.
 pub type ProvisionResult<T> = Result<T, ProvisionError>;
 
-/// Who made a change, for the audit log (e.g. `cli`, `client:abc`).
+/// Who made a change, for the audit log (e.g. `cli`, `client:abc@system`), and from where.
 #[derive(Debug, Clone)]
-pub struct Actor(pub String);
+pub struct Actor {
+    name: String,
+    source: Option<String>,
+}
+
+impl Actor {
+    /// An actor with no known source address (the CLI, a background task).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into(), source: None }
+    }
+
+    /// The same actor, acting from `source` (a peer address).
+    #[must_use]
+    pub fn from_source(self, source: Option<String>) -> Self {
+        Self { source, ..self }
+    }
+
+    /// Who.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// From where, when known.
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+}
 
 /// A created client and its secret, to be revealed exactly once.
 #[derive(Debug)]
@@ -361,8 +387,14 @@ pub(crate) async fn audit<S: AuditStore>(
     target: Option<String>,
     now: i64,
 ) {
-    let event =
-        AuditEvent { at: now, actor: actor.0.clone(), action: action.into(), target, source: None, detail: None };
+    let event = AuditEvent {
+        at: now,
+        actor: actor.name.clone(),
+        action: action.into(),
+        target,
+        source: actor.source.clone(),
+        detail: None,
+    };
     if let Err(e) = store.record_event(scope, event).await {
         tracing::warn!(error = %e, action, "could not write an audit event");
     }

@@ -78,7 +78,7 @@ pub async fn rotate_due<S: BrandStore + KeyStore + ClientStore + AuditStore>(
             if active.activated_at.unwrap_or(active.created_at) + i64::from(interval) > now {
                 continue;
             }
-            match rotate_signing_key(ctx, &scope, &Actor("system:key-rotation".into())).await {
+            match rotate_signing_key(ctx, &scope, &Actor::new("system:key-rotation")).await {
                 Ok(key) => {
                     rotated += 1;
                     tracing::info!(brand = %scope.key(), kid = %key.kid, "rotated the signing key on schedule");

@@ -36,9 +36,12 @@ pub async fn apis() -> Vec<Api> {
             throttle: portcullis_grants::throttle::Throttle::new(),
             feed: portcullis_grants::feed::RevocationSignal::new(),
         };
-        let created = bootstrap(&grants.store, &grants.keys, false, &Actor("test".into()), 0).await.unwrap();
+        let created = bootstrap(&grants.store, &grants.keys, false, &Actor::new("test"), 0).await.unwrap();
         let admin = token(&grants, "system", created.client.client_id.as_str(), created.secret.expose(), None).await;
-        let router = router(AdminState::new(grants.clone(), 64 * 1024));
+        // Requests appear to come from 10.0.0.7, as the audit log should record.
+        let peer = std::net::SocketAddr::from(([10, 0, 0, 7], 40_000));
+        let router = router(AdminState::new(grants.clone(), 64 * 1024))
+            .layer(axum::extract::connect_info::MockConnectInfo(peer));
         out.push(Api { _db: db, grants, router, admin });
     }
     out

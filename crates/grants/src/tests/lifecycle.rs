@@ -12,7 +12,7 @@ use crate::provision::ProvisionError;
 use crate::revoke::{Revoked, revoke};
 
 fn actor() -> Actor {
-    Actor("test".into())
+    Actor::new("test")
 }
 
 async fn active(ctx: &GrantContext<SeaStore>, scope: &BrandScope, token: &str) -> bool {

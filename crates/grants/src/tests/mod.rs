@@ -46,7 +46,7 @@ async fn brand(ctx: &GrantContext<SeaStore>, key: &str, settings: BrandSettings)
         BrandKey::parse(key).unwrap(),
         key.into(),
         settings,
-        &Actor("test".into()),
+        &Actor::new("test"),
         NOW,
     )
     .await
@@ -67,7 +67,7 @@ async fn client(ctx: &GrantContext<SeaStore>, scope: &BrandScope, audiences: &[&
         audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
         ..ClientProfile::default()
     };
-    create_client(&ctx.store, scope, spec, &Actor("test".into()), NOW).await.unwrap()
+    create_client(&ctx.store, scope, spec, &Actor::new("test"), NOW).await.unwrap()
 }
 
 fn creds(c: &CreatedClient) -> ClientCredentials {
@@ -208,7 +208,7 @@ async fn a_client_of_one_brand_is_unknown_at_another() {
 #[tokio::test]
 async fn bootstrap_refuses_a_second_admin_unless_forced() {
     let (ctx, _db) = context().await;
-    let actor = Actor("test".into());
+    let actor = Actor::new("test");
     let first = bootstrap(&ctx.store, &ctx.keys, false, &actor, NOW).await.unwrap();
     assert!(first.client.profile.scopes.to_string().contains("platform:admin"));
     assert!(matches!(
@@ -223,7 +223,7 @@ async fn bootstrap_refuses_a_second_admin_unless_forced() {
 async fn provisioning_validates_input() {
     let (ctx, _db) = context().await;
     let acme = brand(&ctx, "acme", BrandSettings::default()).await;
-    let actor = Actor("test".into());
+    let actor = Actor::new("test");
     let bad_default = ClientProfile {
         name: "x".into(),
         grant_types: vec![GrantType::ClientCredentials],
@@ -254,7 +254,7 @@ async fn principals_are_created_with_argon2id_hashes_per_brand_and_kind() {
     let (ctx, _db) = context().await;
     let acme = brand(&ctx, "acme", BrandSettings::default()).await;
     let globex = brand(&ctx, "globex", BrandSettings::default()).await;
-    let actor = Actor("test".into());
+    let actor = Actor::new("test");
     let spec = |kind, password: &str| PrincipalSpec {
         kind,
         username: "alice".into(),
@@ -309,7 +309,7 @@ mod password_and_refresh {
             default_scopes: scopes("read"),
             ..ClientProfile::default()
         };
-        let c = create_client(&ctx.store, &acme, profile, &Actor("test".into()), NOW).await.unwrap();
+        let c = create_client(&ctx.store, &acme, profile, &Actor::new("test"), NOW).await.unwrap();
         for (kind, name, perms) in
             [(PrincipalKind::User, "alice", "read write"), (PrincipalKind::Operator, "olga", "read admin")]
         {
@@ -319,7 +319,7 @@ mod password_and_refresh {
                 password: "correct horse".into(),
                 permissions: scopes(perms),
             };
-            create_principal(&ctx.store, &acme, spec, &Actor("test".into()), NOW).await.unwrap();
+            create_principal(&ctx.store, &acme, spec, &Actor::new("test"), NOW).await.unwrap();
         }
         (ctx, acme, c, db)
     }
@@ -451,7 +451,7 @@ mod password_and_refresh {
                 grant_types: vec![GrantType::RefreshToken],
                 ..ClientProfile::default()
             },
-            &Actor("test".into()),
+            &Actor::new("test"),
             NOW,
         )
         .await
@@ -474,7 +474,7 @@ mod password_and_refresh {
                 grant_types: vec![GrantType::RefreshToken, GrantType::Password],
                 ..ClientProfile::default()
             },
-            &Actor("test".into()),
+            &Actor::new("test"),
             NOW,
         )
         .await
@@ -544,13 +544,13 @@ mod password_and_refresh {
             exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None)).await.unwrap();
         let r = first.refresh_token.unwrap();
         let alice = claims(&first.access_token).sub;
-        crate::lifecycle::set_principal_enabled(&ctx, &acme, &alice, false, &Actor("test".into())).await.unwrap();
+        crate::lifecycle::set_principal_enabled(&ctx, &acme, &alice, false, &Actor::new("test")).await.unwrap();
         assert_eq!(
             exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r)).await.unwrap_err().code(),
             OAuthErrorCode::InvalidGrant
         );
         // Disabling revoked the login for good: enabling again does not bring it back.
-        crate::lifecycle::set_principal_enabled(&ctx, &acme, &alice, true, &Actor("test".into())).await.unwrap();
+        crate::lifecycle::set_principal_enabled(&ctx, &acme, &alice, true, &Actor::new("test")).await.unwrap();
         assert_eq!(
             exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r)).await.unwrap_err().code(),
             OAuthErrorCode::InvalidGrant

@@ -37,7 +37,7 @@ pub struct Fixture {
 }
 
 pub async fn brand_with_client(ctx: &GrantContext<SeaStore>, key: &str) -> CreatedClient {
-    let actor = Actor("test".into());
+    let actor = Actor::new("test");
     let brand = create_brand(
         &ctx.store,
         &ctx.keys,
