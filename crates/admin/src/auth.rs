@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::{BRAND_ADMIN_SCOPE, BrandKey, PLATFORM_ADMIN_SCOPE, SYSTEM_BRAND};
 use portcullis_grants::GrantContext;
-use portcullis_grants::provision::Actor;
+use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::verify::live_access_token;
 use portcullis_store::SeaStore;
 use portcullis_tenancy::{AuditEvent, AuditStore, BrandScope, resolve_brand};
@@ -111,6 +111,10 @@ pub async fn authenticate(
     let invalid = "the access token is invalid, expired or revoked";
     // The brand claim says which brand's keys to verify with; it is trusted only once verified.
     let Some(scope) = claimed_brand(grants, token).await? else {
+        // Not a token of any brand here: the platform's own log records the attempt.
+        if let Some(system) = resolve_brand(&grants.store, &provision::system_brand_key()).await? {
+            record_failure(grants, &system, source.as_deref(), "not an access token of this platform").await;
+        }
         return Err(unauthenticated(invalid));
     };
     let Some(claims) = live_access_token(grants, &scope, token).await? else {

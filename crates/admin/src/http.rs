@@ -101,7 +101,15 @@ async fn graphql(State(state): State<AdminState>, request: Request) -> Response 
         Ok(request) => request,
         Err(e) => return bad_request(&format!("not a GraphQL request: {e}")),
     };
-    let response = state.schema.execute(request.data(caller)).await;
+    let mut response = state.schema.execute(request.data(caller)).await;
+    // Parse and validation errors (unknown field, bad argument type, too deep) carry no code of
+    // their own; give them one, so every error has `extensions.code`.
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "GRAPHQL_VALIDATION_FAILED");
+        }
+    }
     let mut response = axum::Json(response).into_response();
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
