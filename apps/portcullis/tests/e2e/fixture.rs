@@ -1,5 +1,7 @@
 //! The fixture: a temporary working directory, a fresh database, two free loopback ports, and
-//! the `portcullis` binary run as a subprocess with that configuration.
+//! the `portcullis` binary run as a subprocess with that configuration. [`Fixture::sibling`]
+//! makes a second installation of the same deployment (same directory, database, master key and
+//! public URL) listening on its own ports, for tests that run several servers at once.
 //!
 //! The child gets its configuration from `PORTCULLIS_…` environment variables only; variables
 //! of that prefix inherited from the test runner (such as `PORTCULLIS_TEST_POSTGRES_URL`) are
@@ -8,7 +10,7 @@
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -44,11 +46,18 @@ enum Database {
 }
 
 /// One isolated installation of Portcullis: directory, database and ports.
+///
+/// The directory and the database are shared with the fixture's siblings and live as long as
+/// the last of them.
 pub struct Fixture {
-    dir: TempDir,
-    database: Database,
+    dir: Arc<TempDir>,
+    database: Arc<Database>,
+    /// The port of the public listener.
     http_port: u16,
     admin_port: u16,
+    /// The port named by `http.public_url` (the first fixture's public port, which its siblings
+    /// share the way instances behind one load balancer share one public URL).
+    public_port: u16,
 }
 
 /// A client's credentials as a CLI command revealed them.
@@ -94,12 +103,26 @@ impl Fixture {
 
     fn new(dir: TempDir, database: Database) -> Self {
         let [http_port, admin_port] = free_ports();
-        Self { dir, database, http_port, admin_port }
+        Self { dir: Arc::new(dir), database: Arc::new(database), http_port, admin_port, public_port: http_port }
+    }
+
+    /// Another instance of the same deployment: the same directory (so the same master key
+    /// file), the same database and the same `http.public_url` (so the same issuers), but its
+    /// own listeners on new free ports. Its servers run beside this fixture's.
+    pub fn sibling(&self) -> Self {
+        let [http_port, admin_port] = free_ports();
+        Self {
+            dir: Arc::clone(&self.dir),
+            database: Arc::clone(&self.database),
+            http_port,
+            admin_port,
+            public_port: self.public_port,
+        }
     }
 
     /// `sqlite` or `postgres`, for assertion messages.
     pub fn name(&self) -> &'static str {
-        match &self.database {
+        match self.database.as_ref() {
             Database::Sqlite(_) => "sqlite",
             Database::Postgres(db) => db.name,
         }
@@ -107,6 +130,12 @@ impl Fixture {
 
     /// The configured `http.public_url`.
     pub fn public_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.public_port)
+    }
+
+    /// The base URL of this fixture's own public listener; the same as [`Self::public_url`]
+    /// except on a sibling.
+    pub fn listen_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
     }
 
@@ -123,7 +152,7 @@ impl Fixture {
     /// The SQLite database file and its `-wal` and `-shm` companions that exist; empty on
     /// Postgres.
     pub fn sqlite_files(&self) -> Vec<PathBuf> {
-        let Database::Sqlite(file) = &self.database else {
+        let Database::Sqlite(file) = self.database.as_ref() else {
             return Vec::new();
         };
         let companion = |suffix: &str| PathBuf::from(format!("{}{suffix}", file.display()));
@@ -131,7 +160,7 @@ impl Fixture {
     }
 
     fn database_url(&self) -> String {
-        match &self.database {
+        match self.database.as_ref() {
             Database::Sqlite(file) => format!("sqlite://{}", file.display()),
             Database::Postgres(db) => db.url.clone(),
         }
@@ -205,7 +234,7 @@ impl Fixture {
         let mut server = Server {
             child,
             backend: self.name(),
-            public_url: self.public_url(),
+            public_url: self.listen_url(),
             admin_url: format!("http://127.0.0.1:{}", self.admin_port),
             banner: Vec::new(),
             stderr,
@@ -255,6 +284,15 @@ impl Server {
     /// Everything the server logged so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Kills the process with SIGKILL, no graceful shutdown, and reaps it: a crash such as the
+    /// OOM killer causes (what the kernel already holds, such as written but unsynced files,
+    /// survives it: this is not a power cut). Returns how it ended.
+    pub fn kill9(mut self) -> ExitStatus {
+        // `Child::kill` is SIGKILL on Unix. An error means it already exited, which `wait` reports.
+        drop(self.child.kill());
+        self.child.wait().expect("reap the killed server")
     }
 
     /// Fails the test with the server's stderr when it exited.

@@ -7,13 +7,17 @@
 //! `PORTCULLIS_TEST_POSTGRES_URL` names a server.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a panic is a failed test")]
 
+mod admin_api;
 mod bad_input;
 mod bootstrap;
 mod config_errors;
+mod crash;
 mod fixture;
 mod http;
+mod multi_instance;
 mod oauth_client;
 mod password_flow;
 mod principals;
 mod secrets_at_rest;
 mod token_errors;
+mod token_lifecycle;
