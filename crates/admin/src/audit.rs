@@ -4,9 +4,9 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Object, SimpleObject};
 use portcullis_tenancy::{AuditEvent, AuditStore};
 
+use crate::context;
 use crate::error::AdminError;
 use crate::paging::{TotalCount, decode_cursor, encode_cursor, page_size};
-use crate::{Caller, grants};
 
 /// One audit-log entry: who did what, to what, when, from where. Never a secret.
 #[derive(Debug, Clone, SimpleObject)]
@@ -46,7 +46,7 @@ impl AuditQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, EventNode, TotalCount, EmptyFields>> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let limit = page_size(first)?;
         let before = after

@@ -8,7 +8,7 @@ use portcullis_tenancy::{Brand, BrandId, BrandSettings, BrandStore};
 
 use crate::error::{AdminError, AdminResult};
 use crate::paging::{TotalCount, decode_cursor, encode_cursor, page_size};
-use crate::{Caller, grants, issuer_of};
+use crate::{context, issuer_of};
 
 /// A brand (tenant).
 #[derive(Debug, Clone, SimpleObject)]
@@ -168,7 +168,7 @@ pub struct BrandQuery;
 impl BrandQuery {
     /// One brand. A brand administrator sees only its own.
     async fn brand(&self, ctx: &Context<'_>, key: String) -> async_graphql::Result<BrandNode> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &key).await?;
         Ok(BrandNode::new(access.scope().brand(), grants.issuer(access.scope())))
     }
@@ -180,7 +180,7 @@ impl BrandQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, BrandNode, TotalCount, EmptyFields>> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         caller.require_platform()?;
         let limit = page_size(first)?;
         let after = after
@@ -215,7 +215,7 @@ impl BrandMutation {
         ctx: &Context<'_>,
         input: CreateBrandInput,
     ) -> async_graphql::Result<CreateBrandPayload> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         caller.require_platform()?;
         let key = BrandKey::parse(input.key.as_str()).map_err(bad("key"))?;
         let settings = settings(&input)?;
@@ -239,7 +239,7 @@ impl BrandMutation {
         ctx: &Context<'_>,
         input: UpdateBrandInput,
     ) -> async_graphql::Result<UpdateBrandPayload> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &input.key).await?;
         let current = access.scope().brand();
         let old = &current.settings;

@@ -6,7 +6,7 @@ use portcullis_grants::{lifecycle, provision};
 use portcullis_tenancy::{Client, ClientProfile, ClientStore};
 
 use crate::error::AdminError;
-use crate::{Caller, grants};
+use crate::{Caller, context};
 
 /// A client (API credential) of a brand. Its secret is never shown again after creation or
 /// rotation.
@@ -186,7 +186,7 @@ impl ClientQuery {
         brand_key: String,
         client_id: String,
     ) -> async_graphql::Result<ClientNode> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let id = self::client_id(&client_id)?;
         Ok(ClientNode::from(&load(grants, access.scope(), &id).await?))
@@ -194,7 +194,7 @@ impl ClientQuery {
 
     /// The clients of a brand, oldest first.
     async fn clients(&self, ctx: &Context<'_>, brand_key: String) -> async_graphql::Result<Vec<ClientNode>> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let clients = grants.store.list_clients(access.scope()).await.map_err(AdminError::from)?;
         Ok(clients.iter().map(ClientNode::from).collect())
@@ -213,7 +213,7 @@ impl ClientMutation {
         ctx: &Context<'_>,
         input: CreateClientInput,
     ) -> async_graphql::Result<CreateClientPayload> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &input.brand_key).await?;
         let grant_types = grant_types(&input.grant_types)?;
         let scopes = scope_set("scopes", &input.scopes)?;
@@ -244,7 +244,7 @@ impl ClientMutation {
         ctx: &Context<'_>,
         input: UpdateClientInput,
     ) -> async_graphql::Result<UpdateClientPayload> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &input.brand_key).await?;
         let id = self::client_id(&input.client_id)?;
         let old = load(grants, access.scope(), &id).await?.profile;
@@ -285,7 +285,7 @@ impl ClientMutation {
         client_id: String,
         grace_seconds: Option<u32>,
     ) -> async_graphql::Result<RotateClientSecretPayload> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let id = self::client_id(&client_id)?;
         let now = grants.clock.now();
@@ -304,7 +304,7 @@ impl ClientMutation {
         brand_key: String,
         client_id: String,
     ) -> async_graphql::Result<DeleteClientPayload> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let id = self::client_id(&client_id)?;
         lifecycle::delete_client(grants, access.scope(), &id, &caller.actor()).await.map_err(AdminError::from)?;

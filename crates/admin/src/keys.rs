@@ -4,8 +4,8 @@ use async_graphql::{Context, Object, SimpleObject};
 use portcullis_grants::rotation;
 use portcullis_tenancy::{KeyStore, StoredKey};
 
+use crate::context;
 use crate::error::AdminError;
-use crate::{Caller, grants};
 
 /// A brand's signing key: public parts only.
 #[derive(Debug, Clone, SimpleObject)]
@@ -52,7 +52,7 @@ pub struct KeyQuery;
 impl KeyQuery {
     /// Every signing key of a brand, newest first.
     async fn signing_keys(&self, ctx: &Context<'_>, brand_key: String) -> async_graphql::Result<Vec<KeyNode>> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let keys = grants.store.list_keys(access.scope()).await.map_err(AdminError::from)?;
         Ok(keys.into_iter().map(KeyNode::from).collect())
@@ -69,7 +69,7 @@ impl KeyMutation {
     /// retires (still published until its tokens expire), a new next key is published. Returns
     /// the key that now signs.
     async fn rotate_signing_key(&self, ctx: &Context<'_>, brand_key: String) -> async_graphql::Result<KeyNode> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let key =
             rotation::rotate_signing_key(grants, access.scope(), &caller.actor()).await.map_err(AdminError::from)?;

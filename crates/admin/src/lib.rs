@@ -26,13 +26,21 @@ pub use error::AdminError;
 pub use http::{AdminState, router};
 
 use async_graphql::Context;
+use error::AdminResult;
 use portcullis_core::BrandKey;
 use portcullis_grants::GrantContext;
 use portcullis_store::SeaStore;
 
-/// The grant engine from the schema's data.
-pub(crate) fn grants<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a GrantContext<SeaStore>> {
-    ctx.data::<GrantContext<SeaStore>>()
+/// The caller and the grant engine, which every resolver needs. Missing context data is a bug
+/// in the schema's set-up: an internal error, logged.
+pub(crate) fn context<'a>(ctx: &Context<'a>) -> AdminResult<(&'a Caller, &'a GrantContext<SeaStore>)> {
+    match (ctx.data::<Caller>(), ctx.data::<GrantContext<SeaStore>>()) {
+        (Ok(caller), Ok(grants)) => Ok((caller, grants)),
+        _ => {
+            tracing::error!("the management API schema is missing its context data");
+            Err(AdminError::Internal)
+        }
+    }
 }
 
 /// The issuer URL of a brand.

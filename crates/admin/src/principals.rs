@@ -10,9 +10,9 @@ use portcullis_store::SeaStore;
 use portcullis_tenancy::{Principal, PrincipalKind, PrincipalStore};
 
 use crate::auth::BrandAccess;
+use crate::context;
 use crate::error::{AdminError, AdminResult};
 use crate::paging::{TotalCount, decode_cursor, encode_cursor, page_size};
-use crate::{Caller, grants};
 
 /// A user or operator of a brand. Its password is never shown.
 #[derive(Debug, Clone, SimpleObject)]
@@ -141,7 +141,7 @@ async fn list(
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<Connection<String, PrincipalNode, TotalCount, EmptyFields>> {
-    let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+    let (caller, grants) = context(ctx)?;
     let access = caller.brand(grants, brand_key).await?;
     let limit = page_size(first)?;
     let cursor_kind = kind.as_str();
@@ -160,8 +160,7 @@ async fn list(
 }
 
 async fn create(ctx: &Context<'_>, kind: PrincipalKind, input: CreatePrincipalInput) -> AdminResult<PrincipalNode> {
-    let (caller, grants) =
-        (ctx.data::<Caller>().map_err(|_| AdminError::Internal)?, grants(ctx).map_err(|_| AdminError::Internal)?);
+    let (caller, grants) = context(ctx)?;
     let access = caller.brand(grants, &input.brand_key).await?;
     let spec = PrincipalSpec {
         kind,
@@ -175,8 +174,7 @@ async fn create(ctx: &Context<'_>, kind: PrincipalKind, input: CreatePrincipalIn
 }
 
 async fn update(ctx: &Context<'_>, kind: PrincipalKind, input: UpdatePrincipalInput) -> AdminResult<PrincipalNode> {
-    let (caller, grants) =
-        (ctx.data::<Caller>().map_err(|_| AdminError::Internal)?, grants(ctx).map_err(|_| AdminError::Internal)?);
+    let (caller, grants) = context(ctx)?;
     let access = caller.brand(grants, &input.brand_key).await?;
     load(grants, &access, kind, &input.id).await?;
     let permissions = input.permissions.as_deref().map(permissions).transpose()?;
@@ -209,8 +207,7 @@ async fn change(
     id: &str,
     change: Change,
 ) -> AdminResult<Option<PrincipalNode>> {
-    let (caller, grants) =
-        (ctx.data::<Caller>().map_err(|_| AdminError::Internal)?, grants(ctx).map_err(|_| AdminError::Internal)?);
+    let (caller, grants) = context(ctx)?;
     let access = caller.brand(grants, brand_key).await?;
     load(grants, &access, kind, id).await?;
     let actor = caller.actor();
@@ -242,7 +239,7 @@ impl PrincipalQuery {
         brand_key: String,
         user_id: String,
     ) -> async_graphql::Result<PrincipalNode> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         Ok(PrincipalNode::from(&load(grants, &access, PrincipalKind::User, &user_id).await?))
     }
@@ -265,7 +262,7 @@ impl PrincipalQuery {
         brand_key: String,
         operator_id: String,
     ) -> async_graphql::Result<PrincipalNode> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         Ok(PrincipalNode::from(&load(grants, &access, PrincipalKind::Operator, &operator_id).await?))
     }
@@ -394,7 +391,7 @@ impl PrincipalMutation {
         brand_key: String,
         user_id: String,
     ) -> async_graphql::Result<EnableApiAccessPayload> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let token = api_access::enable_api_access(grants, access.scope(), &user_id, &caller.actor())
             .await
@@ -410,7 +407,7 @@ impl PrincipalMutation {
         brand_key: String,
         user_id: String,
     ) -> async_graphql::Result<PrincipalPayload> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         api_access::disable_api_access(grants, access.scope(), &user_id, &caller.actor())
             .await

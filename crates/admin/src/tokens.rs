@@ -10,9 +10,9 @@ use portcullis_store::SeaStore;
 use portcullis_tenancy::{IssuedToken, TokenAttribute, TokenCursor, TokenFilter, TokenStatus, TokenStore};
 
 use crate::auth::BrandAccess;
+use crate::context;
 use crate::error::{AdminError, AdminResult};
 use crate::paging::{TotalCount, decode_cursor, encode_cursor, page_size};
-use crate::{Caller, grants};
 
 /// A name/value pair on a token.
 #[derive(Debug, Clone, SimpleObject, InputObject)]
@@ -127,7 +127,7 @@ impl TokenQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, TokenNode, TotalCount, EmptyFields>> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let filter = TokenFilter {
             client_id: self::client_id(client_id)?,
@@ -149,7 +149,7 @@ impl TokenQuery {
 
     /// One token record.
     async fn token(&self, ctx: &Context<'_>, brand_key: String, jti: String) -> async_graphql::Result<TokenNode> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         Ok(load(grants, &access, &jti).await?)
     }
@@ -169,7 +169,7 @@ impl TokenMutation {
         jti: String,
         attributes: Vec<AttributeNode>,
     ) -> async_graphql::Result<TokenNode> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let attributes = attributes.into_iter().map(|a| TokenAttribute { name: a.name, value: a.value }).collect();
         lifecycle::set_token_attributes(grants, access.scope(), &jti, attributes, &caller.actor())
@@ -185,7 +185,7 @@ impl TokenMutation {
         brand_key: String,
         jti: String,
     ) -> async_graphql::Result<TokenNode> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         load(grants, &access, &jti).await?;
         lifecycle::revoke_token(grants, access.scope(), &jti, &caller.actor()).await.map_err(AdminError::from)?;
@@ -199,7 +199,7 @@ impl TokenMutation {
         brand_key: String,
         jti: String,
     ) -> async_graphql::Result<TokenNode> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         lifecycle::approve_token(grants, access.scope(), &jti, &caller.actor()).await.map_err(AdminError::from)?;
         Ok(load(grants, &access, &jti).await?)
@@ -214,7 +214,7 @@ impl TokenMutation {
         user_id: Option<String>,
         client_id: Option<String>,
     ) -> async_graphql::Result<RevokeTokensPayload> {
-        let (caller, grants) = (ctx.data::<Caller>()?, grants(ctx)?);
+        let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let client = self::client_id(client_id)?;
         let actor = caller.actor();
