@@ -4,6 +4,7 @@
 //! same database and master key, with no manual step, must then introspect every acknowledged
 //! token as active.
 
+#[cfg(unix)]
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -90,6 +91,7 @@ async fn survives_a_kill_9(fixture: &Fixture) {
     let in_flight = storm.started.load(Ordering::SeqCst) - storm.finished.load(Ordering::SeqCst);
     let storm_time = storm_began.elapsed();
     let status = server.kill9();
+    #[cfg(unix)]
     assert_eq!(status.signal(), Some(9), "[{backend}] the server must die of SIGKILL, not {status}");
     for requester in requesters {
         tokio::time::timeout(Duration::from_secs(30), requester)
@@ -112,7 +114,15 @@ async fn survives_a_kill_9(fixture: &Fixture) {
         tokens.len()
     );
     assert!(tokens.len() > MEANINGFUL, "[{backend}] only {} tokens were acknowledged", tokens.len());
-    assert!(failed_after_kill > 0, "[{backend}] no request was in flight at the kill ({in_flight} unanswered)");
+    // Requests sent and not yet answered when the kill came; each then ended either with a 200
+    // the server had already written to the socket or cut off. How many were already answered
+    // depends on how far the client had fallen behind reading, so only the sum is asserted.
+    assert!(in_flight > 0, "[{backend}] no request was in flight at the kill");
+    assert_eq!(
+        failed_after_kill + acknowledged_after_kill,
+        in_flight,
+        "[{backend}] the requests in flight at the kill are accounted for"
+    );
     let jtis: Vec<String> = tokens.iter().map(|t| jti_of(t)).collect();
     let mut unique = jtis.clone();
     unique.sort();
