@@ -21,3 +21,4 @@ mod principals;
 mod secrets_at_rest;
 mod token_errors;
 mod token_lifecycle;
+mod verifier;

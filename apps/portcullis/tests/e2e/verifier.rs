@@ -1,0 +1,170 @@
+//! `portcullis-verifier` against the real server: what it accepts and what it refuses, and a
+//! key rotation under concurrent verifications with no failure.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{EncodingKey, Header};
+use portcullis_verifier::{Verifier, VerifierConfig, VerifyError};
+use serde_json::{Value, json};
+
+use crate::fixture::{ClientCredentials, Fixture, Server};
+use crate::http::{Auth, client, client_credentials};
+
+const AUDIENCE: &str = "https://api.acme.example";
+
+async fn token(server: &Server, client: &ClientCredentials, extra: &[(&str, &str)]) -> String {
+    client_credentials(&server.token_url(&client.brand), Auth::Basic(client), extra).await.access_token()
+}
+
+/// `token` with its header replaced (the signature no longer matches, unless re-signed).
+fn with_header(token: &str, header: &Value) -> String {
+    let mut parts = token.splitn(2, '.');
+    let (_, rest) = (parts.next(), parts.next().expect("payload and signature"));
+    format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()))
+}
+
+fn header_of(token: &str) -> Value {
+    let encoded = token.split('.').next().expect("header");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded).expect("base64url")).expect("JSON")
+}
+
+fn payload_of(token: &str) -> Value {
+    let encoded = token.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded).expect("base64url")).expect("JSON")
+}
+
+#[tokio::test]
+async fn the_verifier_accepts_real_tokens_and_refuses_everything_else() {
+    let fixture = Fixture::sqlite();
+    fixture.create_brand("acme", &[]);
+    fixture.create_brand("globex", &[]);
+    let flags = [
+        "--grant",
+        "client_credentials",
+        "--scope",
+        "read",
+        "write",
+        "--default-scope",
+        "read",
+        "--audience",
+        AUDIENCE,
+    ];
+    let acme = fixture.create_client("acme", &flags);
+    let globex = fixture.create_client("globex", &flags);
+    let short = fixture.create_client("acme", &[&flags[..], &["--access-ttl", "1"]].concat());
+    let server = fixture.serve().await;
+    let issuer = fixture.issuer("acme");
+    let verifier = Verifier::discover(
+        VerifierConfig::new(issuer.as_str())
+            .audience(AUDIENCE)
+            .leeway(Duration::ZERO)
+            .require_brand_header("X-Brand-Key"),
+    )
+    .await
+    .expect("discovery");
+    assert_eq!(verifier.brand(), "acme");
+
+    let good = token(&server, &acme, &[("audience", AUDIENCE)]).await;
+    let verified = verifier.verify(&good).await.expect("a real token verifies");
+    assert_eq!((verified.claims.sub.as_str(), verified.claims.brand.as_str()), (acme.id.as_str(), "acme"));
+    verifier.check_brand_header(&verified, Some("acme")).expect("matching brand header");
+    assert_eq!(verifier.check_brand_header(&verified, Some("globex")), Err(VerifyError::BrandHeaderMismatch));
+    assert_eq!(verifier.check_brand_header(&verified, None), Err(VerifyError::BrandHeaderMismatch));
+    assert!(verified.require_scopes(&["read"]).is_ok());
+    let missing = verified.require_scopes(&["write"]).unwrap_err();
+    assert_eq!((missing.status(), missing.code()), (403, "insufficient_scope"));
+    assert!(missing.www_authenticate().contains("scope=\"write\""));
+
+    // Another brand's token, and one for another audience.
+    let foreign = token(&server, &globex, &[("audience", AUDIENCE)]).await;
+    assert!(verifier.verify(&foreign).await.is_err(), "another brand's token");
+    let elsewhere =
+        Verifier::discover(VerifierConfig::new(issuer.as_str()).audience("https://other.example")).await.unwrap();
+    assert_eq!(elsewhere.verify(&good).await, Err(VerifyError::WrongAudience));
+
+    // Tampering.
+    let mut tampered = good.clone();
+    tampered.pop();
+    tampered.push(if good.ends_with('A') { 'B' } else { 'A' });
+    assert_eq!(verifier.verify(&tampered).await, Err(VerifyError::BadSignature));
+    let mut header = header_of(&good);
+    header["typ"] = "JWT".into();
+    assert_eq!(
+        verifier.verify(&with_header(&good, &header)).await,
+        Err(VerifyError::WrongType),
+        "an ID token or plain JWT"
+    );
+    let mut none = header_of(&good);
+    none["alg"] = "none".into();
+    let unsigned = format!("{}.", with_header(&good, &none).rsplit_once('.').unwrap().0);
+    assert!(verifier.verify(&unsigned).await.is_err(), "alg none");
+    for garbage in ["", "abc", "a.b.c", "eyJhbGciOiJFZERTQSJ9.e30.c2ln"] {
+        assert!(verifier.verify(garbage).await.is_err(), "{garbage}");
+    }
+
+    // alg confusion: HS256 keyed with the public key the JWKS publishes.
+    let jwks: Value = client().get(format!("{issuer}/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let kid = header_of(&good)["kid"].as_str().unwrap().to_owned();
+    let public = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid.as_str()).unwrap()["x"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut hs = Header::new(jsonwebtoken::Algorithm::HS256);
+    hs.typ = Some("at+jwt".into());
+    hs.kid = Some(kid);
+    let forged = jsonwebtoken::encode(&hs, &payload_of(&good), &EncodingKey::from_secret(public.as_bytes())).unwrap();
+    assert_eq!(verifier.verify(&forged).await, Err(VerifyError::WrongAlgorithm));
+
+    // Expiry, with no leeway.
+    let brief = token(&server, &short, &[("audience", AUDIENCE)]).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(verifier.verify(&brief).await, Err(VerifyError::Expired));
+}
+
+#[tokio::test]
+async fn a_key_rotation_under_traffic_fails_no_verification() {
+    let fixture = Fixture::sqlite();
+    fixture.create_brand("acme", &[]);
+    let app = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+    let server = fixture.serve().await;
+    let admin = server.revealed_admin().expect("admin");
+    let admin_token = token(&server, &admin, &[]).await;
+    // Two rotations within a second: the second promotes a key published by the first, which
+    // the verifier learns by refetching on the unknown kid (allowed every 100 ms here).
+    let config = VerifierConfig::new(fixture.issuer("acme")).min_refetch_interval(Duration::from_millis(100));
+    let verifier = Verifier::discover(config).await.expect("discovery");
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (server_url, app, verifier) = (server.token_url("acme"), app.clone(), verifier.clone());
+        tasks.spawn(async move {
+            let mut verified = 0;
+            for _ in 0..40 {
+                let token = client_credentials(&server_url, Auth::Basic(&app), &[]).await.access_token();
+                verifier.verify(&token).await.expect("no verification fails across the rotation");
+                verified += 1;
+            }
+            verified
+        });
+    }
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let rotate = json!({"query": "mutation { rotateSigningKey(brandKey: \"acme\") { kid } }"});
+        let response = client()
+            .post(format!("{}/graphql", server.admin_url))
+            .bearer_auth(&admin_token)
+            .json(&rotate)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        assert!(body["data"]["rotateSigningKey"]["kid"].is_string(), "{body}");
+    }
+    let mut total = 0;
+    while let Some(done) = tasks.join_next().await {
+        total += done.expect("task");
+    }
+    assert_eq!(total, 320);
+}

@@ -1,0 +1,110 @@
+//! Why a token was refused, and the RFC 6750 answer each reason gets.
+
+/// Why setting up a verifier failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The issuer is not an http(s) URL of a brand (`…/brands/{key}`).
+    #[error("invalid issuer URL: {0}")]
+    InvalidIssuer(String),
+    /// The discovery document or the JWKS could not be fetched or read.
+    #[error("could not load {what} from {url}: {reason}")]
+    Fetch {
+        /// `discovery document` or `JWKS`.
+        what: &'static str,
+        /// Where from.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The discovery document names another issuer.
+    #[error("the discovery document names issuer {found}, not {expected}")]
+    IssuerMismatch {
+        /// Configured.
+        expected: String,
+        /// Found.
+        found: String,
+    },
+}
+
+/// Why a request's token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// No token was presented.
+    #[error("no access token")]
+    Missing,
+    /// Not a JWS, or a header or claims that do not parse.
+    #[error("the token is malformed")]
+    Malformed,
+    /// Not an RFC 9068 access token (`typ` is not `at+jwt`).
+    #[error("not an access token")]
+    WrongType,
+    /// The key id is not in the brand's JWKS (even after a refetch).
+    #[error("the token was not signed by a key of this issuer")]
+    UnknownKey,
+    /// The `alg` differs from the one the key declares (e.g. `none`, or HS256 with the public key).
+    #[error("the token's algorithm is not its key's")]
+    WrongAlgorithm,
+    /// The signature does not verify.
+    #[error("the token's signature is invalid")]
+    BadSignature,
+    /// `exp` is past (beyond the leeway).
+    #[error("the token has expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// Another issuer.
+    #[error("the token was issued by another issuer")]
+    WrongIssuer,
+    /// Not meant for this resource server.
+    #[error("the token is not meant for this audience")]
+    WrongAudience,
+    /// The `brand` claim is not the issuer's brand.
+    #[error("the token belongs to another brand")]
+    WrongBrand,
+    /// The brand header is missing or names another brand than the token.
+    #[error("the brand header does not match the token's brand")]
+    BrandHeaderMismatch,
+    /// The token lacks a scope the route requires.
+    #[error("the token lacks the scope {required}")]
+    InsufficientScope {
+        /// The scopes the route requires, space-separated.
+        required: String,
+    },
+    /// The keys could not be refreshed and the key is unknown.
+    #[error("the issuer's keys are unavailable")]
+    Unavailable,
+}
+
+impl VerifyError {
+    /// The RFC 6750 §3.1 `error` code: `invalid_token`, `insufficient_scope` or
+    /// `invalid_request`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InsufficientScope { .. } => "insufficient_scope",
+            Self::Missing => "invalid_request",
+            _ => "invalid_token",
+        }
+    }
+
+    /// The HTTP status to answer with: 403 for a missing scope, 503 when keys are unavailable,
+    /// 401 otherwise.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InsufficientScope { .. } => 403,
+            Self::Unavailable => 503,
+            _ => 401,
+        }
+    }
+
+    /// The `WWW-Authenticate` header value (RFC 6750 §3).
+    pub fn www_authenticate(&self) -> String {
+        match self {
+            Self::Missing => "Bearer".to_owned(),
+            Self::InsufficientScope { required } => {
+                format!("Bearer error=\"insufficient_scope\", error_description=\"{self}\", scope=\"{required}\"")
+            }
+            other => format!("Bearer error=\"{}\", error_description=\"{other}\"", other.code()),
+        }
+    }
+}

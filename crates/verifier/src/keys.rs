@@ -1,0 +1,145 @@
+//! The issuer's published keys, parsed once and refetched on an unknown key id, at most every
+//! `min_refetch_interval`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use tokio::sync::{Mutex, RwLock};
+
+use crate::error::SetupError;
+
+/// One published key, ready to verify with.
+pub(crate) struct PublishedKey {
+    /// The one algorithm this key verifies: the JWK's `alg`, or the only one its type allows.
+    pub(crate) algorithm: Algorithm,
+    pub(crate) key: DecodingKey,
+}
+
+/// The cache and what fills it.
+pub(crate) struct KeyCache {
+    http: reqwest::Client,
+    jwks_uri: String,
+    min_refetch_interval: Duration,
+    keys: RwLock<Arc<HashMap<String, Arc<PublishedKey>>>>,
+    /// When the last fetch started; serialises fetches.
+    last_fetch: Mutex<Option<Instant>>,
+}
+
+/// The algorithm a JWK may verify. Portcullis publishes `alg`; for keys without one, only the
+/// algorithm its type and curve allow. Symmetric keys are never accepted.
+fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
+    let declared = match jwk.common.key_algorithm {
+        Some(KeyAlgorithm::EdDSA) => Some(Algorithm::EdDSA),
+        Some(KeyAlgorithm::ES256) => Some(Algorithm::ES256),
+        Some(KeyAlgorithm::RS256) => Some(Algorithm::RS256),
+        Some(_) => return None,
+        None => None,
+    };
+    let allowed = match &jwk.algorithm {
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => Algorithm::EdDSA,
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        _ => return None,
+    };
+    match declared {
+        Some(alg) if alg != allowed => None,
+        _ => Some(allowed),
+    }
+}
+
+/// Parses a JWKS into usable keys by `kid`; keys without a `kid` or of unusable types are
+/// skipped.
+fn parse(set: &JwkSet) -> HashMap<String, Arc<PublishedKey>> {
+    set.keys
+        .iter()
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            let algorithm = algorithm_of(jwk)?;
+            let key = DecodingKey::from_jwk(jwk).ok()?;
+            Some((kid, Arc::new(PublishedKey { algorithm, key })))
+        })
+        .collect()
+}
+
+impl KeyCache {
+    /// Fetches the JWKS once to start with.
+    pub(crate) async fn load(
+        http: reqwest::Client,
+        jwks_uri: String,
+        min_refetch_interval: Duration,
+    ) -> Result<Self, SetupError> {
+        let cache = Self {
+            http,
+            jwks_uri,
+            min_refetch_interval,
+            keys: RwLock::new(Arc::new(HashMap::new())),
+            last_fetch: Mutex::new(None),
+        };
+        let keys = cache.fetch().await?;
+        *cache.keys.write().await = Arc::new(keys);
+        *cache.last_fetch.lock().await = Some(Instant::now());
+        Ok(cache)
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, Arc<PublishedKey>>, SetupError> {
+        let failed = |reason: String| SetupError::Fetch { what: "JWKS", url: self.jwks_uri.clone(), reason };
+        let response = self.http.get(&self.jwks_uri).send().await.map_err(|e| failed(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(failed(format!("HTTP {}", response.status())));
+        }
+        let set: JwkSet = response.json().await.map_err(|e| failed(e.to_string()))?;
+        Ok(parse(&set))
+    }
+
+    /// The key `kid`. An unknown id triggers a refetch unless one happened within the
+    /// interval; concurrent callers share one refetch. `Err(())` when the refetch failed.
+    pub(crate) async fn key(&self, kid: &str) -> Result<Option<Arc<PublishedKey>>, ()> {
+        if let Some(key) = self.keys.read().await.get(kid) {
+            return Ok(Some(Arc::clone(key)));
+        }
+        let mut last = self.last_fetch.lock().await;
+        // Another caller may have refetched while this one waited for the lock.
+        if let Some(key) = self.keys.read().await.get(kid) {
+            return Ok(Some(Arc::clone(key)));
+        }
+        if last.is_some_and(|at| at.elapsed() < self.min_refetch_interval) {
+            return Ok(None);
+        }
+        *last = Some(Instant::now());
+        match self.fetch().await {
+            Ok(keys) => {
+                let found = keys.get(kid).cloned();
+                *self.keys.write().await = Arc::new(keys);
+                Ok(found)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "refetching the JWKS failed; keeping the known keys");
+                Err(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwk(json: serde_json::Value) -> Jwk {
+        serde_json::from_value(json).expect("JWK")
+    }
+
+    #[test]
+    fn only_the_algorithm_a_key_allows_is_accepted() {
+        let ed =
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        assert_eq!(algorithm_of(&jwk(ed.clone())), Some(Algorithm::EdDSA));
+        let mut declared_wrong = ed;
+        declared_wrong["alg"] = "RS256".into();
+        assert_eq!(algorithm_of(&jwk(declared_wrong)), None, "a key declaring another algorithm is unusable");
+        let symmetric = serde_json::json!({"kty": "oct", "k": "c2VjcmV0", "alg": "HS256"});
+        assert_eq!(algorithm_of(&jwk(symmetric)), None, "symmetric keys are never accepted");
+    }
+}
