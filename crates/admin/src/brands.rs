@@ -8,7 +8,7 @@ use portcullis_tenancy::{Brand, BrandId, BrandSettings, BrandStore};
 
 use crate::error::{AdminError, AdminResult};
 use crate::paging::{TotalCount, decode_cursor, encode_cursor, page_size};
-use crate::{context, issuer_of};
+use crate::{context, issuer_of, patched};
 
 /// A brand (tenant).
 #[derive(Debug, Clone, SimpleObject)]
@@ -135,15 +135,6 @@ fn grant_list(values: &[String]) -> AdminResult<Vec<GrantType>> {
 
 fn catalog(values: &[String]) -> AdminResult<Vec<Scope>> {
     values.iter().map(|s| Scope::parse(s.as_str())).collect::<Result<Vec<_>, _>>().map_err(bad("scopeCatalog"))
-}
-
-/// Applies a nullable patch: absent keeps, `null` clears, a value sets.
-fn patched<T>(current: Option<T>, patch: MaybeUndefined<T>) -> Option<T> {
-    match patch {
-        MaybeUndefined::Undefined => current,
-        MaybeUndefined::Null => None,
-        MaybeUndefined::Value(v) => Some(v),
-    }
 }
 
 fn settings(input: &CreateBrandInput) -> AdminResult<BrandSettings> {

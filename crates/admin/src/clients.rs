@@ -6,7 +6,7 @@ use portcullis_grants::{lifecycle, provision};
 use portcullis_tenancy::{Client, ClientProfile, ClientStore};
 
 use crate::error::AdminError;
-use crate::{Caller, context};
+use crate::{Caller, context, patched};
 
 /// A client (API credential) of a brand. Its secret is never shown again after creation or
 /// rotation.
@@ -250,11 +250,6 @@ impl ClientMutation {
         let old = load(grants, access.scope(), &id).await?.profile;
         let scopes = input.scopes.as_deref().map(|s| scope_set("scopes", s)).transpose()?.unwrap_or(old.scopes);
         only_platform_mints_platform_admins(caller, &scopes)?;
-        let patched = |current: Option<u32>, patch: MaybeUndefined<u32>| match patch {
-            MaybeUndefined::Undefined => current,
-            MaybeUndefined::Null => None,
-            MaybeUndefined::Value(v) => Some(v),
-        };
         let profile = ClientProfile {
             name: input.name.unwrap_or(old.name),
             grant_types: input.grant_types.as_deref().map(grant_types).transpose()?.unwrap_or(old.grant_types),

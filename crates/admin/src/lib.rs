@@ -47,3 +47,13 @@ pub(crate) fn context<'a>(ctx: &Context<'a>) -> AdminResult<(&'a Caller, &'a Gra
 pub(crate) fn issuer_of(grants: &GrantContext<SeaStore>, key: &BrandKey) -> String {
     format!("{}/brands/{key}", grants.public_url)
 }
+
+/// Applies a nullable input field to a current value: absent keeps it, `null` clears it, a value
+/// replaces it.
+pub(crate) fn patched<T>(current: Option<T>, patch: async_graphql::MaybeUndefined<T>) -> Option<T> {
+    match patch {
+        async_graphql::MaybeUndefined::Undefined => current,
+        async_graphql::MaybeUndefined::Null => None,
+        async_graphql::MaybeUndefined::Value(v) => Some(v),
+    }
+}

@@ -81,13 +81,13 @@ pub struct ActiveToken {
 /// prefix, access tokens are JWTs. A `token_type_hint` therefore never changes the answer (RFC
 /// 7662 §2.1 lets a server look beyond the hint); it is accepted and not needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Access,
     Refresh,
     Api,
 }
 
-fn kind_of(token: &str) -> Kind {
+pub(crate) fn kind_of(token: &str) -> Kind {
     match token.split_once('_') {
         Some((REFRESH_TOKEN_PREFIX, _)) => Kind::Refresh,
         Some((API_TOKEN_PREFIX, _)) => Kind::Api,

@@ -9,8 +9,7 @@ use portcullis_tenancy::{
     AuditEvent, AuditStore, BrandScope, Client, KeyStore, RefreshStore, RevocationStore, TokenStore,
 };
 
-use crate::api_access::API_TOKEN_PREFIX;
-use crate::tokens::REFRESH_TOKEN_PREFIX;
+use crate::introspect::{Kind, kind_of};
 use crate::verify::{self, Expiry};
 use crate::{GrantContext, GrantError, GrantResult};
 
@@ -37,13 +36,13 @@ where
     S: KeyStore + TokenStore + RefreshStore + RevocationStore + AuditStore,
 {
     let now = ctx.clock.now();
-    let (revoked, target) = match token.split_once('_') {
-        Some((API_TOKEN_PREFIX, _)) => {
+    let (revoked, target) = match kind_of(token) {
+        Kind::Api => {
             return Err(GrantError::UnsupportedTokenType(
                 "API tokens are disabled or regenerated through the management API".into(),
             ));
         }
-        Some((REFRESH_TOKEN_PREFIX, _)) => {
+        Kind::Refresh => {
             let Some(record) = ctx.store.find_refresh(scope, hash_secret(token).as_str()).await? else {
                 return Ok(Revoked::Nothing);
             };
@@ -54,7 +53,7 @@ where
             let outcome = if changed > 0 { Revoked::RefreshFamily } else { Revoked::Nothing };
             (outcome, format!("family:{}", record.family_id))
         }
-        _ => {
+        Kind::Access => {
             // The signature is checked so that a forged token cannot name a real jti.
             let Some(claims) = verify::access_token(ctx, scope, token, Expiry::Ignore).await? else {
                 return Ok(Revoked::Nothing);
