@@ -27,10 +27,16 @@
 //! Failures are [`VerifyError`]s, each with its RFC 6750 answer: [`VerifyError::status`],
 //! [`VerifyError::www_authenticate`].
 //!
+//! With the `axum` feature, [`VerifyLayer`] verifies requests (token, brand header, the route's
+//! scopes) before the handler runs, and [`Verified`] is an extractor; refusals are RFC 6750
+//! responses.
+//!
 //! **Unfinished** (issue 6 is open): https issuers (this version speaks plain HTTP only, e.g.
-//! to a server on a private network or behind the same proxy), the tower layer and axum
-//! extractor, HTTP Basic API tokens, following the revocation feed, and the client token source.
+//! to a server on a private network or behind the same proxy), HTTP Basic API tokens, following
+//! the revocation feed, and the client token source.
 
+#[cfg(feature = "axum")]
+mod axum_support;
 mod config;
 mod error;
 mod keys;
@@ -39,3 +45,6 @@ mod verifier;
 pub use config::{DEFAULT_BRAND_HEADER, VerifierConfig};
 pub use error::{SetupError, VerifyError};
 pub use verifier::{Verified, Verifier};
+
+#[cfg(feature = "axum")]
+pub use axum_support::{VerifyLayer, VerifyService};

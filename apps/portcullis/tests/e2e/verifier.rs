@@ -170,3 +170,71 @@ async fn a_key_rotation_under_traffic_fails_no_verification() {
     }
     assert_eq!(total, 320);
 }
+
+/// A resource server built on the verifier's layer and extractor, on a free loopback port.
+async fn resource_server(verifier: Verifier) -> String {
+    use axum::routing::{get, post};
+    use portcullis_verifier::{Verified, VerifyLayer};
+
+    async fn whoami(verified: Verified) -> axum::Json<Value> {
+        axum::Json(json!({"sub": verified.claims.sub, "brand": verified.claims.brand, "scope": verified.claims.scope}))
+    }
+    let app = axum::Router::new()
+        .route("/whoami", get(whoami).layer(VerifyLayer::new(verifier.clone())))
+        .route("/notes", post(whoami).layer(VerifyLayer::new(verifier).require_scopes(["write"])));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn the_layer_and_extractor_answer_per_rfc_6750() {
+    let fixture = Fixture::sqlite();
+    fixture.create_brand("acme", &[]);
+    let reader = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+    let writer = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "write"]);
+    let server = fixture.serve().await;
+    let verifier =
+        Verifier::discover(VerifierConfig::new(fixture.issuer("acme")).require_brand_header("X-RATOR-brand-key"))
+            .await
+            .expect("discovery");
+    let api = resource_server(verifier).await;
+    let read_token = token(&server, &reader, &[("scope", "read")]).await;
+    let write_token = token(&server, &writer, &[("scope", "write")]).await;
+    let call = async |method: reqwest::Method, path: &str, bearer: Option<&str>, brand: Option<&str>| {
+        let mut request = client().request(method, format!("{api}{path}"));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        if let Some(brand) = brand {
+            request = request.header("X-RATOR-brand-key", brand);
+        }
+        let response = request.send().await.expect("resource server");
+        let challenge = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (response.status().as_u16(), challenge, response.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    use reqwest::Method;
+
+    let (status, challenge, body) = call(Method::GET, "/whoami", Some(&read_token), Some("acme")).await;
+    assert_eq!((status, body["sub"].as_str()), (200, Some(reader.id.as_str())), "{body}");
+    assert!(challenge.is_none());
+
+    let (status, challenge, _) = call(Method::GET, "/whoami", None, Some("acme")).await;
+    assert_eq!((status, challenge.as_deref()), (401, Some("Bearer")), "no token: a bare challenge");
+    let (status, challenge, body) = call(Method::GET, "/whoami", Some("garbage"), Some("acme")).await;
+    assert_eq!(status, 401);
+    assert!(challenge.unwrap().contains("error=\"invalid_token\""));
+    assert_eq!(body["error"], "invalid_token");
+    let (status, _, _) = call(Method::GET, "/whoami", Some(&read_token), None).await;
+    assert_eq!(status, 401, "the brand header is required");
+    let (status, _, _) = call(Method::GET, "/whoami", Some(&read_token), Some("globex")).await;
+    assert_eq!(status, 401, "and must name the token's brand");
+
+    let (status, challenge, body) = call(Method::POST, "/notes", Some(&read_token), Some("acme")).await;
+    assert_eq!(status, 403, "{body}");
+    let challenge = challenge.unwrap();
+    assert!(challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"write\""), "{challenge}");
+    let (status, _, _) = call(Method::POST, "/notes", Some(&write_token), Some("acme")).await;
+    assert_eq!(status, 200);
+}
