@@ -20,13 +20,16 @@ pub struct VerifierConfig {
     /// The shortest time between two JWKS fetches caused by unknown key ids, so that garbage
     /// tokens cannot make the verifier hammer the server.
     pub min_refetch_interval: Duration,
+    /// How old the cached JWKS may get before it is refreshed (so that keys published for the
+    /// next rotation are known before they sign).
+    pub jwks_max_age: Duration,
     /// Timeout of each request to the server.
     pub http_timeout: Duration,
 }
 
 impl VerifierConfig {
     /// Defaults for `issuer`: no audience check, 30 s leeway, no brand header, refetch at
-    /// most every 5 s, 10 s HTTP timeout.
+    /// most every 5 s on unknown key ids, refresh the JWKS every 5 minutes, 10 s HTTP timeout.
     pub fn new(issuer: impl Into<String>) -> Self {
         Self {
             issuer: issuer.into().trim_end_matches('/').to_owned(),
@@ -34,6 +37,7 @@ impl VerifierConfig {
             leeway: Duration::from_secs(30),
             brand_header: None,
             min_refetch_interval: Duration::from_secs(5),
+            jwks_max_age: Duration::from_secs(300),
             http_timeout: Duration::from_secs(10),
         }
     }
@@ -63,6 +67,13 @@ impl VerifierConfig {
     #[must_use]
     pub fn min_refetch_interval(mut self, interval: Duration) -> Self {
         self.min_refetch_interval = interval;
+        self
+    }
+
+    /// Sets how old the cached JWKS may get before it is refreshed.
+    #[must_use]
+    pub fn jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.jwks_max_age = max_age;
         self
     }
 }

@@ -23,6 +23,7 @@ pub(crate) struct KeyCache {
     http: reqwest::Client,
     jwks_uri: String,
     min_refetch_interval: Duration,
+    max_age: Duration,
     keys: RwLock<Arc<HashMap<String, Arc<PublishedKey>>>>,
     /// When the last fetch started; serialises fetches.
     last_fetch: Mutex<Option<Instant>>,
@@ -70,11 +71,13 @@ impl KeyCache {
         http: reqwest::Client,
         jwks_uri: String,
         min_refetch_interval: Duration,
+        max_age: Duration,
     ) -> Result<Self, SetupError> {
         let cache = Self {
             http,
             jwks_uri,
             min_refetch_interval,
+            max_age,
             keys: RwLock::new(Arc::new(HashMap::new())),
             last_fetch: Mutex::new(None),
         };
@@ -97,8 +100,10 @@ impl KeyCache {
     /// The key `kid`. An unknown id triggers a refetch unless one happened within the
     /// interval; concurrent callers share one refetch. `Err(())` when the refetch failed.
     pub(crate) async fn key(&self, kid: &str) -> Result<Option<Arc<PublishedKey>>, ()> {
-        if let Some(key) = self.keys.read().await.get(kid) {
-            return Ok(Some(Arc::clone(key)));
+        let known = self.keys.read().await.get(kid).cloned();
+        if let Some(key) = known {
+            self.refresh_if_stale().await;
+            return Ok(Some(key));
         }
         let mut last = self.last_fetch.lock().await;
         // Another caller may have refetched while this one waited for the lock.
@@ -119,6 +124,25 @@ impl KeyCache {
                 tracing::warn!(error = %e, "refetching the JWKS failed; keeping the known keys");
                 Err(())
             }
+        }
+    }
+}
+
+impl KeyCache {
+    /// Refetches the JWKS when it is older than `max_age`, so that a `next` key published by a
+    /// rotation is known before it signs. One caller does it; the others go on with the known
+    /// keys, and a failure keeps them.
+    async fn refresh_if_stale(&self) {
+        let Ok(mut last) = self.last_fetch.try_lock() else {
+            return;
+        };
+        if last.is_some_and(|at| at.elapsed() < self.max_age) {
+            return;
+        }
+        *last = Some(Instant::now());
+        match self.fetch().await {
+            Ok(keys) => *self.keys.write().await = Arc::new(keys),
+            Err(e) => tracing::warn!(error = %e, "refreshing the JWKS failed; keeping the known keys"),
         }
     }
 }

@@ -107,7 +107,9 @@ impl Verifier {
                 found: discovery.issuer.to_string(),
             });
         }
-        let keys = KeyCache::load(http, discovery.jwks_uri.to_string(), config.min_refetch_interval).await?;
+        let keys =
+            KeyCache::load(http, discovery.jwks_uri.to_string(), config.min_refetch_interval, config.jwks_max_age)
+                .await?;
         Ok(Self { inner: Arc::new(Inner { config, brand, keys }) })
     }
 

@@ -133,26 +133,38 @@ async fn a_key_rotation_under_traffic_fails_no_verification() {
     let server = fixture.serve().await;
     let admin = server.revealed_admin().expect("admin");
     let admin_token = token(&server, &admin, &[]).await;
-    // Two rotations within a second: the second promotes a key published by the first, which
-    // the verifier learns by refetching on the unknown kid (allowed every 100 ms here).
-    let config = VerifierConfig::new(fixture.issuer("acme")).min_refetch_interval(Duration::from_millis(100));
-    let verifier = Verifier::discover(config).await.expect("discovery");
+    // Two rotations in quick succession: the second promotes a key published by the first. One
+    // verifier learns it by refetching on the unknown kid (allowed every 100 ms here), the other
+    // by refreshing its JWKS when it gets old (every 100 ms here; unknown kids not refetched).
+    let refetching = VerifierConfig::new(fixture.issuer("acme")).min_refetch_interval(Duration::from_millis(100));
+    let refreshing = VerifierConfig::new(fixture.issuer("acme"))
+        .min_refetch_interval(Duration::from_secs(600))
+        .jwks_max_age(Duration::from_millis(100));
+    let verifiers = [
+        Verifier::discover(refetching).await.expect("discovery"),
+        Verifier::discover(refreshing).await.expect("discovery"),
+    ];
 
+    // Traffic runs from before the first rotation until after the second.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..8 {
-        let (server_url, app, verifier) = (server.token_url("acme"), app.clone(), verifier.clone());
+        let (server_url, app, verifiers, stop) =
+            (server.token_url("acme"), app.clone(), verifiers.clone(), std::sync::Arc::clone(&stop));
         tasks.spawn(async move {
-            let mut verified = 0;
-            for _ in 0..40 {
+            let mut kids = std::collections::BTreeSet::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let token = client_credentials(&server_url, Auth::Basic(&app), &[]).await.access_token();
-                verifier.verify(&token).await.expect("no verification fails across the rotation");
-                verified += 1;
+                for verifier in &verifiers {
+                    verifier.verify(&token).await.expect("no verification fails across the rotation");
+                }
+                kids.insert(header_of(&token)["kid"].as_str().expect("kid").to_owned());
             }
-            verified
+            kids
         });
     }
     for _ in 0..2 {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
         let rotate = json!({"query": "mutation { rotateSigningKey(brandKey: \"acme\") { kid } }"});
         let response = client()
             .post(format!("{}/graphql", server.admin_url))
@@ -164,11 +176,13 @@ async fn a_key_rotation_under_traffic_fails_no_verification() {
         let body: Value = response.json().await.unwrap();
         assert!(body["data"]["rotateSigningKey"]["kid"].is_string(), "{body}");
     }
-    let mut total = 0;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut kids = std::collections::BTreeSet::new();
     while let Some(done) = tasks.join_next().await {
-        total += done.expect("task");
+        kids.extend(done.expect("task"));
     }
-    assert_eq!(total, 320);
+    assert_eq!(kids.len(), 3, "tokens of all three keys were verified: {kids:?}");
 }
 
 /// A resource server built on the verifier's layer and extractor, on a free loopback port.
