@@ -62,7 +62,8 @@ pub struct TokenRevokeArgs {
     /// The brand key.
     #[arg(long)]
     pub brand: String,
-    /// The token's `jti` claim.
+    /// The token's `jti` claim (it may begin with `-`).
+    #[arg(allow_hyphen_values = true)]
     pub jti: String,
     /// Print one JSON object.
     #[arg(long)]
@@ -74,7 +75,8 @@ pub struct ClientChangeArgs {
     /// The brand key.
     #[arg(long)]
     pub brand: String,
-    /// The client id.
+    /// The client id (it may begin with `-`).
+    #[arg(allow_hyphen_values = true)]
     pub client_id: String,
     /// Print one JSON object.
     #[arg(long)]
@@ -233,4 +235,26 @@ pub struct ClientCreateArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// Server-generated ids are base64url and may begin with `-`: they are values, not flags.
+    #[test]
+    fn ids_beginning_with_a_dash_are_values() {
+        let cli = Cli::try_parse_from(["portcullis", "token", "revoke", "--brand", "acme", "-vngrZGMfbDuYA7U4bUG4A"])
+            .expect("a jti beginning with '-'");
+        assert!(
+            matches!(cli.command, Command::Token(TokenCommand::Revoke(args)) if args.jti == "-vngrZGMfbDuYA7U4bUG4A")
+        );
+        let cli = Cli::try_parse_from(["portcullis", "client", "disable", "--brand", "acme", "-x1", "--json"])
+            .expect("a client id beginning with '-'");
+        assert!(
+            matches!(cli.command, Command::Client(ClientCommand::Disable(args)) if args.client_id == "-x1" && args.json)
+        );
+    }
 }
