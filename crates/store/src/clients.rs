@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
 use crate::convert::{self, to_json, ttl_to_db};
 use crate::entity::clients;
 use crate::error::map_err;
-use crate::revocations::{Holder, lock_feed, revoke_holder};
+use crate::revocations::{Holder, change_holder};
 use crate::scoped::{scoped, scoped_delete, scoped_update};
 use crate::{SeaStore, unix_now};
 
@@ -72,26 +72,17 @@ impl ClientStore for SeaStore {
         enabled: bool,
         at: RevokeAt,
     ) -> StoreResult<bool> {
-        let txn = self.write_txn().await?;
-        if !enabled {
-            lock_feed(&txn).await?;
-        }
-        let updated = scoped_update::<clients::Entity>(scope)
-            .col_expr(clients::Column::Enabled, Expr::val(enabled))
-            .col_expr(clients::Column::UpdatedAt, Expr::val(at.at))
-            .filter(clients::Column::ClientId.eq(id.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(map_err)?;
-        if updated.rows_affected == 0 {
-            txn.rollback().await.map_err(map_err)?;
-            return Ok(false);
-        }
-        if !enabled {
-            revoke_holder(&txn, scope, Holder::Client(id.as_str()), at).await?;
-        }
-        txn.commit().await.map_err(map_err)?;
-        Ok(true)
+        change_holder(self, scope, Holder::Client(id.as_str()), at, !enabled, async |txn| {
+            let updated = scoped_update::<clients::Entity>(scope)
+                .col_expr(clients::Column::Enabled, Expr::val(enabled))
+                .col_expr(clients::Column::UpdatedAt, Expr::val(at.at))
+                .filter(clients::Column::ClientId.eq(id.as_str()))
+                .exec(txn)
+                .await
+                .map_err(map_err)?;
+            Ok(updated.rows_affected)
+        })
+        .await
     }
 
     async fn update_client(
@@ -150,19 +141,14 @@ impl ClientStore for SeaStore {
     }
 
     async fn delete_client(&self, scope: &BrandScope, id: &ClientId, at: RevokeAt) -> StoreResult<bool> {
-        let txn = self.write_txn().await?;
-        lock_feed(&txn).await?;
-        let deleted = scoped_delete::<clients::Entity>(scope)
-            .filter(clients::Column::ClientId.eq(id.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(map_err)?;
-        if deleted.rows_affected == 0 {
-            txn.rollback().await.map_err(map_err)?;
-            return Ok(false);
-        }
-        revoke_holder(&txn, scope, Holder::Client(id.as_str()), at).await?;
-        txn.commit().await.map_err(map_err)?;
-        Ok(true)
+        change_holder(self, scope, Holder::Client(id.as_str()), at, true, async |txn| {
+            let deleted = scoped_delete::<clients::Entity>(scope)
+                .filter(clients::Column::ClientId.eq(id.as_str()))
+                .exec(txn)
+                .await
+                .map_err(map_err)?;
+            Ok(deleted.rows_affected)
+        })
+        .await
     }
 }

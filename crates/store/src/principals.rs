@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, PaginatorTrait, QueryFilter, QueryO
 use crate::convert::{self, to_json};
 use crate::entity::principals;
 use crate::error::map_err;
-use crate::revocations::{Holder, lock_feed, revoke_holder};
+use crate::revocations::{Holder, change_holder};
 use crate::scoped::{scoped, scoped_delete, scoped_update};
 use crate::{SeaStore, unix_now};
 
@@ -77,43 +77,29 @@ impl PrincipalStore for SeaStore {
         enabled: bool,
         at: RevokeAt,
     ) -> StoreResult<bool> {
-        let txn = self.write_txn().await?;
-        if !enabled {
-            lock_feed(&txn).await?;
-        }
-        let updated = scoped_update::<principals::Entity>(scope)
-            .col_expr(principals::Column::Enabled, Expr::val(enabled))
-            .col_expr(principals::Column::UpdatedAt, Expr::val(at.at))
-            .filter(principals::Column::PrincipalId.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(map_err)?;
-        if updated.rows_affected == 0 {
-            txn.rollback().await.map_err(map_err)?;
-            return Ok(false);
-        }
-        if !enabled {
-            revoke_holder(&txn, scope, Holder::Subject(id), at).await?;
-        }
-        txn.commit().await.map_err(map_err)?;
-        Ok(true)
+        change_holder(self, scope, Holder::Subject(id), at, !enabled, async |txn| {
+            let updated = scoped_update::<principals::Entity>(scope)
+                .col_expr(principals::Column::Enabled, Expr::val(enabled))
+                .col_expr(principals::Column::UpdatedAt, Expr::val(at.at))
+                .filter(principals::Column::PrincipalId.eq(id))
+                .exec(txn)
+                .await
+                .map_err(map_err)?;
+            Ok(updated.rows_affected)
+        })
+        .await
     }
 
     async fn delete_principal(&self, scope: &BrandScope, id: &str, at: RevokeAt) -> StoreResult<bool> {
-        let txn = self.write_txn().await?;
-        lock_feed(&txn).await?;
-        let deleted = scoped_delete::<principals::Entity>(scope)
-            .filter(principals::Column::PrincipalId.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(map_err)?;
-        if deleted.rows_affected == 0 {
-            txn.rollback().await.map_err(map_err)?;
-            return Ok(false);
-        }
-        revoke_holder(&txn, scope, Holder::Subject(id), at).await?;
-        txn.commit().await.map_err(map_err)?;
-        Ok(true)
+        change_holder(self, scope, Holder::Subject(id), at, true, async |txn| {
+            let deleted = scoped_delete::<principals::Entity>(scope)
+                .filter(principals::Column::PrincipalId.eq(id))
+                .exec(txn)
+                .await
+                .map_err(map_err)?;
+            Ok(deleted.rows_affected)
+        })
+        .await
     }
 
     async fn list_principals(

@@ -12,7 +12,10 @@ use portcullis_tenancy::{
     BrandScope, RefreshStatus, Revocation, RevocationKind, RevocationStore, RevokeAt, StoreResult, TokenStatus,
 };
 use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 
 use crate::SeaStore;
 use crate::entity::{issued_tokens, refresh_tokens, revocations};
@@ -136,6 +139,32 @@ pub(crate) async fn revoke_holder(
     };
     append(txn, scope, vec![entry]).await?;
     Ok(access.rows_affected + refresh.rows_affected)
+}
+
+/// Changes one holder's own row — `change` runs the update or delete and returns how many rows
+/// it touched — and, with `cascade`, revokes the holder's tokens and appends its feed entry, all
+/// in one write transaction. Returns whether the row existed (nothing changes when it did not).
+pub(crate) async fn change_holder(
+    store: &SeaStore,
+    scope: &BrandScope,
+    holder: Holder<'_>,
+    at: RevokeAt,
+    cascade: bool,
+    change: impl AsyncFnOnce(&DatabaseTransaction) -> StoreResult<u64>,
+) -> StoreResult<bool> {
+    let txn = store.write_txn().await?;
+    if cascade {
+        lock_feed(&txn).await?;
+    }
+    if change(&txn).await? == 0 {
+        txn.rollback().await.map_err(map_err)?;
+        return Ok(false);
+    }
+    if cascade {
+        revoke_holder(&txn, scope, holder, at).await?;
+    }
+    txn.commit().await.map_err(map_err)?;
+    Ok(true)
 }
 
 /// Revokes the active access tokens matching `filter` and appends one `token` entry for each,
