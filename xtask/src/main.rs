@@ -1,8 +1,14 @@
 //! `cargo xtask <task>`: project automation that needs more than one cargo command.
 //!
-//! * `ci`: formatting check, clippy with `-D warnings`, and the whole test suite, as CI runs them.
+//! * `ci`: formatting check, the compose checks, clippy with `-D warnings`, and the whole test
+//!   suite, as CI runs them.
 //! * `schema`: writes the management API's SDL to `schema.graphql` (a test fails when it is stale).
+//! * `compose-check`: validates `docker-compose.yml`, `.env.example` and the `Dockerfile` without
+//!   a Docker engine (`.ci/compose-check.sh`).
+//! * `bench`: release builds against a real server; figures into `BENCHMARKS.md` (see `bench.rs`).
 #![allow(clippy::print_stderr, reason = "xtask reports progress on stderr")]
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +20,9 @@ fn main() -> anyhow::Result<()> {
     match task.as_str() {
         "ci" => ci(),
         "schema" => schema(),
-        _ => bail!("usage: cargo xtask ci|schema"),
+        "compose-check" => compose_check(),
+        "bench" => bench::bench(),
+        _ => bail!("usage: cargo xtask ci|schema|compose-check|bench"),
     }
 }
 
@@ -41,8 +49,18 @@ fn schema() -> anyhow::Result<()> {
     Ok(())
 }
 
+fn compose_check() -> anyhow::Result<()> {
+    eprintln!("$ sh .ci/compose-check.sh");
+    let status = Command::new("sh").arg(".ci/compose-check.sh").current_dir(root()).status().context("running sh")?;
+    if !status.success() {
+        bail!("compose-check failed with {status}");
+    }
+    Ok(())
+}
+
 fn ci() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
+    compose_check()?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
     cargo(&["test", "--workspace", "--locked"])
 }

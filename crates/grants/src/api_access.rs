@@ -35,6 +35,7 @@ pub async fn enable_api_access<S: PrincipalStore + AuditStore>(
     if !ctx.store.set_api_token(scope, user_id, Some(hash.as_str().to_owned()), now).await? {
         return Err(ProvisionError::NotFound(format!("no user '{user_id}' in this brand")));
     }
+    ctx.feed.notify();
     audit(&ctx.store, scope, actor, "user.api_access_enabled", Some(user_id.to_owned()), now).await;
     Ok(token)
 }
@@ -49,6 +50,7 @@ pub async fn disable_api_access<S: PrincipalStore + AuditStore>(
     require_user(ctx, scope, user_id).await?;
     let now = ctx.clock.now();
     ctx.store.set_api_token(scope, user_id, None, now).await?;
+    ctx.feed.notify();
     audit(&ctx.store, scope, actor, "user.api_access_disabled", Some(user_id.to_owned()), now).await;
     Ok(())
 }

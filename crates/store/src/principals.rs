@@ -2,7 +2,8 @@
 
 use portcullis_core::ScopeSet;
 use portcullis_tenancy::{
-    BrandScope, NewPrincipal, Principal, PrincipalKind, PrincipalStore, RevokeAt, StoreError, StoreResult,
+    BrandScope, NewPrincipal, Principal, PrincipalKind, PrincipalStore, RevocationKind, RevokeAt, StoreError,
+    StoreResult,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -10,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, PaginatorTrait, QueryFilter, QueryO
 use crate::convert::{self, to_json};
 use crate::entity::principals;
 use crate::error::map_err;
-use crate::revocations::{Holder, change_holder};
+use crate::revocations::{self, Holder, change_holder};
 use crate::scoped::{scoped, scoped_delete, scoped_update};
 use crate::{SeaStore, unix_now};
 
@@ -155,15 +156,30 @@ impl PrincipalStore for SeaStore {
         now: i64,
     ) -> StoreResult<bool> {
         let issued_at = token_hash.as_ref().map(|_| now);
+        // The change and its feed entry commit together, so that verifiers caching answers for
+        // the previous token forget them.
+        let txn = self.write_txn().await?;
+        revocations::lock_feed(&txn).await?;
         let updated = scoped_update::<principals::Entity>(scope)
             .col_expr(principals::Column::ApiTokenHash, Expr::val(token_hash))
             .col_expr(principals::Column::ApiTokenIssuedAt, Expr::val(issued_at))
             .col_expr(principals::Column::UpdatedAt, Expr::val(now))
             .filter(principals::Column::PrincipalId.eq(id))
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(map_err)?;
-        Ok(updated.rows_affected == 1)
+        if updated.rows_affected != 1 {
+            return Ok(false);
+        }
+        let entry = revocations::Entry {
+            kind: RevocationKind::ApiToken,
+            value: id.to_owned(),
+            revoked_at: now,
+            expires_at: now,
+        };
+        revocations::append(&txn, scope, vec![entry]).await?;
+        txn.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 
     async fn find_principal_by_api_token(

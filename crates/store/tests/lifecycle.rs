@@ -259,6 +259,13 @@ async fn api_tokens_are_set_found_replaced_and_cleared_per_brand() {
         assert!(store.set_api_token(&acme, "u1", None, 30).await.unwrap());
         assert!(store.find_principal_by_api_token(&acme, "sha256:two").await.unwrap().is_none(), "cleared");
         assert!(store.find_principal_by_id(&acme, "u1").await.unwrap().unwrap().api_token_issued_at.is_none());
+
+        // Every change is announced on acme's feed (the refused change at globex is not).
+        let feed = store.revocations_after(&acme, 0, 10).await.unwrap();
+        let entries: Vec<_> = feed.iter().map(|e| (e.kind, e.value.as_str(), e.revoked_at)).collect();
+        let expected = [10, 20, 30].map(|at| (RevocationKind::ApiToken, "u1", at));
+        assert_eq!(entries, expected, "{}", db.name);
+        assert!(store.revocations_after(&globex, 0, 10).await.unwrap().is_empty(), "{}", db.name);
     })
     .await;
 }

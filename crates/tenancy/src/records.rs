@@ -427,6 +427,9 @@ pub enum RevocationKind {
     Client,
     /// The access token with this `jti` was approved again after a revocation: accept it again.
     Approved,
+    /// The API token of the user whose id is the value was regenerated or disabled: forget any
+    /// cached answer for that user's API token.
+    ApiToken,
 }
 
 impl RevocationKind {
@@ -437,12 +440,15 @@ impl RevocationKind {
             Self::Subject => "subject",
             Self::Client => "client",
             Self::Approved => "approved",
+            Self::ApiToken => "api_token",
         }
     }
 
     /// Parses the storage name.
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Token, Self::Subject, Self::Client, Self::Approved].into_iter().find(|k| k.as_str() == value)
+        [Self::Token, Self::Subject, Self::Client, Self::Approved, Self::ApiToken]
+            .into_iter()
+            .find(|k| k.as_str() == value)
     }
 }
 

@@ -195,7 +195,9 @@ pub trait PrincipalStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Sets (`Some`) or clears (`None`) the hash of a principal's API token; a new hash replaces
-    /// the previous token. Returns whether the principal exists.
+    /// the previous token. Appends a [`crate::RevocationKind::ApiToken`] feed entry in the same
+    /// transaction, so that verifiers forget cached answers for the previous token. Returns
+    /// whether the principal exists.
     fn set_api_token(
         &self,
         scope: &BrandScope,

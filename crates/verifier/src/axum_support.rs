@@ -1,5 +1,6 @@
 //! axum and tower integration (feature `axum`): a [`VerifyLayer`] that verifies every request's
-//! Bearer token (and brand header, and the route's scopes) before the handler runs, and the
+//! Bearer token or Basic API token (and brand header, and the route's scopes) before the
+//! handler runs, and the
 //! [`Verified`] extractor that hands the claims to the handler. Refusals are RFC 6750 answers:
 //! 401 with `WWW-Authenticate: Bearer error="invalid_token"`, 403 with
 //! `error="insufficient_scope", scope="…"`.
@@ -17,6 +18,7 @@ use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode};
 use tower::{Layer, Service};
 
+use crate::error::BASIC_CHALLENGE;
 use crate::{Verified, Verifier, VerifyError};
 
 impl IntoResponse for VerifyError {
@@ -32,22 +34,28 @@ impl IntoResponse for VerifyError {
     }
 }
 
-/// The Bearer token of a request, if it has one.
-fn bearer(parts: &Parts) -> Result<&str, VerifyError> {
-    let header = parts.headers.get(AUTHORIZATION).ok_or(VerifyError::Missing)?;
-    let text = header.to_str().map_err(|_| VerifyError::Malformed)?;
-    match text.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        _ => Err(VerifyError::Missing),
-    }
-}
-
-/// Verifies a request's token and brand header.
+/// Verifies a request's credentials (Bearer token, or Basic API token when accepted) and its
+/// brand header.
 async fn verify_parts(verifier: &Verifier, parts: &Parts) -> Result<Verified, VerifyError> {
-    let verified = verifier.verify(bearer(parts)?).await?;
+    let authorization = match parts.headers.get(AUTHORIZATION) {
+        None => None,
+        Some(value) => Some(value.to_str().map_err(|_| VerifyError::Malformed)?),
+    };
+    let verified = verifier.authenticate(authorization).await?;
     let header = verifier.brand_header().and_then(|name| parts.headers.get(name)).and_then(|v| v.to_str().ok());
     verifier.check_brand_header(&verified, header)?;
     Ok(verified)
+}
+
+/// The refusal for `error`; a request with no credentials at a verifier that accepts API
+/// tokens is offered both schemes.
+fn refusal(verifier: &Verifier, error: VerifyError) -> Response {
+    let offer_basic = error == VerifyError::Missing && verifier.accepts_api_tokens();
+    let mut response = error.into_response();
+    if offer_basic {
+        response.headers_mut().append(WWW_AUTHENTICATE, HeaderValue::from_static(BASIC_CHALLENGE));
+    }
+    response
 }
 
 /// Verifies requests before they reach the inner service; the [`Verified`] claims are put in
@@ -118,7 +126,7 @@ where
                     parts.extensions.insert(verified);
                     inner.call(Request::from_parts(parts, body)).await
                 }
-                Err(e) => Ok(e.into_response()),
+                Err(e) => Ok(refusal(&layer.verifier, e)),
             }
         })
     }

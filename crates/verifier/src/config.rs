@@ -1,9 +1,87 @@
 //! How a [`crate::Verifier`] is set up.
 
+use std::fmt;
 use std::time::Duration;
 
 /// The default name of the header that carries the caller's brand.
 pub const DEFAULT_BRAND_HEADER: &str = "X-Brand-Key";
+
+/// A client of the brand, used to call the issuer's introspection endpoint (HTTP Basic API
+/// tokens) and its revocation feed. Its secret is never printed, not even by `Debug`.
+#[derive(Clone)]
+pub struct ClientCredentials {
+    /// The client id.
+    pub id: String,
+    secret: String,
+}
+
+impl ClientCredentials {
+    /// A client id and its secret.
+    pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self { id: id.into(), secret: secret.into() }
+    }
+
+    pub(crate) fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials").field("id", &self.id).field("secret", &"<redacted>").finish()
+    }
+}
+
+/// What the verifier does while it cannot reach the revocation feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedOutage {
+    /// Go on verifying with the revocations known so far (availability first). A token revoked
+    /// during the outage is accepted until the feed is back or the token expires.
+    KeepServing,
+    /// Refuse every token (503, [`crate::VerifyError::Unavailable`]) once the feed has been
+    /// unreachable for longer than the grace period (revocation first).
+    FailClosed {
+        /// How long an outage is tolerated before tokens are refused.
+        grace: Duration,
+    },
+}
+
+/// How the verifier follows the brand's revocation feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevocationFeed {
+    /// Behaviour during an outage of the feed.
+    pub on_outage: FeedOutage,
+    /// How long each long-poll waits for new entries on the server (at most 25 s).
+    pub wait: Duration,
+}
+
+impl Default for RevocationFeed {
+    /// Keep serving during an outage; long-polls of 20 s.
+    fn default() -> Self {
+        Self { on_outage: FeedOutage::KeepServing, wait: Duration::from_secs(20) }
+    }
+}
+
+/// How long answers about HTTP Basic API tokens are cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiTokenCache {
+    /// How long an accepted `username:api_token` is trusted without asking again. When the
+    /// revocation feed is followed, a regenerated or disabled token (or a disabled user) is
+    /// forgotten as soon as the feed says so.
+    pub positive_ttl: Duration,
+    /// How long a refused one is refused without asking again (so that guessing cannot make
+    /// the verifier hammer the introspection endpoint).
+    pub negative_ttl: Duration,
+    /// Most answers kept.
+    pub capacity: usize,
+}
+
+impl Default for ApiTokenCache {
+    /// 5 s for accepted tokens, 2 s for refused ones, 10,000 answers.
+    fn default() -> Self {
+        Self { positive_ttl: Duration::from_secs(5), negative_ttl: Duration::from_secs(2), capacity: 10_000 }
+    }
+}
 
 /// What to verify tokens against.
 #[derive(Debug, Clone)]
@@ -23,13 +101,23 @@ pub struct VerifierConfig {
     /// How old the cached JWKS may get before it is refreshed (so that keys published for the
     /// next rotation are known before they sign).
     pub jwks_max_age: Duration,
-    /// Timeout of each request to the server.
+    /// Timeout of each request to the server (long-polls of the feed get their wait on top).
     pub http_timeout: Duration,
+    /// The resource server's own client of the brand: needed for API tokens and the feed.
+    pub client: Option<ClientCredentials>,
+    /// Accept HTTP Basic `username:api_token` (checked through introspection), with this cache.
+    pub api_tokens: Option<ApiTokenCache>,
+    /// Follow the brand's revocation feed.
+    pub revocation_feed: Option<RevocationFeed>,
+    /// The HTTP client to use (e.g. one trusting a private certificate authority); by default
+    /// one with rustls, the platform's roots, no redirects and `http_timeout`.
+    pub http_client: Option<reqwest::Client>,
 }
 
 impl VerifierConfig {
     /// Defaults for `issuer`: no audience check, 30 s leeway, no brand header, refetch at
-    /// most every 5 s on unknown key ids, refresh the JWKS every 5 minutes, 10 s HTTP timeout.
+    /// most every 5 s on unknown key ids, refresh the JWKS every 5 minutes, 10 s HTTP timeout,
+    /// no API tokens, no revocation feed.
     pub fn new(issuer: impl Into<String>) -> Self {
         Self {
             issuer: issuer.into().trim_end_matches('/').to_owned(),
@@ -39,6 +127,10 @@ impl VerifierConfig {
             min_refetch_interval: Duration::from_secs(5),
             jwks_max_age: Duration::from_secs(300),
             http_timeout: Duration::from_secs(10),
+            client: None,
+            api_tokens: None,
+            revocation_feed: None,
+            http_client: None,
         }
     }
 
@@ -74,6 +166,43 @@ impl VerifierConfig {
     #[must_use]
     pub fn jwks_max_age(mut self, max_age: Duration) -> Self {
         self.jwks_max_age = max_age;
+        self
+    }
+
+    /// Sets the timeout of each request to the server.
+    #[must_use]
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = timeout;
+        self
+    }
+
+    /// Authenticates to the issuer as this client of the brand (for API tokens and the feed).
+    #[must_use]
+    pub fn client(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.client = Some(ClientCredentials::new(id, secret));
+        self
+    }
+
+    /// Accepts HTTP Basic `username:api_token`, checked through introspection and cached as
+    /// `cache` says. Needs [`Self::client`].
+    #[must_use]
+    pub fn api_tokens(mut self, cache: ApiTokenCache) -> Self {
+        self.api_tokens = Some(cache);
+        self
+    }
+
+    /// Follows the brand's revocation feed, so that revoked tokens, clients and users are
+    /// refused within about a second. Needs [`Self::client`].
+    #[must_use]
+    pub fn revocation_feed(mut self, feed: RevocationFeed) -> Self {
+        self.revocation_feed = Some(feed);
+        self
+    }
+
+    /// Uses `client` for every request to the issuer.
+    #[must_use]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
         self
     }
 }

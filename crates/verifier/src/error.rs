@@ -1,5 +1,8 @@
 //! Why a token was refused, and the RFC 6750 answer each reason gets.
 
+/// The challenge of refused HTTP Basic API tokens.
+pub(crate) const BASIC_CHALLENGE: &str = "Basic realm=\"api\", charset=\"UTF-8\"";
+
 /// Why setting up a verifier failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -12,6 +15,20 @@ pub enum SetupError {
         /// `discovery document` or `JWKS`.
         what: &'static str,
         /// Where from.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// API tokens or the revocation feed were asked for without a client to authenticate with.
+    #[error("{0} needs the resource server's client credentials (VerifierConfig::client)")]
+    MissingClient(&'static str),
+    /// API tokens were asked for but the issuer publishes no introspection endpoint.
+    #[error("the issuer publishes no introspection endpoint, which API tokens need")]
+    NoIntrospection,
+    /// The revocation feed could not be read at start while configured to fail closed.
+    #[error("could not read the revocation feed at {url}: {reason}")]
+    Feed {
+        /// The feed's URL.
         url: String,
         /// Why.
         reason: String,
@@ -71,8 +88,15 @@ pub enum VerifyError {
         /// The scopes the route requires, space-separated.
         required: String,
     },
-    /// The keys could not be refreshed and the key is unknown.
-    #[error("the issuer's keys are unavailable")]
+    /// The token, its client or its subject was revoked (seen on the revocation feed).
+    #[error("the token has been revoked")]
+    Revoked,
+    /// HTTP Basic credentials that are not a live API token of the brand's user.
+    #[error("invalid username or API token")]
+    BadApiToken,
+    /// The issuer's keys, its introspection endpoint or the revocation feed (when configured to
+    /// fail closed) could not be reached: the token can't be judged now.
+    #[error("the issuer is unavailable")]
     Unavailable,
 }
 
@@ -97,10 +121,12 @@ impl VerifyError {
         }
     }
 
-    /// The `WWW-Authenticate` header value (RFC 6750 §3).
+    /// The `WWW-Authenticate` header value: RFC 6750 §3 for Bearer tokens, RFC 7617 for
+    /// refused HTTP Basic API tokens.
     pub fn www_authenticate(&self) -> String {
         match self {
             Self::Missing => "Bearer".to_owned(),
+            Self::BadApiToken => BASIC_CHALLENGE.to_owned(),
             Self::InsufficientScope { required } => {
                 format!("Bearer error=\"insufficient_scope\", error_description=\"{self}\", scope=\"{required}\"")
             }

@@ -1,41 +1,114 @@
-//! [`Verifier`]: discovery, then RFC 9068 checks of each token.
+//! [`Verifier`]: discovery, then RFC 9068 checks of each access token, HTTP Basic API tokens,
+//! and the revocation feed.
 
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Validation, decode, decode_header};
-use openidconnect::{IssuerUrl, JsonWebKeySetUrl};
-use portcullis_core::AccessTokenClaims;
+use openidconnect::{IntrospectionUrl, IssuerUrl, JsonWebKeySetUrl, TokenUrl};
+use portcullis_core::{AccessTokenClaims, ActType};
 use serde::Deserialize;
 
+use crate::api_tokens::{ApiTokenIdentity, ApiTokens};
 use crate::config::VerifierConfig;
 use crate::error::{SetupError, VerifyError};
 use crate::keys::KeyCache;
+use crate::revocations::{self, Follower, Forget};
 
 /// The `typ` of RFC 9068 access tokens.
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// The part of the discovery document the verifier needs, with `openidconnect`'s URL types.
 #[derive(Debug, Deserialize)]
-struct Discovery {
-    issuer: IssuerUrl,
-    jwks_uri: JsonWebKeySetUrl,
+pub(crate) struct Discovery {
+    pub(crate) issuer: IssuerUrl,
+    pub(crate) jwks_uri: JsonWebKeySetUrl,
+    pub(crate) token_endpoint: Option<TokenUrl>,
+    pub(crate) introspection_endpoint: Option<IntrospectionUrl>,
 }
 
-/// A verified access token.
+/// Fetches and checks the discovery document of `issuer`.
+pub(crate) async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery, SetupError> {
+    let url = format!("{issuer}/.well-known/openid-configuration");
+    let failed = |reason: String| SetupError::Fetch { what: "discovery document", url: url.clone(), reason };
+    let response = http.get(&url).send().await.map_err(|e| failed(e.without_url().to_string()))?;
+    if !response.status().is_success() {
+        return Err(failed(format!("HTTP {}", response.status())));
+    }
+    let discovery: Discovery = response.json().await.map_err(|e| failed(e.without_url().to_string()))?;
+    if discovery.issuer.as_str().trim_end_matches('/') != issuer {
+        return Err(SetupError::IssuerMismatch { expected: issuer.to_owned(), found: discovery.issuer.to_string() });
+    }
+    Ok(discovery)
+}
+
+/// The default HTTP client: rustls (aws-lc-rs, the platform's trust roots), no redirects.
+pub(crate) fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, SetupError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| SetupError::Fetch { what: "HTTP client", url: String::new(), reason: e.to_string() })
+}
+
+/// Who a verified request acts for: an access token's claims, or a user's API token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified {
-    /// Its claims.
-    pub claims: AccessTokenClaims,
+pub enum Verified {
+    /// A verified RFC 9068 access token (Bearer).
+    AccessToken(AccessTokenClaims),
+    /// A user's API token (HTTP Basic `username:api_token`), confirmed by introspection.
+    ApiToken(ApiTokenIdentity),
 }
 
 impl Verified {
-    /// Whether the token grants `scope`.
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.claims.scope.split(' ').any(|s| s == scope)
+    /// The subject: the client id (client_credentials) or the user's or operator's id.
+    pub fn sub(&self) -> &str {
+        match self {
+            Self::AccessToken(c) => &c.sub,
+            Self::ApiToken(i) => &i.sub,
+        }
     }
 
-    /// `Ok` when the token grants every scope of `required`, else
+    /// The brand key.
+    pub fn brand(&self) -> &str {
+        match self {
+            Self::AccessToken(c) => &c.brand,
+            Self::ApiToken(i) => &i.brand,
+        }
+    }
+
+    /// Granted scopes, space-delimited (an API token grants its user's permissions).
+    pub fn scope(&self) -> &str {
+        match self {
+            Self::AccessToken(c) => &c.scope,
+            Self::ApiToken(i) => &i.scope,
+        }
+    }
+
+    /// Who the credential acts for (`user` for API tokens).
+    pub fn act_type(&self) -> ActType {
+        match self {
+            Self::AccessToken(c) => c.act_type,
+            Self::ApiToken(_) => ActType::User,
+        }
+    }
+
+    /// The access token's claims; `None` for API tokens.
+    pub fn claims(&self) -> Option<&AccessTokenClaims> {
+        match self {
+            Self::AccessToken(c) => Some(c),
+            Self::ApiToken(_) => None,
+        }
+    }
+
+    /// Whether the credential grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope().split(' ').any(|s| s == scope)
+    }
+
+    /// `Ok` when the credential grants every scope of `required`, else
     /// [`VerifyError::InsufficientScope`] naming them.
     pub fn require_scopes(&self, required: &[&str]) -> Result<(), VerifyError> {
         if required.iter().all(|s| self.has_scope(s)) {
@@ -45,7 +118,8 @@ impl Verified {
     }
 }
 
-/// Verifies a brand's access tokens. Cheap to clone; share one per issuer.
+/// Verifies a brand's access tokens (and API tokens, when configured). Cheap to clone; share
+/// one per issuer. Dropping the last clone stops its revocation-feed follower.
 #[derive(Clone)]
 pub struct Verifier {
     inner: Arc<Inner>,
@@ -55,27 +129,25 @@ struct Inner {
     config: VerifierConfig,
     brand: String,
     keys: KeyCache,
+    api_tokens: Option<Arc<ApiTokens>>,
+    feed: Option<Follower>,
 }
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("issuer", &self.inner.config.issuer).finish_non_exhaustive()
+        f.debug_struct("Verifier")
+            .field("issuer", &self.inner.config.issuer)
+            .field("api_tokens", &self.inner.api_tokens.is_some())
+            .field("revocation_feed", &self.inner.feed.is_some())
+            .finish_non_exhaustive()
     }
 }
 
 /// The brand key at the end of an issuer URL (`…/brands/{key}`).
 fn brand_of(issuer: &str) -> Result<String, SetupError> {
     let url = url::Url::parse(issuer).map_err(|e| SetupError::InvalidIssuer(format!("{issuer}: {e}")))?;
-    match url.scheme() {
-        "http" => {}
-        // Unfinished (issue 6): reqwest's rustls support needs a crypto provider chosen for the
-        // whole process; until that is settled, this step speaks plain HTTP only.
-        "https" => {
-            return Err(SetupError::InvalidIssuer(format!(
-                "{issuer}: https issuers are not supported by this version of the verifier yet"
-            )));
-        }
-        _ => return Err(SetupError::InvalidIssuer(format!("{issuer}: not an http(s) URL"))),
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(SetupError::InvalidIssuer(format!("{issuer}: not an http(s) URL")));
     }
     let mut segments: Vec<&str> = url.path_segments().map(Iterator::collect).unwrap_or_default();
     segments.retain(|s| !s.is_empty());
@@ -85,32 +157,53 @@ fn brand_of(issuer: &str) -> Result<String, SetupError> {
     }
 }
 
+/// The username and password of an HTTP Basic header value's credentials (after `Basic `).
+/// Anything undecodable is refused like wrong credentials, with the Basic challenge.
+fn basic_credentials(encoded: &str) -> Result<(String, String), VerifyError> {
+    let bytes = STANDARD.decode(encoded.trim()).map_err(|_| VerifyError::BadApiToken)?;
+    let text = String::from_utf8(bytes).map_err(|_| VerifyError::BadApiToken)?;
+    let (username, password) = text.split_once(':').ok_or(VerifyError::BadApiToken)?;
+    if username.is_empty() || password.is_empty() {
+        return Err(VerifyError::BadApiToken);
+    }
+    Ok((username.to_owned(), password.to_owned()))
+}
+
 impl Verifier {
-    /// Reads the issuer's discovery document and JWKS.
+    /// Reads the issuer's discovery document and JWKS; with a revocation feed configured,
+    /// reads the feed's backlog and starts following it (on the current tokio runtime).
     pub async fn discover(config: VerifierConfig) -> Result<Self, SetupError> {
         let brand = brand_of(&config.issuer)?;
-        let http = reqwest::Client::builder()
-            .timeout(config.http_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| SetupError::Fetch { what: "HTTP client", url: String::new(), reason: e.to_string() })?;
-        let url = format!("{}/.well-known/openid-configuration", config.issuer);
-        let failed = |reason: String| SetupError::Fetch { what: "discovery document", url: url.clone(), reason };
-        let response = http.get(&url).send().await.map_err(|e| failed(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(failed(format!("HTTP {}", response.status())));
-        }
-        let discovery: Discovery = response.json().await.map_err(|e| failed(e.to_string()))?;
-        if discovery.issuer.as_str().trim_end_matches('/') != config.issuer {
-            return Err(SetupError::IssuerMismatch {
-                expected: config.issuer.clone(),
-                found: discovery.issuer.to_string(),
-            });
-        }
-        let keys =
-            KeyCache::load(http, discovery.jwks_uri.to_string(), config.min_refetch_interval, config.jwks_max_age)
-                .await?;
-        Ok(Self { inner: Arc::new(Inner { config, brand, keys }) })
+        let http = match &config.http_client {
+            Some(client) => client.clone(),
+            None => http_client(config.http_timeout)?,
+        };
+        let discovery = discover(&http, &config.issuer).await?;
+        let keys = KeyCache::load(
+            http.clone(),
+            discovery.jwks_uri.to_string(),
+            config.min_refetch_interval,
+            config.jwks_max_age,
+        )
+        .await?;
+        let api_tokens = match config.api_tokens {
+            None => None,
+            Some(settings) => {
+                let client = config.client.clone().ok_or(SetupError::MissingClient("API tokens"))?;
+                let endpoint = discovery.introspection_endpoint.ok_or(SetupError::NoIntrospection)?;
+                Some(Arc::new(ApiTokens::new(http.clone(), endpoint.to_string(), client, brand.clone(), settings)))
+            }
+        };
+        let feed = match config.revocation_feed {
+            None => None,
+            Some(feed) => {
+                let client = config.client.clone().ok_or(SetupError::MissingClient("the revocation feed"))?;
+                let forget =
+                    api_tokens.clone().map(|tokens| -> Forget { Arc::new(move |sub| tokens.forget_user(sub)) });
+                Some(revocations::follow(http, &config.issuer, client, feed, config.http_timeout, forget).await?)
+            }
+        };
+        Ok(Self { inner: Arc::new(Inner { config, brand, keys, api_tokens, feed }) })
     }
 
     /// The brand key of the issuer.
@@ -123,9 +216,58 @@ impl Verifier {
         self.inner.config.brand_header.as_deref()
     }
 
-    /// Verifies `token`: signature by a published key of the issuer with the algorithm that key
-    /// declares, `typ`, `iss`, `aud` (when configured), `exp`/`nbf` with the leeway, `brand`.
+    /// Whether HTTP Basic API tokens are accepted.
+    pub fn accepts_api_tokens(&self) -> bool {
+        self.inner.api_tokens.is_some()
+    }
+
+    /// Verifies an `Authorization` header value: `Bearer <access token>`, or `Basic …` with a
+    /// user's `username:api_token` when API tokens are accepted. `None` (no header) is
+    /// [`VerifyError::Missing`].
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Verified, VerifyError> {
+        let header = authorization.ok_or(VerifyError::Missing)?;
+        let (scheme, rest) = header.trim().split_once(' ').ok_or(VerifyError::Missing)?;
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+            return self.verify(rest).await;
+        }
+        if scheme.eq_ignore_ascii_case("basic") && self.accepts_api_tokens() {
+            let (username, token) = basic_credentials(rest)?;
+            return self.verify_api_token(&username, &token).await;
+        }
+        Err(VerifyError::Missing)
+    }
+
+    /// Verifies an access token: signature by a published key of the issuer with the algorithm
+    /// that key declares, `typ`, `iss`, `aud` (when configured), `exp`/`nbf` with the leeway,
+    /// `brand`; and, when the feed is followed, that it has not been revoked.
     pub async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        let claims = self.verify_signed(token).await?;
+        if let Some(feed) = &self.inner.feed {
+            if feed.state.failed_closed() {
+                return Err(VerifyError::Unavailable);
+            }
+            if feed.state.refuses(&claims) {
+                return Err(VerifyError::Revoked);
+            }
+        }
+        Ok(Verified::AccessToken(claims))
+    }
+
+    /// Verifies a user's API token through introspection (cached). Refused with
+    /// [`VerifyError::BadApiToken`] unless it is the live API token of `username` at this
+    /// brand; [`VerifyError::Missing`] when this verifier does not accept API tokens.
+    pub async fn verify_api_token(&self, username: &str, token: &str) -> Result<Verified, VerifyError> {
+        let tokens = self.inner.api_tokens.as_ref().ok_or(VerifyError::Missing)?;
+        if let Some(feed) = &self.inner.feed
+            && feed.state.failed_closed()
+        {
+            return Err(VerifyError::Unavailable);
+        }
+        Ok(Verified::ApiToken(tokens.check(username, token).await?))
+    }
+
+    async fn verify_signed(&self, token: &str) -> Result<AccessTokenClaims, VerifyError> {
         let header = decode_header(token).map_err(|_| VerifyError::Malformed)?;
         let typ_ok = header
             .typ
@@ -168,17 +310,17 @@ impl Verifier {
         if claims.brand != self.inner.brand {
             return Err(VerifyError::WrongBrand);
         }
-        Ok(Verified { claims })
+        Ok(claims)
     }
 
     /// Checks the request's brand header (when this verifier requires one) against the
-    /// token's brand.
+    /// credential's brand.
     pub fn check_brand_header(&self, verified: &Verified, header: Option<&str>) -> Result<(), VerifyError> {
         if self.inner.config.brand_header.is_none() {
             return Ok(());
         }
         match header {
-            Some(value) if value.trim() == verified.claims.brand => Ok(()),
+            Some(value) if value.trim() == verified.brand() => Ok(()),
             _ => Err(VerifyError::BrandHeaderMismatch),
         }
     }
@@ -191,10 +333,22 @@ mod tests {
     #[test]
     fn the_brand_comes_from_the_issuer_path() {
         assert_eq!(brand_of("http://id.example.com/brands/acme").ok(), Some("acme".into()));
-        assert!(brand_of("https://id.example.com/brands/acme").is_err(), "no TLS support yet");
+        assert_eq!(brand_of("https://id.example.com/brands/acme").ok(), Some("acme".into()));
         assert_eq!(brand_of("http://127.0.0.1:8080/prefix/brands/a.b-c/").ok(), Some("a.b-c".into()));
         assert!(brand_of("https://id.example.com/").is_err());
         assert!(brand_of("ftp://id.example.com/brands/x").is_err());
         assert!(brand_of("not a url").is_err());
+    }
+
+    #[test]
+    fn basic_credentials_are_decoded_or_refused() {
+        let encode = |s: &str| STANDARD.encode(s);
+        assert_eq!(basic_credentials(&encode("alice:pca_x")), Ok(("alice".into(), "pca_x".into())));
+        assert_eq!(basic_credentials(&encode("alice:pca:x")), Ok(("alice".into(), "pca:x".into())));
+        assert_eq!(basic_credentials("%%%"), Err(VerifyError::BadApiToken), "bad base64");
+        assert_eq!(basic_credentials(&STANDARD.encode([0xff, b':', b'x'])), Err(VerifyError::BadApiToken));
+        assert_eq!(basic_credentials(&encode("no-colon")), Err(VerifyError::BadApiToken));
+        assert_eq!(basic_credentials(&encode(":pca_x")), Err(VerifyError::BadApiToken));
+        assert_eq!(basic_credentials(&encode("alice:")), Err(VerifyError::BadApiToken));
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::fixture::Fixture;
 use crate::http::{Auth, client, client_credentials};
 
-async fn graphql(admin_url: &str, bearer: Option<&str>, query: &str) -> (u16, Value) {
+pub(crate) async fn graphql(admin_url: &str, bearer: Option<&str>, query: &str) -> (u16, Value) {
     let mut request = client().post(format!("{admin_url}/graphql")).json(&json!({"query": query}));
     if let Some(token) = bearer {
         request = request.bearer_auth(token);

@@ -22,3 +22,4 @@ mod secrets_at_rest;
 mod token_errors;
 mod token_lifecycle;
 mod verifier;
+mod verifier_live;

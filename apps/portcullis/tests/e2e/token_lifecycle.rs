@@ -52,12 +52,18 @@ async fn revoke(server: &Server, creds: &ClientCredentials, token: &str, hint: &
     reply.status.as_u16()
 }
 
+/// The HTTP client of the `oauth2` crate (its own reqwest version).
 fn http() -> oauth2::reqwest::Client {
     oauth2::reqwest::Client::builder()
         .redirect(oauth2::reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()
         .expect("HTTP client")
+}
+
+/// A plain client for the feed, with a timeout above the longest long-poll.
+fn feed_http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client")
 }
 
 #[tokio::test]
@@ -141,7 +147,7 @@ async fn revoking_a_refresh_token_signs_the_user_out() {
 }
 
 /// Reads an event stream until `count` revocation events have arrived.
-async fn read_events(response: &mut oauth2::reqwest::Response, text: &mut String, count: usize) {
+async fn read_events(response: &mut reqwest::Response, text: &mut String, count: usize) {
     while text.matches("event: revocation").count() < count {
         let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
             .await
@@ -164,7 +170,7 @@ async fn a_follower_hears_of_revocations_through_the_event_stream() {
     let revoke_url = format!("{}/brands/acme/oauth/revoke", server.public_url);
     request_token(&revoke_url, Auth::Basic(&app), &[("token", &first)]).await;
 
-    let mut stream = http()
+    let mut stream = feed_http()
         .get(format!("{}/brands/acme/revocations", server.public_url))
         .basic_auth(&app.id, Some(&app.secret))
         .header("accept", "text/event-stream")
@@ -183,7 +189,7 @@ async fn a_follower_hears_of_revocations_through_the_event_stream() {
     let ids: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("id: ")).collect();
     assert_eq!(ids.len(), 2, "{text}");
     // Resuming after the first event replays only the second.
-    let resumed = http()
+    let resumed = feed_http()
         .get(format!("{}/brands/acme/revocations?after={}", server.public_url, ids[0]))
         .basic_auth(&app.id, Some(&app.secret))
         .send()
@@ -201,7 +207,7 @@ fn long_poll(server: &Server, creds: &ClientCredentials, after: &str) -> tokio::
     let url = format!("{}/brands/{}/revocations?after={after}&wait=20", server.public_url, creds.brand);
     let (id, secret) = (creds.id.clone(), creds.secret.clone());
     tokio::spawn(async move {
-        let response = http().get(url).basic_auth(id, Some(secret)).send().await.expect("long-poll");
+        let response = feed_http().get(url).basic_auth(id, Some(secret)).send().await.expect("long-poll");
         assert_eq!(response.status(), 200);
         response.json().await.expect("JSON page")
     })

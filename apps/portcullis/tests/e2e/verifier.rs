@@ -68,7 +68,7 @@ async fn the_verifier_accepts_real_tokens_and_refuses_everything_else() {
 
     let good = token(&server, &acme, &[("audience", AUDIENCE)]).await;
     let verified = verifier.verify(&good).await.expect("a real token verifies");
-    assert_eq!((verified.claims.sub.as_str(), verified.claims.brand.as_str()), (acme.id.as_str(), "acme"));
+    assert_eq!((verified.sub(), verified.brand()), (acme.id.as_str(), "acme"));
     verifier.check_brand_header(&verified, Some("acme")).expect("matching brand header");
     assert_eq!(verifier.check_brand_header(&verified, Some("globex")), Err(VerifyError::BrandHeaderMismatch));
     assert_eq!(verifier.check_brand_header(&verified, None), Err(VerifyError::BrandHeaderMismatch));
@@ -191,7 +191,7 @@ async fn resource_server(verifier: Verifier) -> String {
     use portcullis_verifier::{Verified, VerifyLayer};
 
     async fn whoami(verified: Verified) -> axum::Json<Value> {
-        axum::Json(json!({"sub": verified.claims.sub, "brand": verified.claims.brand, "scope": verified.claims.scope}))
+        axum::Json(json!({"sub": verified.sub(), "brand": verified.brand(), "scope": verified.scope()}))
     }
     let app = axum::Router::new()
         .route("/whoami", get(whoami).layer(VerifyLayer::new(verifier.clone())))

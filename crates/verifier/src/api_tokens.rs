@@ -1,0 +1,222 @@
+//! HTTP Basic `username:api_token`: checked through the issuer's introspection endpoint (RFC
+//! 7662) and cached briefly, both ways.
+//!
+//! The cache is keyed by a SHA-256 of the credentials, so the verifier keeps no API token in
+//! clear; accepted answers are forgotten early when the revocation feed says that the user's
+//! API token changed or the user was disabled.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use aws_lc_rs::digest::{SHA256, digest};
+use serde::Deserialize;
+
+use crate::config::{ApiTokenCache, ClientCredentials};
+use crate::error::VerifyError;
+
+/// A user authenticated by an API token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenIdentity {
+    /// The user's id.
+    pub sub: String,
+    /// The user's login name.
+    pub username: String,
+    /// The user's permissions, space-delimited.
+    pub scope: String,
+    /// The brand key.
+    pub brand: String,
+}
+
+/// The members of an introspection answer that matter here.
+#[derive(Debug, Deserialize)]
+struct Introspection {
+    active: bool,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    brand: Option<String>,
+}
+
+/// `token_type` of API tokens in Portcullis introspection answers.
+const API_TOKEN_TYPE: &str = "api_token";
+
+type Key = [u8; 32];
+
+struct Cached {
+    at: Instant,
+    answer: Option<ApiTokenIdentity>,
+}
+
+/// Checks API tokens, with the cache.
+pub(crate) struct ApiTokens {
+    http: reqwest::Client,
+    introspection_endpoint: String,
+    client: ClientCredentials,
+    brand: String,
+    settings: ApiTokenCache,
+    cache: Mutex<HashMap<Key, Cached>>,
+}
+
+fn key_of(username: &str, token: &str) -> Key {
+    let mut input = Vec::with_capacity(username.len() + token.len() + 1);
+    input.extend_from_slice(username.as_bytes());
+    input.push(0);
+    input.extend_from_slice(token.as_bytes());
+    let mut key = [0; 32];
+    key.copy_from_slice(digest(&SHA256, &input).as_ref());
+    key
+}
+
+impl ApiTokens {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        introspection_endpoint: String,
+        client: ClientCredentials,
+        brand: String,
+        settings: ApiTokenCache,
+    ) -> Self {
+        Self { http, introspection_endpoint, client, brand, settings, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The user whose API token `token` is, when `username` names that user.
+    pub(crate) async fn check(&self, username: &str, token: &str) -> Result<ApiTokenIdentity, VerifyError> {
+        let key = key_of(username, token);
+        if let Some(answer) = self.cached(&key) {
+            return answer.ok_or(VerifyError::BadApiToken);
+        }
+        let answer = self.introspect(username, token).await?;
+        self.remember(key, answer.clone());
+        answer.ok_or(VerifyError::BadApiToken)
+    }
+
+    fn cached(&self, key: &Key) -> Option<Option<ApiTokenIdentity>> {
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = cache.get(key)?;
+        let ttl = if entry.answer.is_some() { self.settings.positive_ttl } else { self.settings.negative_ttl };
+        (entry.at.elapsed() < ttl).then(|| entry.answer.clone())
+    }
+
+    fn remember(&self, key: Key, answer: Option<ApiTokenIdentity>) {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= self.settings.capacity {
+            let longest = self.settings.positive_ttl.max(self.settings.negative_ttl);
+            cache.retain(|_, c| c.at.elapsed() < longest);
+            if cache.len() >= self.settings.capacity {
+                cache.clear();
+            }
+        }
+        cache.insert(key, Cached { at: Instant::now(), answer });
+    }
+
+    /// Forgets every accepted answer for the user `sub` (its API token changed, or the user
+    /// was disabled).
+    pub(crate) fn forget_user(&self, sub: &str) {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.retain(|_, c| c.answer.as_ref().is_none_or(|identity| identity.sub != sub));
+    }
+
+    /// `Ok(None)`: not a live API token of this username and brand.
+    async fn introspect(&self, username: &str, token: &str) -> Result<Option<ApiTokenIdentity>, VerifyError> {
+        let response = self
+            .http
+            .post(&self.introspection_endpoint)
+            .basic_auth(&self.client.id, Some(self.client.secret()))
+            .form(&[("token", token), ("token_type_hint", API_TOKEN_TYPE)])
+            .send()
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e.without_url(), "introspection failed");
+                VerifyError::Unavailable
+            })?;
+        if !response.status().is_success() {
+            // The resource server's own client was refused, or the server failed: the token
+            // can't be judged, which is not the caller's fault.
+            tracing::warn!(status = %response.status(), "introspection refused the resource server's client");
+            return Err(VerifyError::Unavailable);
+        }
+        let answer: Introspection = response.json().await.map_err(|e| {
+            tracing::warn!(error = %e.without_url(), "unreadable introspection answer");
+            VerifyError::Unavailable
+        })?;
+        if !answer.active || answer.token_type.as_deref() != Some(API_TOKEN_TYPE) {
+            return Ok(None);
+        }
+        let (Some(sub), Some(found), Some(brand)) = (answer.sub, answer.username, answer.brand) else {
+            return Ok(None);
+        };
+        if found != username || brand != self.brand {
+            return Ok(None);
+        }
+        Ok(Some(ApiTokenIdentity { sub, username: found, scope: answer.scope.unwrap_or_default(), brand }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn tokens(settings: ApiTokenCache) -> ApiTokens {
+        ApiTokens::new(
+            reqwest::Client::new(),
+            "http://127.0.0.1:9/introspect".into(),
+            ClientCredentials::new("c", "s"),
+            "acme".into(),
+            settings,
+        )
+    }
+
+    fn alice() -> ApiTokenIdentity {
+        ApiTokenIdentity { sub: "u1".into(), username: "alice".into(), scope: "read".into(), brand: "acme".into() }
+    }
+
+    #[test]
+    fn keys_separate_username_and_token() {
+        assert_ne!(key_of("ab", "c"), key_of("a", "bc"));
+        assert_eq!(key_of("a", "b"), key_of("a", "b"));
+    }
+
+    #[test]
+    fn answers_live_for_their_ttl_and_users_can_be_forgotten() {
+        let cache = tokens(ApiTokenCache {
+            positive_ttl: Duration::from_secs(60),
+            negative_ttl: Duration::ZERO,
+            capacity: 100,
+        });
+        cache.remember(key_of("alice", "t1"), Some(alice()));
+        cache.remember(key_of("alice", "bad"), None);
+        assert_eq!(cache.cached(&key_of("alice", "t1")), Some(Some(alice())));
+        assert_eq!(cache.cached(&key_of("alice", "bad")), None, "negative answers expired at once");
+        cache.forget_user("u2");
+        assert!(cache.cached(&key_of("alice", "t1")).is_some(), "another user's change");
+        cache.forget_user("u1");
+        assert_eq!(cache.cached(&key_of("alice", "t1")), None);
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let cache = tokens(ApiTokenCache {
+            positive_ttl: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(60),
+            capacity: 3,
+        });
+        for i in 0..10 {
+            cache.remember(key_of("u", &i.to_string()), None);
+        }
+        assert!(cache.cache.lock().expect("lock").len() <= 3);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_issuer_is_unavailable_not_a_refusal() {
+        let cache = tokens(ApiTokenCache::default());
+        assert_eq!(cache.check("alice", "pca_x").await, Err(VerifyError::Unavailable));
+    }
+}

@@ -1,0 +1,344 @@
+//! Revocation awareness: the brand's revocation feed, followed by long-polling, folded into a
+//! small in-memory state that every verification consults.
+//!
+//! The feed (`GET {issuer}/revocations?after={cursor}&wait={s}`, HTTP Basic client
+//! authentication) lists, in commit order, revoked tokens (`token`: a jti), blanket revocations
+//! of a subject or a client (`subject`, `client`: tokens issued at or before `revoked_at`),
+//! tokens approved again (`approved`: a jti) and changed API tokens (`api_token`: a user id).
+//! A long-poll returns as soon as an entry is committed, so a revocation reaches the verifier
+//! within the server's propagation time (well under a second).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use portcullis_core::AccessTokenClaims;
+use serde::Deserialize;
+
+use crate::config::{ClientCredentials, FeedOutage, RevocationFeed};
+use crate::error::SetupError;
+
+/// The server's longest long-poll, seconds.
+const MAX_WAIT: Duration = Duration::from_secs(25);
+/// First and longest pause between attempts while the feed is unreachable.
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// One entry on the wire.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Entry {
+    pub(crate) kind: String,
+    pub(crate) value: String,
+    pub(crate) revoked_at: i64,
+    pub(crate) expires_at: i64,
+}
+
+/// One page on the wire.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Page {
+    pub(crate) revocations: Vec<Entry>,
+    pub(crate) cursor: String,
+    pub(crate) more: bool,
+}
+
+/// What the feed has said so far, pruned as entries expire.
+#[derive(Debug, Default)]
+pub(crate) struct Revoked {
+    /// Revoked access tokens: jti → when its entry may be forgotten.
+    tokens: HashMap<String, i64>,
+    /// Blanket revocations: subject → (revoked at, forget after).
+    subjects: HashMap<String, (i64, i64)>,
+    /// Blanket revocations: client id → (revoked at, forget after).
+    clients: HashMap<String, (i64, i64)>,
+}
+
+impl Revoked {
+    /// Whether the feed refuses a token with these claims.
+    pub(crate) fn refuses(&self, claims: &AccessTokenClaims) -> bool {
+        let blanket =
+            |map: &HashMap<String, (i64, i64)>, key: &str| map.get(key).is_some_and(|(at, _)| claims.iat <= *at);
+        self.tokens.contains_key(&claims.jti)
+            || blanket(&self.subjects, &claims.sub)
+            || blanket(&self.clients, &claims.client_id)
+    }
+
+    /// Applies one entry. Returns the user id whose cached API-token answers must be
+    /// forgotten, if the entry concerns one.
+    pub(crate) fn apply(&mut self, entry: Entry) -> Option<String> {
+        let blanket = |map: &mut HashMap<String, (i64, i64)>, e: Entry| {
+            let slot = map.entry(e.value).or_insert((e.revoked_at, e.expires_at));
+            *slot = (slot.0.max(e.revoked_at), slot.1.max(e.expires_at));
+        };
+        match entry.kind.as_str() {
+            "token" => {
+                self.tokens.insert(entry.value, entry.expires_at);
+            }
+            "approved" => {
+                self.tokens.remove(&entry.value);
+            }
+            "subject" => {
+                let subject = entry.value.clone();
+                blanket(&mut self.subjects, entry);
+                return Some(subject);
+            }
+            "client" => blanket(&mut self.clients, entry),
+            "api_token" => return Some(entry.value),
+            other => tracing::debug!(kind = other, "ignoring a revocation-feed entry of an unknown kind"),
+        }
+        None
+    }
+
+    /// Forgets entries after which every token they refuse has expired.
+    pub(crate) fn prune(&mut self, now: i64) {
+        self.tokens.retain(|_, until| *until >= now);
+        self.subjects.retain(|_, (_, until)| *until >= now);
+        self.clients.retain(|_, (_, until)| *until >= now);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.tokens.len() + self.subjects.len() + self.clients.len()
+    }
+}
+
+/// The shared state of one verifier's feed follower.
+#[derive(Debug)]
+pub(crate) struct FeedState {
+    revoked: RwLock<Revoked>,
+    /// Since when the feed has been unreachable; `None` while it answers.
+    outage_since: Mutex<Option<Instant>>,
+    on_outage: FeedOutage,
+}
+
+impl FeedState {
+    fn new(on_outage: FeedOutage) -> Self {
+        Self { revoked: RwLock::new(Revoked::default()), outage_since: Mutex::new(None), on_outage }
+    }
+
+    /// Whether the feed refuses a token with these claims.
+    pub(crate) fn refuses(&self, claims: &AccessTokenClaims) -> bool {
+        self.revoked.read().unwrap_or_else(PoisonError::into_inner).refuses(claims)
+    }
+
+    /// Whether tokens must be refused because the feed has been down too long.
+    pub(crate) fn failed_closed(&self) -> bool {
+        let FeedOutage::FailClosed { grace } = self.on_outage else {
+            return false;
+        };
+        self.outage_since.lock().unwrap_or_else(PoisonError::into_inner).is_some_and(|since| since.elapsed() > grace)
+    }
+
+    fn set_reachable(&self, reachable: bool) {
+        let mut since = self.outage_since.lock().unwrap_or_else(PoisonError::into_inner);
+        match (reachable, *since) {
+            (true, _) => *since = None,
+            (false, None) => *since = Some(Instant::now()),
+            (false, Some(_)) => {}
+        }
+    }
+}
+
+/// Who wants to hear about API tokens that changed (the API-token cache).
+pub(crate) type Forget = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Reads the feed.
+struct Reader {
+    http: reqwest::Client,
+    url: String,
+    client: ClientCredentials,
+    wait: Duration,
+    http_timeout: Duration,
+}
+
+impl Reader {
+    async fn page(&self, cursor: &str, wait: Duration) -> Result<Page, String> {
+        let response = self
+            .http
+            .get(&self.url)
+            .basic_auth(&self.client.id, Some(self.client.secret()))
+            .query(&[("after", cursor), ("wait", &wait.as_secs().to_string())])
+            .timeout(self.http_timeout + wait)
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("HTTP {status}"));
+        }
+        response.json::<Page>().await.map_err(|e| e.without_url().to_string())
+    }
+}
+
+/// Folds a page into the state.
+fn apply(state: &FeedState, forget: Option<&Forget>, page: Page) {
+    let mut changed_users = Vec::new();
+    {
+        let mut revoked = state.revoked.write().unwrap_or_else(PoisonError::into_inner);
+        for entry in page.revocations {
+            changed_users.extend(revoked.apply(entry));
+        }
+        revoked.prune(unix_now());
+    }
+    if let Some(forget) = forget {
+        for user in &changed_users {
+            forget(user);
+        }
+    }
+}
+
+/// The follower task, aborted when the verifier that owns it is dropped.
+#[derive(Debug)]
+pub(crate) struct Follower {
+    pub(crate) state: Arc<FeedState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads the whole feed once, then follows it on a background task.
+pub(crate) async fn follow(
+    http: reqwest::Client,
+    issuer: &str,
+    client: ClientCredentials,
+    feed: RevocationFeed,
+    http_timeout: Duration,
+    forget: Option<Forget>,
+) -> Result<Follower, SetupError> {
+    let reader =
+        Reader { http, url: format!("{issuer}/revocations"), client, wait: feed.wait.min(MAX_WAIT), http_timeout };
+    let state = Arc::new(FeedState::new(feed.on_outage));
+    let mut cursor = "0".to_owned();
+    // The backlog first, so that nothing revoked before this start is accepted.
+    loop {
+        match reader.page(&cursor, Duration::ZERO).await {
+            Ok(page) => {
+                let more = page.more;
+                cursor.clone_from(&page.cursor);
+                apply(&state, forget.as_ref(), page);
+                if !more {
+                    break;
+                }
+            }
+            Err(reason) => {
+                if let FeedOutage::FailClosed { .. } = feed.on_outage {
+                    return Err(SetupError::Feed { url: reader.url.clone(), reason });
+                }
+                tracing::warn!(url = %reader.url, %reason, "revocation feed unreachable at start; following it in the background");
+                state.set_reachable(false);
+                break;
+            }
+        }
+    }
+    let task = tokio::spawn(run(reader, Arc::clone(&state), cursor, forget));
+    Ok(Follower { state, task })
+}
+
+async fn run(reader: Reader, state: Arc<FeedState>, mut cursor: String, forget: Option<Forget>) {
+    let mut pause = RETRY_FIRST;
+    loop {
+        match reader.page(&cursor, reader.wait).await {
+            Ok(page) => {
+                state.set_reachable(true);
+                pause = RETRY_FIRST;
+                cursor.clone_from(&page.cursor);
+                apply(&state, forget.as_ref(), page);
+            }
+            Err(reason) => {
+                if !state.outage_since.lock().unwrap_or_else(PoisonError::into_inner).is_some() {
+                    tracing::warn!(url = %reader.url, %reason, "revocation feed unreachable; retrying");
+                }
+                state.set_reachable(false);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(RETRY_MAX);
+            }
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use portcullis_core::{ActType, Audience};
+
+    use super::*;
+
+    fn claims(jti: &str, sub: &str, client: &str, iat: i64) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "http://id/brands/acme".into(),
+            sub: sub.into(),
+            aud: Audience::One("api".into()),
+            exp: iat + 900,
+            iat,
+            jti: jti.into(),
+            client_id: client.into(),
+            scope: "read".into(),
+            brand: "acme".into(),
+            act_type: ActType::User,
+        }
+    }
+
+    fn entry(kind: &str, value: &str, revoked_at: i64, expires_at: i64) -> Entry {
+        Entry { kind: kind.into(), value: value.into(), revoked_at, expires_at }
+    }
+
+    #[test]
+    fn entries_refuse_what_they_name_and_nothing_else() {
+        let mut revoked = Revoked::default();
+        assert_eq!(revoked.apply(entry("token", "j1", 100, 1000)), None);
+        assert!(revoked.refuses(&claims("j1", "u1", "c1", 50)));
+        assert!(!revoked.refuses(&claims("j2", "u1", "c1", 50)));
+
+        assert_eq!(revoked.apply(entry("subject", "u2", 100, 1000)), Some("u2".into()));
+        assert!(revoked.refuses(&claims("j3", "u2", "c1", 100)), "issued at the revocation instant");
+        assert!(!revoked.refuses(&claims("j4", "u2", "c1", 101)), "issued after it (re-enabled user)");
+
+        revoked.apply(entry("client", "c2", 200, 1000));
+        assert!(revoked.refuses(&claims("j5", "u9", "c2", 150)));
+        assert!(!revoked.refuses(&claims("j6", "u9", "c2", 201)));
+        // A later blanket revocation of the same client moves the instant forward.
+        revoked.apply(entry("client", "c2", 300, 900));
+        assert!(revoked.refuses(&claims("j6", "u9", "c2", 201)));
+
+        revoked.apply(entry("approved", "j1", 400, 1000));
+        assert!(!revoked.refuses(&claims("j1", "u1", "c1", 50)), "approved again");
+
+        assert_eq!(revoked.apply(entry("api_token", "u7", 500, 500)), Some("u7".into()));
+        assert_eq!(revoked.apply(entry("something-new", "x", 1, 1)), None, "unknown kinds are ignored");
+    }
+
+    #[test]
+    fn expired_entries_are_pruned() {
+        let mut revoked = Revoked::default();
+        revoked.apply(entry("token", "j1", 100, 200));
+        revoked.apply(entry("subject", "u1", 100, 300));
+        revoked.apply(entry("client", "c1", 100, 400));
+        revoked.prune(250);
+        assert_eq!(revoked.len(), 2);
+        revoked.prune(401);
+        assert_eq!(revoked.len(), 0);
+    }
+
+    #[test]
+    fn fail_closed_waits_out_the_grace_period() {
+        let state = FeedState::new(FeedOutage::FailClosed { grace: Duration::ZERO });
+        assert!(!state.failed_closed());
+        state.set_reachable(false);
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(state.failed_closed());
+        state.set_reachable(true);
+        assert!(!state.failed_closed());
+        let lenient = FeedState::new(FeedOutage::KeepServing);
+        lenient.set_reachable(false);
+        assert!(!lenient.failed_closed());
+    }
+}
