@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use portcullis_verifier::{ApiTokenCache, DEFAULT_BRAND_HEADER, FeedOutage, RevocationFeed, VerifierConfig};
+use portcullis_verifier::{
+    ApiTokenCache, ClientCredentials, DEFAULT_BRAND_HEADER, FeedOutage, RevocationFeed, VerifierConfig,
+};
 
 /// A variable that is missing or malformed, named with the form it should have.
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +29,9 @@ pub struct Config {
     /// `DEMO_API_AUDIENCE`: the audience tokens must name; unset: not checked.
     pub audience: Option<String>,
     /// `DEMO_API_CLIENT_ID` and `DEMO_API_CLIENT_SECRET` (or `…_FILE`): the demo's own client,
-    /// for API tokens and the revocation feed; unset: Bearer tokens only, no feed.
-    pub client: Option<(String, String)>,
+    /// for API tokens and the revocation feed; unset: Bearer tokens only, no feed. Its `Debug`
+    /// never shows the secret.
+    pub client: Option<ClientCredentials>,
     /// `DEMO_API_BRAND_HEADER` (default `X-Brand-Key`).
     pub brand_header: String,
     /// `DEMO_API_FEED_OUTAGE` (`keep-serving`, the default, or `fail-closed`) and
@@ -94,7 +97,7 @@ impl Config {
         let id = value_or_file(env, "DEMO_API_CLIENT_ID", "DEMO_API_CLIENT_ID_FILE")?;
         let secret = value_or_file(env, "DEMO_API_CLIENT_SECRET", "DEMO_API_CLIENT_SECRET_FILE")?;
         let client = match (id, secret) {
-            (Some(id), Some(secret)) => Some((id, secret)),
+            (Some(id), Some(secret)) => Some(ClientCredentials::new(id, secret)),
             (None, None) => None,
             (Some(_), None) => {
                 return Err(bad("DEMO_API_CLIENT_SECRET", "not set", "the secret of DEMO_API_CLIENT_ID"));
@@ -131,9 +134,9 @@ impl Config {
         if let Some(audience) = &self.audience {
             config = config.audience(audience.as_str());
         }
-        if let Some((id, secret)) = &self.client {
+        if let Some(client) = &self.client {
+            config.client = Some(client.clone());
             config = config
-                .client(id.as_str(), secret.as_str())
                 .api_tokens(ApiTokenCache::default())
                 .revocation_feed(RevocationFeed { on_outage: self.on_outage, ..RevocationFeed::default() });
         }
@@ -180,7 +183,10 @@ mod tests {
         ]))
         .expect("ok");
         assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
-        assert_eq!(config.client, Some(("abc".into(), "s3cret".into())));
+        assert_eq!(config.client.as_ref().map(|c| c.id.as_str()), Some("abc"));
+        assert!(!format!("{config:?}").contains("s3cret"), "Debug never shows the secret");
+        let read = value_or_file(&env(&[("X_FILE", &secret_path)]), "X", "X_FILE").expect("readable");
+        assert_eq!(read.as_deref(), Some("s3cret"), "trimmed file contents");
         assert_eq!(config.on_outage, FeedOutage::FailClosed { grace: Duration::from_secs(5) });
         let verifier = config.verifier();
         assert!(verifier.api_tokens.is_some() && verifier.revocation_feed.is_some());

@@ -6,8 +6,9 @@
 //! API token changed or the user was disabled.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use serde::Deserialize;
@@ -61,7 +62,11 @@ pub(crate) struct ApiTokens {
     client: ClientCredentials,
     brand: String,
     settings: ApiTokenCache,
+    timeout: Duration,
     cache: Mutex<HashMap<Key, Cached>>,
+    /// Bumped by every [`ApiTokens::forget_user`]: an answer fetched across a bump may be stale
+    /// and is not cached.
+    generation: AtomicU64,
 }
 
 fn key_of(username: &str, token: &str) -> Key {
@@ -81,8 +86,18 @@ impl ApiTokens {
         client: ClientCredentials,
         brand: String,
         settings: ApiTokenCache,
+        timeout: Duration,
     ) -> Self {
-        Self { http, introspection_endpoint, client, brand, settings, cache: Mutex::new(HashMap::new()) }
+        Self {
+            http,
+            introspection_endpoint,
+            client,
+            brand,
+            settings,
+            timeout,
+            cache: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+        }
     }
 
     /// The user whose API token `token` is, when `username` names that user.
@@ -91,8 +106,11 @@ impl ApiTokens {
         if let Some(answer) = self.cached(&key) {
             return answer.ok_or(VerifyError::BadApiToken);
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let answer = self.introspect(username, token).await?;
-        self.remember(key, answer.clone());
+        if self.generation.load(Ordering::Acquire) == generation {
+            self.remember(key, answer.clone());
+        }
         answer.ok_or(VerifyError::BadApiToken)
     }
 
@@ -106,8 +124,12 @@ impl ApiTokens {
     fn remember(&self, key: Key, answer: Option<ApiTokenIdentity>) {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= self.settings.capacity {
-            let longest = self.settings.positive_ttl.max(self.settings.negative_ttl);
-            cache.retain(|_, c| c.at.elapsed() < longest);
+            // Expired answers first, then refused ones (cheap to learn again), then everything.
+            let (positive, negative) = (self.settings.positive_ttl, self.settings.negative_ttl);
+            cache.retain(|_, c| c.at.elapsed() < if c.answer.is_some() { positive } else { negative });
+            if cache.len() >= self.settings.capacity {
+                cache.retain(|_, c| c.answer.is_some());
+            }
             if cache.len() >= self.settings.capacity {
                 cache.clear();
             }
@@ -118,6 +140,7 @@ impl ApiTokens {
     /// Forgets every accepted answer for the user `sub` (its API token changed, or the user
     /// was disabled).
     pub(crate) fn forget_user(&self, sub: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache.retain(|_, c| c.answer.as_ref().is_none_or(|identity| identity.sub != sub));
     }
@@ -125,9 +148,9 @@ impl ApiTokens {
     /// `Ok(None)`: not a live API token of this username and brand.
     async fn introspect(&self, username: &str, token: &str) -> Result<Option<ApiTokenIdentity>, VerifyError> {
         let response = self
-            .http
-            .post(&self.introspection_endpoint)
-            .basic_auth(&self.client.id, Some(self.client.secret()))
+            .client
+            .authorize(self.http.post(&self.introspection_endpoint))
+            .timeout(self.timeout)
             .form(&[("token", token), ("token_type_hint", API_TOKEN_TYPE)])
             .send()
             .await
@@ -160,8 +183,6 @@ impl ApiTokens {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn tokens(settings: ApiTokenCache) -> ApiTokens {
@@ -171,6 +192,7 @@ mod tests {
             ClientCredentials::new("c", "s"),
             "acme".into(),
             settings,
+            Duration::from_secs(1),
         )
     }
 

@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
-use http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
+use http::header::{AUTHORIZATION, CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode};
 use tower::{Layer, Service};
@@ -30,6 +30,9 @@ impl IntoResponse for VerifyError {
             response.headers_mut().insert(WWW_AUTHENTICATE, value);
         }
         response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self == VerifyError::Unavailable {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }

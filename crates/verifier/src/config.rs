@@ -21,9 +21,16 @@ impl ClientCredentials {
         Self { id: id.into(), secret: secret.into() }
     }
 
-    pub(crate) fn secret(&self) -> &str {
-        &self.secret
+    /// Adds the credentials to `request` as HTTP Basic authentication, each half
+    /// form-url-encoded first as RFC 6749 §2.3.1 asks (the server decodes them).
+    pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.basic_auth(form_encode(&self.id), Some(form_encode(&self.secret)))
     }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -51,7 +58,8 @@ pub enum FeedOutage {
 pub struct RevocationFeed {
     /// Behaviour during an outage of the feed.
     pub on_outage: FeedOutage,
-    /// How long each long-poll waits for new entries on the server (at most 25 s).
+    /// How long each long-poll waits for new entries on the server, whole seconds from 1 to 25
+    /// (values outside are clamped).
     pub wait: Duration,
 }
 
@@ -69,10 +77,11 @@ pub struct ApiTokenCache {
     /// revocation feed is followed, a regenerated or disabled token (or a disabled user) is
     /// forgotten as soon as the feed says so.
     pub positive_ttl: Duration,
-    /// How long a refused one is refused without asking again (so that guessing cannot make
-    /// the verifier hammer the introspection endpoint).
+    /// How long a refused one is refused without asking again (so that a client repeating
+    /// bad credentials does not make the verifier ask each time; distinct guesses each cost one
+    /// introspection).
     pub negative_ttl: Duration,
-    /// Most answers kept.
+    /// Most answers kept; when full, refused answers are dropped before accepted ones.
     pub capacity: usize,
 }
 

@@ -102,11 +102,13 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// The RFC 6750 §3.1 `error` code: `invalid_token`, `insufficient_scope` or
-    /// `invalid_request`.
+    /// `invalid_request`; `temporarily_unavailable` (RFC 6749's code) when the issuer could not
+    /// be asked.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InsufficientScope { .. } => "insufficient_scope",
             Self::Missing => "invalid_request",
+            Self::Unavailable => "temporarily_unavailable",
             _ => "invalid_token",
         }
     }
@@ -122,9 +124,11 @@ impl VerifyError {
     }
 
     /// The `WWW-Authenticate` header value: RFC 6750 §3 for Bearer tokens, RFC 7617 for
-    /// refused HTTP Basic API tokens.
+    /// refused HTTP Basic API tokens. [`VerifyError::Unavailable`] (503) gets a bare `Bearer`:
+    /// the credential was not judged, so nothing tells the client to throw it away.
     pub fn www_authenticate(&self) -> String {
         match self {
+            Self::Unavailable => "Bearer".to_owned(),
             Self::Missing => "Bearer".to_owned(),
             Self::BadApiToken => BASIC_CHALLENGE.to_owned(),
             Self::InsufficientScope { required } => {

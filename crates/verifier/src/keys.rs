@@ -24,6 +24,7 @@ pub(crate) struct KeyCache {
     jwks_uri: String,
     min_refetch_interval: Duration,
     max_age: Duration,
+    timeout: Duration,
     keys: RwLock<Arc<HashMap<String, Arc<PublishedKey>>>>,
     /// When the last fetch started; serialises fetches.
     last_fetch: Mutex<Option<Instant>>,
@@ -72,12 +73,14 @@ impl KeyCache {
         jwks_uri: String,
         min_refetch_interval: Duration,
         max_age: Duration,
+        timeout: Duration,
     ) -> Result<Self, SetupError> {
         let cache = Self {
             http,
             jwks_uri,
             min_refetch_interval,
             max_age,
+            timeout,
             keys: RwLock::new(Arc::new(HashMap::new())),
             last_fetch: Mutex::new(None),
         };
@@ -89,7 +92,8 @@ impl KeyCache {
 
     async fn fetch(&self) -> Result<HashMap<String, Arc<PublishedKey>>, SetupError> {
         let failed = |reason: String| SetupError::Fetch { what: "JWKS", url: self.jwks_uri.clone(), reason };
-        let response = self.http.get(&self.jwks_uri).send().await.map_err(|e| failed(e.to_string()))?;
+        let response =
+            self.http.get(&self.jwks_uri).timeout(self.timeout).send().await.map_err(|e| failed(e.to_string()))?;
         if !response.status().is_success() {
             return Err(failed(format!("HTTP {}", response.status())));
         }

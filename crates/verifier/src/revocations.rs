@@ -18,8 +18,10 @@ use serde::Deserialize;
 use crate::config::{ClientCredentials, FeedOutage, RevocationFeed};
 use crate::error::SetupError;
 
-/// The server's longest long-poll, seconds.
+/// The server's longest long-poll.
 const MAX_WAIT: Duration = Duration::from_secs(25);
+/// The shortest long-poll: a wait of zero would make the follower spin.
+const MIN_WAIT: Duration = Duration::from_secs(1);
 /// First and longest pause between attempts while the feed is unreachable.
 const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(5);
@@ -128,18 +130,35 @@ impl FeedState {
         self.outage_since.lock().unwrap_or_else(PoisonError::into_inner).is_some_and(|since| since.elapsed() > grace)
     }
 
-    fn set_reachable(&self, reachable: bool) {
+    /// Records the end of an outage (`None`), or a failed request that started at `started`:
+    /// the outage is counted from there, so a server that went silent during a long-poll has
+    /// been down since the poll began.
+    fn set_outage(&self, failed_request_started: Option<Instant>) {
         let mut since = self.outage_since.lock().unwrap_or_else(PoisonError::into_inner);
-        match (reachable, *since) {
-            (true, _) => *since = None,
-            (false, None) => *since = Some(Instant::now()),
-            (false, Some(_)) => {}
+        match (failed_request_started, *since) {
+            (None, _) => *since = None,
+            (Some(started), None) => *since = Some(started),
+            (Some(_), Some(_)) => {}
         }
+    }
+
+    fn in_outage(&self) -> bool {
+        self.outage_since.lock().unwrap_or_else(PoisonError::into_inner).is_some()
     }
 }
 
 /// Who wants to hear about API tokens that changed (the API-token cache).
 pub(crate) type Forget = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The timing a follower inherits from the verifier.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    /// Timeout of each request, on top of the long-poll's wait.
+    pub(crate) http_timeout: Duration,
+    /// The verifier's leeway on `exp`: an entry is kept that much past its expiry, since the
+    /// token it refuses is accepted that long.
+    pub(crate) leeway: Duration,
+}
 
 /// Reads the feed.
 struct Reader {
@@ -147,17 +166,16 @@ struct Reader {
     url: String,
     client: ClientCredentials,
     wait: Duration,
-    http_timeout: Duration,
+    timing: Timing,
 }
 
 impl Reader {
     async fn page(&self, cursor: &str, wait: Duration) -> Result<Page, String> {
         let response = self
-            .http
-            .get(&self.url)
-            .basic_auth(&self.client.id, Some(self.client.secret()))
+            .client
+            .authorize(self.http.get(&self.url))
             .query(&[("after", cursor), ("wait", &wait.as_secs().to_string())])
-            .timeout(self.http_timeout + wait)
+            .timeout(self.timing.http_timeout + wait)
             .send()
             .await
             .map_err(|e| e.without_url().to_string())?;
@@ -170,14 +188,14 @@ impl Reader {
 }
 
 /// Folds a page into the state.
-fn apply(state: &FeedState, forget: Option<&Forget>, page: Page) {
+fn apply(state: &FeedState, forget: Option<&Forget>, page: Page, leeway: Duration) {
     let mut changed_users = Vec::new();
     {
         let mut revoked = state.revoked.write().unwrap_or_else(PoisonError::into_inner);
         for entry in page.revocations {
             changed_users.extend(revoked.apply(entry));
         }
-        revoked.prune(unix_now());
+        revoked.prune(unix_now() - i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX / 2));
     }
     if let Some(forget) = forget {
         for user in &changed_users {
@@ -205,11 +223,11 @@ pub(crate) async fn follow(
     issuer: &str,
     client: ClientCredentials,
     feed: RevocationFeed,
-    http_timeout: Duration,
+    timing: Timing,
     forget: Option<Forget>,
 ) -> Result<Follower, SetupError> {
-    let reader =
-        Reader { http, url: format!("{issuer}/revocations"), client, wait: feed.wait.min(MAX_WAIT), http_timeout };
+    let wait = Duration::from_secs(feed.wait.as_secs()).clamp(MIN_WAIT, MAX_WAIT);
+    let reader = Reader { http, url: format!("{issuer}/revocations"), client, wait, timing };
     let state = Arc::new(FeedState::new(feed.on_outage));
     let mut cursor = "0".to_owned();
     // The backlog first, so that nothing revoked before this start is accepted.
@@ -218,7 +236,7 @@ pub(crate) async fn follow(
             Ok(page) => {
                 let more = page.more;
                 cursor.clone_from(&page.cursor);
-                apply(&state, forget.as_ref(), page);
+                apply(&state, forget.as_ref(), page, timing.leeway);
                 if !more {
                     break;
                 }
@@ -228,7 +246,7 @@ pub(crate) async fn follow(
                     return Err(SetupError::Feed { url: reader.url.clone(), reason });
                 }
                 tracing::warn!(url = %reader.url, %reason, "revocation feed unreachable at start; following it in the background");
-                state.set_reachable(false);
+                state.set_outage(Some(Instant::now()));
                 break;
             }
         }
@@ -240,18 +258,29 @@ pub(crate) async fn follow(
 async fn run(reader: Reader, state: Arc<FeedState>, mut cursor: String, forget: Option<Forget>) {
     let mut pause = RETRY_FIRST;
     loop {
-        match reader.page(&cursor, reader.wait).await {
+        // While catching up after an outage, ask for pages at once rather than long-polling.
+        let wait = if state.in_outage() { Duration::ZERO } else { reader.wait };
+        let started = Instant::now();
+        match reader.page(&cursor, wait).await {
             Ok(page) => {
-                state.set_reachable(true);
+                let caught_up = !page.more;
                 pause = RETRY_FIRST;
                 cursor.clone_from(&page.cursor);
-                apply(&state, forget.as_ref(), page);
+                apply(&state, forget.as_ref(), page, reader.timing.leeway);
+                // The outage ends only once every entry it hid has been applied.
+                if caught_up {
+                    state.set_outage(None);
+                }
+                if caught_up && wait.is_zero() {
+                    // An immediate answer: pause briefly before the next (long) poll.
+                    tokio::time::sleep(RETRY_FIRST).await;
+                }
             }
             Err(reason) => {
-                if !state.outage_since.lock().unwrap_or_else(PoisonError::into_inner).is_some() {
+                if !state.in_outage() {
                     tracing::warn!(url = %reader.url, %reason, "revocation feed unreachable; retrying");
                 }
-                state.set_reachable(false);
+                state.set_outage(Some(started));
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(RETRY_MAX);
             }
@@ -330,15 +359,18 @@ mod tests {
 
     #[test]
     fn fail_closed_waits_out_the_grace_period() {
-        let state = FeedState::new(FeedOutage::FailClosed { grace: Duration::ZERO });
+        let state = FeedState::new(FeedOutage::FailClosed { grace: Duration::from_secs(10) });
         assert!(!state.failed_closed());
-        state.set_reachable(false);
-        std::thread::sleep(Duration::from_millis(5));
+        // A request that started long ago and failed only now: the outage began with it.
+        let long_ago = Instant::now().checked_sub(Duration::from_secs(11)).expect("an instant 11 s ago");
+        state.set_outage(Some(long_ago));
         assert!(state.failed_closed());
-        state.set_reachable(true);
+        state.set_outage(None);
         assert!(!state.failed_closed());
+        state.set_outage(Some(Instant::now()));
+        assert!(!state.failed_closed(), "within the grace period");
         let lenient = FeedState::new(FeedOutage::KeepServing);
-        lenient.set_reachable(false);
+        lenient.set_outage(Some(long_ago));
         assert!(!lenient.failed_closed());
     }
 }

@@ -48,12 +48,20 @@ struct ErrorResponse {
 }
 
 /// The cached token.
-#[derive(Debug)]
 struct Cached {
     token: Arc<str>,
     /// When to stop handing it out.
     refresh_at: Instant,
 }
+
+impl std::fmt::Debug for Cached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cached").field("token", &"<redacted>").field("refresh_at", &self.refresh_at).finish()
+    }
+}
+
+/// The longest lifetime a token is cached for, whatever `expires_in` says.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// Hands out `client_credentials` access tokens. Cheap to clone; clones share the cached
 /// token. Configure it (scope, audience, …) before cloning it.
@@ -97,7 +105,7 @@ impl TokenSource {
     ) -> Result<Self, SetupError> {
         let issuer = issuer.into().trim_end_matches('/').to_owned();
         let http = http_client(Duration::from_secs(10))?;
-        let discovery = discover(&http, &issuer).await?;
+        let discovery = discover(&http, &issuer, Duration::from_secs(10)).await?;
         let endpoint = discovery.token_endpoint.ok_or_else(|| SetupError::Fetch {
             what: "discovery document",
             url: issuer.clone(),
@@ -163,6 +171,7 @@ impl TokenSource {
             return Ok(token);
         }
         let (token, lifetime) = self.fetch().await?;
+        let lifetime = lifetime.min(MAX_LIFETIME);
         let margin = self.settings.margin.min(lifetime / 2);
         let cached = Cached { token: Arc::clone(&token), refresh_at: Instant::now() + lifetime - margin };
         *self.state.cached.write().unwrap_or_else(PoisonError::into_inner) = Some(cached);
@@ -205,9 +214,8 @@ impl TokenSource {
             form.push(("audience", audience));
         }
         let response = inner
-            .http
-            .post(&inner.token_endpoint)
-            .basic_auth(form_encode(&inner.client.id), Some(form_encode(inner.client.secret())))
+            .client
+            .authorize(inner.http.post(&inner.token_endpoint))
             .form(&form)
             .send()
             .await
@@ -224,11 +232,6 @@ impl TokenSource {
         let body: TokenResponse = response.json().await.map_err(transport)?;
         Ok((Arc::from(body.access_token), Duration::from_secs(body.expires_in)))
     }
-}
-
-/// RFC 6749 §2.3.1: the client id and secret are form-url-encoded before Basic encoding.
-fn form_encode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 fn transport(e: reqwest::Error) -> TokenSourceError {

@@ -30,10 +30,14 @@ pub(crate) struct Discovery {
 }
 
 /// Fetches and checks the discovery document of `issuer`.
-pub(crate) async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery, SetupError> {
+pub(crate) async fn discover(
+    http: &reqwest::Client,
+    issuer: &str,
+    timeout: std::time::Duration,
+) -> Result<Discovery, SetupError> {
     let url = format!("{issuer}/.well-known/openid-configuration");
     let failed = |reason: String| SetupError::Fetch { what: "discovery document", url: url.clone(), reason };
-    let response = http.get(&url).send().await.map_err(|e| failed(e.without_url().to_string()))?;
+    let response = http.get(&url).timeout(timeout).send().await.map_err(|e| failed(e.without_url().to_string()))?;
     if !response.status().is_success() {
         return Err(failed(format!("HTTP {}", response.status())));
     }
@@ -178,12 +182,13 @@ impl Verifier {
             Some(client) => client.clone(),
             None => http_client(config.http_timeout)?,
         };
-        let discovery = discover(&http, &config.issuer).await?;
+        let discovery = discover(&http, &config.issuer, config.http_timeout).await?;
         let keys = KeyCache::load(
             http.clone(),
             discovery.jwks_uri.to_string(),
             config.min_refetch_interval,
             config.jwks_max_age,
+            config.http_timeout,
         )
         .await?;
         let api_tokens = match config.api_tokens {
@@ -191,7 +196,9 @@ impl Verifier {
             Some(settings) => {
                 let client = config.client.clone().ok_or(SetupError::MissingClient("API tokens"))?;
                 let endpoint = discovery.introspection_endpoint.ok_or(SetupError::NoIntrospection)?;
-                Some(Arc::new(ApiTokens::new(http.clone(), endpoint.to_string(), client, brand.clone(), settings)))
+                let endpoint = endpoint.to_string();
+                let timeout = config.http_timeout;
+                Some(Arc::new(ApiTokens::new(http.clone(), endpoint, client, brand.clone(), settings, timeout)))
             }
         };
         let feed = match config.revocation_feed {
@@ -200,7 +207,8 @@ impl Verifier {
                 let client = config.client.clone().ok_or(SetupError::MissingClient("the revocation feed"))?;
                 let forget =
                     api_tokens.clone().map(|tokens| -> Forget { Arc::new(move |sub| tokens.forget_user(sub)) });
-                Some(revocations::follow(http, &config.issuer, client, feed, config.http_timeout, forget).await?)
+                let timing = revocations::Timing { http_timeout: config.http_timeout, leeway: config.leeway };
+                Some(revocations::follow(http, &config.issuer, client, feed, timing, forget).await?)
             }
         };
         Ok(Self { inner: Arc::new(Inner { config, brand, keys, api_tokens, feed }) })
