@@ -196,6 +196,11 @@ async fn resource_server(verifier: Verifier) -> String {
     let app = axum::Router::new()
         .route("/whoami", get(whoami).layer(VerifyLayer::new(verifier.clone())))
         .route("/notes", post(whoami).layer(VerifyLayer::new(verifier).require_scopes(["write"])));
+    serve_router(app).await
+}
+
+/// Serves `app` on a free loopback port for the rest of the test; returns its base URL.
+pub(crate) async fn serve_router(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -15,6 +15,7 @@ use crate::admin_api::graphql;
 use crate::fixture::{ClientCredentials, Fixture, Server};
 use crate::http::{Auth, client, client_credentials, request_token};
 use crate::principals::create;
+use crate::verifier::serve_router;
 
 /// How long a revocation may take to reach a verifier before the test fails. SPEC §4 asks for
 /// "about a second"; the measured time is printed.
@@ -252,10 +253,7 @@ async fn demo_api(vars: &[(&str, &str)]) -> String {
         vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let config = demo_api::config::Config::from_env(&move |name: &str| map.get(name).cloned()).expect("config");
     let verifier = Verifier::discover(config.verifier()).await.expect("discovery");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, demo_api::router(verifier)).await });
-    url
+    serve_router(demo_api::router(verifier)).await
 }
 
 #[tokio::test]
