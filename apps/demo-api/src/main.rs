@@ -1,12 +1,24 @@
 //! `demo-api`: the example resource server. Configured by `DEMO_API_…` environment variables
 //! (see the crate docs and the README); stops on SIGTERM or Ctrl-C after in-flight requests.
 
+use std::process::ExitCode;
+
 use anyhow::Context;
 use demo_api::config::{Config, ProcessEnv};
 use portcullis_verifier::Verifier;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();

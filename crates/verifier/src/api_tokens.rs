@@ -155,7 +155,7 @@ impl ApiTokens {
             .send()
             .await
             .map_err(|e| {
-                tracing::warn!(error = %e.without_url(), "introspection failed");
+                tracing::warn!(error = %crate::error::describe(e), "introspection failed");
                 VerifyError::Unavailable
             })?;
         if !response.status().is_success() {
@@ -165,7 +165,7 @@ impl ApiTokens {
             return Err(VerifyError::Unavailable);
         }
         let answer: Introspection = response.json().await.map_err(|e| {
-            tracing::warn!(error = %e.without_url(), "unreadable introspection answer");
+            tracing::warn!(error = %crate::error::describe(e), "unreadable introspection answer");
             VerifyError::Unavailable
         })?;
         if !answer.active || answer.token_type.as_deref() != Some(API_TOKEN_TYPE) {

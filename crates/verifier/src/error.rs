@@ -3,6 +3,23 @@
 /// The challenge of refused HTTP Basic API tokens.
 pub(crate) const BASIC_CHALLENGE: &str = "Basic realm=\"api\", charset=\"UTF-8\"";
 
+/// A request failure with its causes (e.g. "error sending request: … Connection refused"),
+/// without the URL (callers name it where it helps).
+pub(crate) fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Why setting up a verifier failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {

@@ -92,12 +92,17 @@ impl KeyCache {
 
     async fn fetch(&self) -> Result<HashMap<String, Arc<PublishedKey>>, SetupError> {
         let failed = |reason: String| SetupError::Fetch { what: "JWKS", url: self.jwks_uri.clone(), reason };
-        let response =
-            self.http.get(&self.jwks_uri).timeout(self.timeout).send().await.map_err(|e| failed(e.to_string()))?;
+        let response = self
+            .http
+            .get(&self.jwks_uri)
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(|e| failed(crate::error::describe(e)))?;
         if !response.status().is_success() {
             return Err(failed(format!("HTTP {}", response.status())));
         }
-        let set: JwkSet = response.json().await.map_err(|e| failed(e.to_string()))?;
+        let set: JwkSet = response.json().await.map_err(|e| failed(crate::error::describe(e)))?;
         Ok(parse(&set))
     }
 

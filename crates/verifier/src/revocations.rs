@@ -178,12 +178,12 @@ impl Reader {
             .timeout(self.timing.http_timeout + wait)
             .send()
             .await
-            .map_err(|e| e.without_url().to_string())?;
+            .map_err(crate::error::describe)?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!("HTTP {status}"));
         }
-        response.json::<Page>().await.map_err(|e| e.without_url().to_string())
+        response.json::<Page>().await.map_err(crate::error::describe)
     }
 }
 

@@ -235,5 +235,5 @@ impl TokenSource {
 }
 
 fn transport(e: reqwest::Error) -> TokenSourceError {
-    TokenSourceError::Transport(e.without_url().to_string())
+    TokenSourceError::Transport(crate::error::describe(e))
 }

@@ -25,6 +25,7 @@ const ACCESS_TOKEN_TYP: &str = "at+jwt";
 pub(crate) struct Discovery {
     pub(crate) issuer: IssuerUrl,
     pub(crate) jwks_uri: JsonWebKeySetUrl,
+    #[cfg_attr(not(feature = "client"), allow(dead_code, reason = "read by the token source"))]
     pub(crate) token_endpoint: Option<TokenUrl>,
     pub(crate) introspection_endpoint: Option<IntrospectionUrl>,
 }
@@ -37,11 +38,11 @@ pub(crate) async fn discover(
 ) -> Result<Discovery, SetupError> {
     let url = format!("{issuer}/.well-known/openid-configuration");
     let failed = |reason: String| SetupError::Fetch { what: "discovery document", url: url.clone(), reason };
-    let response = http.get(&url).timeout(timeout).send().await.map_err(|e| failed(e.without_url().to_string()))?;
+    let response = http.get(&url).timeout(timeout).send().await.map_err(|e| failed(crate::error::describe(e)))?;
     if !response.status().is_success() {
         return Err(failed(format!("HTTP {}", response.status())));
     }
-    let discovery: Discovery = response.json().await.map_err(|e| failed(e.without_url().to_string()))?;
+    let discovery: Discovery = response.json().await.map_err(|e| failed(crate::error::describe(e)))?;
     if discovery.issuer.as_str().trim_end_matches('/') != issuer {
         return Err(SetupError::IssuerMismatch { expected: issuer.to_owned(), found: discovery.issuer.to_string() });
     }
