@@ -244,5 +244,27 @@ async fn health_endpoints_answer() {
         assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
         let (status, _, body) = send(&f.router, get("/readyz")).await;
         assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+        assert_eq!((body["database"].as_str(), body["signing_keys"].as_str()), (Some("ok"), Some("ok")));
+    }
+}
+
+#[tokio::test]
+async fn readiness_needs_signing_keys_the_master_key_opens() {
+    use portcullis_credentials::master::MasterKey;
+    use portcullis_grants::keyring::KeyRing;
+    for f in fixtures().await {
+        // Another process on the same database with the wrong master key.
+        let wrong = router(context(f.db.store().await, KeyRing::new(MasterKey::generate().unwrap().0)));
+        let (status, _, body) = send(&wrong, get("/readyz")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(
+            (body["status"].as_str(), body["reason"].as_str()),
+            (Some("unavailable"), Some("signing keys unusable"))
+        );
+        // And on an empty database (no `system` brand yet).
+        let empty = portcullis_store::testing::all().await.remove(0);
+        let fresh = router(context(empty.store().await, KeyRing::new(MasterKey::generate().unwrap().0)));
+        let (status, _, _) = send(&fresh, get("/readyz")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use portcullis_core::{BrandKey, GrantType, ScopeSet};
 use portcullis_credentials::master::MasterKey;
 use portcullis_grants::keyring::KeyRing;
-use portcullis_grants::provision::{Actor, CreatedClient, create_brand, create_client};
+use portcullis_grants::provision::{Actor, CreatedClient, bootstrap, create_brand, create_client};
 use portcullis_grants::{Clock, GrantContext, TokenDefaults};
 use portcullis_store::SeaStore;
 use portcullis_store::testing::{self, TestDatabase};
@@ -30,7 +30,7 @@ pub mod base64_helpers {
 }
 
 pub struct Fixture {
-    pub _db: TestDatabase,
+    pub db: TestDatabase,
     pub router: Router,
     pub acme: CreatedClient,
     pub globex: CreatedClient,
@@ -63,21 +63,33 @@ pub async fn brand_with_client(ctx: &GrantContext<SeaStore>, key: &str) -> Creat
 pub async fn fixtures() -> Vec<Fixture> {
     let mut out = Vec::new();
     for db in testing::all().await {
-        let ctx = GrantContext {
-            store: db.store().await,
-            keys: KeyRing::new(MasterKey::generate().unwrap().0),
-            defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600, refresh_reuse_grace: 0 },
-            public_url: PUBLIC_URL.into(),
-            clock: Clock::system(),
-            throttle: portcullis_grants::throttle::Throttle::new(),
-            feed: portcullis_grants::feed::RevocationSignal::new(),
-        };
+        let ctx = context(db.store().await, KeyRing::new(MasterKey::generate().unwrap().0));
+        // As `serve` does on first start.
+        bootstrap(&ctx.store, &ctx.keys, false, &Actor::new("test"), ctx.clock.now()).await.unwrap();
         let acme = brand_with_client(&ctx, "acme").await;
         let globex = brand_with_client(&ctx, "globex").await;
-        let router = public_router(AppState { grants: ctx, max_body_bytes: 64 * 1024, shutdown: Shutdown::never() });
-        out.push(Fixture { _db: db, router, acme, globex });
+        let router = router(ctx);
+        out.push(Fixture { db, router, acme, globex });
     }
     out
+}
+
+/// A grant context over `store` with the signing keys of `keys`.
+pub fn context(store: SeaStore, keys: KeyRing) -> GrantContext<SeaStore> {
+    GrantContext {
+        store,
+        keys,
+        defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600, refresh_reuse_grace: 0 },
+        public_url: PUBLIC_URL.into(),
+        clock: Clock::system(),
+        throttle: portcullis_grants::throttle::Throttle::new(),
+        feed: portcullis_grants::feed::RevocationSignal::new(),
+    }
+}
+
+/// The public router over `ctx`.
+pub fn router(ctx: GrantContext<SeaStore>) -> Router {
+    public_router(AppState { grants: ctx, max_body_bytes: 64 * 1024, shutdown: Shutdown::never() })
 }
 
 pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, http::HeaderMap, Value) {
