@@ -5,6 +5,8 @@
 //! * `schema`: writes the management API's SDL to `schema.graphql` (a test fails when it is stale).
 //! * `compose-check`: validates `docker-compose.yml`, `.env.example` and the `Dockerfile` without
 //!   a Docker engine (`.ci/compose-check.sh`).
+//! * `pg start|stop [DIR] [PORT]`: a throwaway local PostgreSQL for the tests (`.ci/start-postgres.sh`,
+//!   `.ci/stop-postgres.sh`); `start` prints the `PORTCULLIS_TEST_POSTGRES_URL` to export.
 //! * `bench`: release builds against a real server; figures into `BENCHMARKS.md` (see `bench.rs`).
 #![allow(clippy::print_stderr, reason = "xtask reports progress on stderr")]
 
@@ -21,8 +23,9 @@ fn main() -> anyhow::Result<()> {
         "ci" => ci(),
         "schema" => schema(),
         "compose-check" => compose_check(),
+        "pg" => pg(&std::env::args().skip(2).collect::<Vec<_>>()),
         "bench" => bench::bench(),
-        _ => bail!("usage: cargo xtask ci|schema|compose-check|bench"),
+        _ => bail!("usage: cargo xtask ci|schema|compose-check|pg start|stop [DIR] [PORT]|bench"),
     }
 }
 
@@ -47,6 +50,43 @@ fn schema() -> anyhow::Result<()> {
     std::fs::write(&path, portcullis_admin::schema::sdl()).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())
+}
+
+/// Where `cargo xtask pg` keeps its cluster unless told otherwise.
+const PG_DIR: &str = "/tmp/portcullis-pg";
+const PG_PORT: &str = "55432";
+
+fn pg(args: &[String]) -> anyhow::Result<()> {
+    let dir = args.get(1).map_or(PG_DIR, String::as_str);
+    match args.first().map(String::as_str) {
+        Some("start") => {
+            let port = args.get(2).map_or(PG_PORT, String::as_str);
+            let output = Command::new(root().join(".ci/start-postgres.sh"))
+                .args([dir, port])
+                .current_dir(root())
+                .output()
+                .context("running .ci/start-postgres.sh")?;
+            if !output.status.success() {
+                bail!("starting PostgreSQL failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+            }
+            let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            eprintln!("PostgreSQL runs in {dir}; to run the tests on it as well:");
+            eprintln!("export PORTCULLIS_TEST_POSTGRES_URL={url}");
+            Ok(())
+        }
+        Some("stop") => {
+            let status = Command::new(root().join(".ci/stop-postgres.sh"))
+                .arg(dir)
+                .current_dir(root())
+                .status()
+                .context("running .ci/stop-postgres.sh")?;
+            if !status.success() {
+                bail!("stopping PostgreSQL failed with {status}");
+            }
+            Ok(())
+        }
+        _ => bail!("usage: cargo xtask pg start [DIR] [PORT] | cargo xtask pg stop [DIR]"),
+    }
 }
 
 fn compose_check() -> anyhow::Result<()> {
