@@ -11,7 +11,7 @@ use portcullis_admin::AdminState;
 use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::{feed, maintenance, rotation};
 use portcullis_tenancy::resolve_brand;
-use portcullis_token_server::{AppState, Shutdown, admin_router, public_router};
+use portcullis_token_server::{AppState, Metrics, Shutdown, admin_router, public_router};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
@@ -39,8 +39,12 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let (stop, shutdown) = Shutdown::new();
-    let state =
-        AppState { grants: platform.grants.clone(), max_body_bytes: platform.settings.http.max_body_bytes, shutdown };
+    let state = AppState {
+        grants: platform.grants.clone(),
+        max_body_bytes: platform.settings.http.max_body_bytes,
+        shutdown,
+        metrics: Metrics::new(),
+    };
     let mut background = start_background(&platform);
     let mut servers = JoinSet::new();
     if args.listeners != Listeners::Admin {
@@ -63,7 +67,7 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
         let tcp = bind("admin", platform.settings.admin.listen).await?;
         announce("admin", "http", tcp.local_addr()?);
         let graphql = portcullis_admin::router(AdminState::new(platform.grants.clone(), state.max_body_bytes));
-        servers.spawn(serve_on("admin", tcp, admin_router(state.clone()).merge(graphql), state.shutdown.clone()));
+        servers.spawn(serve_on("admin", tcp, admin_router(state.clone(), graphql), state.shutdown.clone()));
     }
     servers.spawn(async move {
         os_signal().await;

@@ -6,8 +6,8 @@
 //! revocation committed by another process (another server, the CLI) reaches this one's
 //! followers within one polling interval.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use portcullis_tenancy::RevocationStore;
 use tokio::sync::watch;
@@ -17,7 +17,11 @@ pub const DEFAULT_POLL: Duration = Duration::from_millis(200);
 
 /// A cheap-to-clone broadcast of "the feed may have changed".
 #[derive(Debug, Clone)]
-pub struct RevocationSignal(Arc<watch::Sender<i64>>);
+pub struct RevocationSignal {
+    sender: Arc<watch::Sender<i64>>,
+    /// When [`RevocationSignal::follow`] last read the feed's head.
+    last_poll: Arc<Mutex<Option<Instant>>>,
+}
 
 impl Default for RevocationSignal {
     fn default() -> Self {
@@ -28,17 +32,24 @@ impl Default for RevocationSignal {
 impl RevocationSignal {
     /// A signal nobody has fired yet.
     pub fn new() -> Self {
-        Self(Arc::new(watch::channel(0).0))
+        Self { sender: Arc::new(watch::channel(0).0), last_poll: Arc::default() }
+    }
+
+    /// How long ago [`RevocationSignal::follow`] last read the feed's head; `None` before its
+    /// first read (or when nothing follows it). A growing value means this process no longer
+    /// hears of revocations made by others.
+    pub fn since_last_poll(&self) -> Option<Duration> {
+        self.last_poll.lock().unwrap_or_else(PoisonError::into_inner).map(|at| at.elapsed())
     }
 
     /// A receiver that wakes on the next change.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
-        self.0.subscribe()
+        self.sender.subscribe()
     }
 
     /// Wakes every waiter: this process has just committed a revocation.
     pub fn notify(&self) {
-        self.0.send_modify(|_| {});
+        self.sender.send_modify(|_| {});
     }
 
     /// Polls the feed's highest cursor every `every` and wakes waiters when it moves. Runs
@@ -50,7 +61,8 @@ impl RevocationSignal {
             ticks.tick().await;
             match store.latest_revocation().await {
                 Ok(latest) => {
-                    self.0.send_if_modified(|seen| {
+                    *self.last_poll.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                    self.sender.send_if_modified(|seen| {
                         let moved = *seen != latest;
                         *seen = latest;
                         moved

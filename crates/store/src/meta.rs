@@ -1,8 +1,8 @@
 //! [`MetaStore`] for [`SeaStore`].
 
-use portcullis_tenancy::{MetaStore, StoreError, StoreResult};
+use portcullis_tenancy::{MetaStore, PoolStatus, StoreError, StoreResult};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{DbErr, EntityTrait, Set};
+use sea_orm::{DatabaseBackend, DbErr, EntityTrait, Set};
 
 use crate::SeaStore;
 use crate::entity::platform_meta;
@@ -28,5 +28,21 @@ impl MetaStore for SeaStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.db.ping().await.map_err(map_err)
+    }
+
+    fn pool_status(&self) -> Option<PoolStatus> {
+        let idle = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        // The accessors panic on the other backend, hence the check first.
+        match self.db.get_database_backend() {
+            DatabaseBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                Some(PoolStatus { open: pool.size(), idle: idle(pool.num_idle()) })
+            }
+            DatabaseBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                Some(PoolStatus { open: pool.size(), idle: idle(pool.num_idle()) })
+            }
+            _ => None,
+        }
     }
 }

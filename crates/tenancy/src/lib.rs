@@ -17,8 +17,8 @@ pub use records::{
 };
 pub use scope::BrandScope;
 pub use storage::{
-    AuditStore, BrandStore, ClientStore, KeyStore, LoginThrottleStore, MaintenanceStore, MetaStore, PrincipalStore,
-    RefreshStore, RevocationStore, Storage, StoreError, StoreResult, TokenStore,
+    AuditStore, BrandStore, ClientStore, KeyStore, LoginThrottleStore, MaintenanceStore, MetaStore, PoolStatus,
+    PrincipalStore, RefreshStore, RevocationStore, Storage, StoreError, StoreResult, TokenStore,
 };
 
 use portcullis_core::BrandKey;

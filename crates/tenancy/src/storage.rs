@@ -424,6 +424,20 @@ pub trait MetaStore: Send + Sync {
 
     /// Whether the database answers.
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The connection pool's state, for metrics; `None` where there is no pool.
+    fn pool_status(&self) -> Option<PoolStatus> {
+        None
+    }
+}
+
+/// A connection pool's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open (in use or idle).
+    pub open: u32,
+    /// Connections open and idle.
+    pub idle: u32,
 }
 
 /// Everything the token server needs from storage.

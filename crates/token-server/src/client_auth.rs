@@ -40,6 +40,7 @@ pub(crate) async fn authenticate_form<S: Storage>(
     let (parts, body) = request.into_parts();
     let form = read_form(&parts.headers, body, state.max_body_bytes, &[]).await?;
     let presented = credentials(&parts.headers, &form)?;
+    record_client(presented.as_ref());
     let now = state.grants.clock.now();
     let client =
         authenticate(&state.grants.store, &state.grants.throttle, &scope, presented.as_ref(), now, source.as_deref())
@@ -61,8 +62,17 @@ pub(crate) async fn authenticate_basic<S: Storage>(
         }
         None => None,
     };
+    record_client(presented.as_ref());
     let now = state.grants.clock.now();
     Ok(authenticate(&state.grants.store, &state.grants.throttle, scope, presented.as_ref(), now, source).await?)
+}
+
+/// Names the presented client id (never the secret) in the current request's log span.
+pub(crate) fn record_client(presented: Option<&ClientCredentials>) {
+    if let Some(c) = presented {
+        let shown: String = c.client_id.chars().take(64).collect();
+        tracing::Span::current().record("client_id", shown.as_str());
+    }
 }
 
 /// Extracts the client's credentials. `Ok(None)` means none were presented.

@@ -112,6 +112,7 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body = Body { error: self.error, error_description: &self.description };
         let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(crate::metrics::ErrorCode(self.error));
         let headers = response.headers_mut();
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));

@@ -13,6 +13,8 @@ mod error;
 mod form;
 mod health;
 mod introspect;
+mod metrics;
+mod observe;
 mod revocations;
 mod revoke;
 mod shutdown;
@@ -26,9 +28,10 @@ use std::time::Duration;
 
 use http::StatusCode;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 pub use error::OAuthError;
+pub use metrics::Metrics;
+pub use observe::REQUEST_ID;
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use state::AppState;
 
@@ -38,7 +41,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The router of the public listener.
 pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/brands/{brand}/.well-known/openid-configuration", get(discovery::openid_configuration::<S>))
         .route("/.well-known/oauth-authorization-server/brands/{brand}", get(discovery::authorization_server::<S>))
         .route("/brands/{brand}/jwks.json", get(discovery::jwks::<S>))
@@ -51,19 +54,27 @@ pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state.clone());
+    observed(router, &state.metrics, "public")
 }
 
-/// The router of the admin listener. Today it serves health checks; the management API joins
-/// it later.
-pub fn admin_router<S: Storage>(state: AppState<S>) -> Router {
-    health::routes::<S>()
+/// The router of the admin listener: health checks, `GET /metrics` (Prometheus), and `extra`
+/// (the management API).
+pub fn admin_router<S: Storage>(state: AppState<S>, extra: Router) -> Router {
+    let router = health::routes::<S>()
+        .route("/metrics", get(metrics::handle::<S>))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(extra);
+    observed(router, &state.metrics, "admin")
+}
+
+/// `router` with the request-id, logging and metrics layer of a listener.
+fn observed(router: Router, metrics: &Metrics, listener: &'static str) -> Router {
+    let observer = observe::Observer { metrics: metrics.clone(), listener };
+    router.layer(axum::middleware::from_fn_with_state(observer, observe::observe))
 }
 
 /// Marks a response as not cacheable (RFC 6749 §5.1): it carries or describes credentials.

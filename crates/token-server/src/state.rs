@@ -2,7 +2,7 @@
 
 use portcullis_grants::GrantContext;
 
-use crate::Shutdown;
+use crate::{Metrics, Shutdown};
 
 /// What handlers need. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -13,4 +13,6 @@ pub struct AppState<S> {
     pub max_body_bytes: usize,
     /// Ends long-polls and event streams when the server shuts down.
     pub shutdown: Shutdown,
+    /// The process's metrics (served on the admin listener).
+    pub metrics: Metrics,
 }

@@ -3,12 +3,14 @@
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use portcullis_grants::{TokenRequest, exchange};
+use portcullis_core::GrantType;
+use portcullis_grants::{SUPPORTED_GRANTS, TokenRequest, exchange};
 use portcullis_tenancy::Storage;
 use tracing::Instrument;
 
 use crate::brand::{BrandParam, scope_or_400};
 use crate::form::{parse_pairs, read_form};
+use crate::metrics::GrantLabel;
 use crate::{AppState, OAuthError, client_auth};
 
 /// The token endpoint with the brand in the path.
@@ -41,6 +43,7 @@ async fn handle<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
     let (parts, body) = request.into_parts();
     let form = read_form(&parts.headers, body, state.max_body_bytes, &["resource"]).await?;
     let credentials = client_auth::credentials(&parts.headers, &form)?;
+    client_auth::record_client(credentials.as_ref());
     let token_request = TokenRequest {
         grant_type: form.get("grant_type").map(str::to_owned),
         scope: form.get("scope").map(str::to_owned),
@@ -57,6 +60,19 @@ async fn handle<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
         client = credentials.as_ref().map(|c| c.client_id.as_str()).unwrap_or("-"),
         grant = token_request.grant_type.as_deref().unwrap_or("-"),
     );
-    let response = exchange(&state.grants, &scope, credentials.as_ref(), &token_request).instrument(span).await?;
-    Ok(crate::no_store(Json(response).into_response()))
+    let grant = token_request
+        .grant_type
+        .as_deref()
+        .and_then(|g| g.parse::<GrantType>().ok())
+        .filter(|g| SUPPORTED_GRANTS.contains(g))
+        .map(|g| GrantLabel(g.as_str()));
+    let result = exchange(&state.grants, &scope, credentials.as_ref(), &token_request).instrument(span).await;
+    let mut response = match result {
+        Ok(issued) => crate::no_store(Json(issued).into_response()),
+        Err(e) => OAuthError::from(e).into_response(),
+    };
+    if let Some(grant) = grant {
+        response.extensions_mut().insert(grant);
+    }
+    Ok(response)
 }

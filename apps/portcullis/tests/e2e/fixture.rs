@@ -223,8 +223,14 @@ impl Fixture {
 
     /// Starts `serve` and waits until both listeners are announced and `/healthz` answers.
     pub async fn serve(&self) -> Server {
+        self.serve_with(&[]).await
+    }
+
+    /// [`Self::serve`] with extra environment variables (e.g. `PORTCULLIS_LOG__FORMAT`).
+    pub async fn serve_with(&self, env: &[(&str, &str)]) -> Server {
         let mut child = self
             .command(&["serve"])
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

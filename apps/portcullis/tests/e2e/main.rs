@@ -16,6 +16,7 @@ mod fixture;
 mod http;
 mod multi_instance;
 mod oauth_client;
+mod operations;
 mod password_flow;
 mod principals;
 mod secrets_at_rest;

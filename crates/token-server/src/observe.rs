@@ -1,0 +1,165 @@
+//! Every request's request id, log span, closing log line and metrics.
+//!
+//! The request id is the caller's `X-Request-Id` when it is a short token (letters, digits,
+//! `.`, `_`, `-`; at most 64), else one made here; it is echoed in the response. The `request`
+//! span carries the id, the endpoint template, the brand of the path and (recorded by client
+//! authentication) the client id, so every log line of the request names them. Nothing secret is
+//! ever a field: not the Authorization header, the body or the query.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderValue;
+use tracing::Instrument;
+
+use crate::metrics::{ErrorCode, GrantLabel, Metrics, Observation};
+
+/// The request-id header.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Longest brand written into a log line (a junk path can be long).
+const MAX_LOGGED_BRAND: usize = 64;
+
+/// What the middleware needs: the metrics and the listener's name.
+#[derive(Debug, Clone)]
+pub(crate) struct Observer {
+    pub(crate) metrics: Metrics,
+    pub(crate) listener: &'static str,
+}
+
+/// The endpoint template of `path` (so that metrics and logs group requests) and the brand it
+/// names, if any. Paths of no endpoint are `other`.
+pub(crate) fn endpoint(path: &str) -> (&'static str, Option<&str>) {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["brands", brand, ".well-known", "openid-configuration"] => {
+            ("/brands/{brand}/.well-known/openid-configuration", Some(brand))
+        }
+        [".well-known", "oauth-authorization-server", "brands", brand] => {
+            ("/.well-known/oauth-authorization-server/brands/{brand}", Some(brand))
+        }
+        ["brands", brand, "jwks.json"] => ("/brands/{brand}/jwks.json", Some(brand)),
+        ["brands", brand, "oauth", "token"] => ("/brands/{brand}/oauth/token", Some(brand)),
+        ["brands", brand, "oauth", "introspect"] => ("/brands/{brand}/oauth/introspect", Some(brand)),
+        ["brands", brand, "oauth", "revoke"] => ("/brands/{brand}/oauth/revoke", Some(brand)),
+        ["brands", brand, "revocations"] => ("/brands/{brand}/revocations", Some(brand)),
+        ["oauth", "token"] => ("/oauth/token", None),
+        ["healthz"] => ("/healthz", None),
+        ["readyz"] => ("/readyz", None),
+        ["metrics"] => ("/metrics", None),
+        ["graphql"] => ("/graphql", None),
+        _ => ("other", None),
+    }
+}
+
+/// The brand of `/oauth/token?brand_key=…`.
+fn brand_in_query(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == "brand_key").map(|(_, v)| v.into_owned())
+}
+
+fn acceptable_id(value: &HeaderValue) -> Option<&str> {
+    let text = value.to_str().ok()?;
+    let ok = !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    ok.then_some(text)
+}
+
+/// A new request id: a per-process random prefix and a counter.
+fn new_id() -> String {
+    static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let prefix = *PREFIX.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+        );
+        #[allow(clippy::cast_possible_truncation, reason = "32 bits of the hash are enough")]
+        let short = hasher.finish() as u32;
+        short
+    });
+    format!("{prefix:08x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The middleware.
+pub(crate) async fn observe(State(observer): State<Observer>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request.headers().get(REQUEST_ID).and_then(acceptable_id).map_or_else(new_id, str::to_owned);
+    let (endpoint, path_brand) = endpoint(request.uri().path());
+    let brand = match path_brand {
+        Some(b) => Some(b.to_owned()),
+        None if endpoint == "/oauth/token" => brand_in_query(request.uri().query()),
+        None => None,
+    };
+    let logged_brand: String = brand.as_deref().unwrap_or("-").chars().take(MAX_LOGGED_BRAND).collect();
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        endpoint,
+        brand = %logged_brand,
+        client_id = tracing::field::Empty,
+    );
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let error = response.extensions().get::<ErrorCode>().map(|e| e.0);
+    let grant = response.extensions().get::<GrantLabel>().map(|g| g.0);
+    span.in_scope(|| {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        match status {
+            500.. => tracing::error!(status, micros, error, "request failed"),
+            _ => tracing::info!(status, micros, error, "request"),
+        }
+    });
+    observer.metrics.observe(&Observation {
+        listener: observer.listener,
+        endpoint,
+        status,
+        brand: brand.as_deref(),
+        elapsed,
+        error,
+        grant,
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_a_fixed_set_of_endpoints() {
+        assert_eq!(endpoint("/brands/acme/oauth/token"), ("/brands/{brand}/oauth/token", Some("acme")));
+        assert_eq!(endpoint("/.well-known/oauth-authorization-server/brands/a.b").1, Some("a.b"));
+        assert_eq!(endpoint("/brands/acme/revocations").0, "/brands/{brand}/revocations");
+        assert_eq!(endpoint("/metrics"), ("/metrics", None));
+        for junk in ["/", "/brands", "/brands/acme", "/brands/acme/oauth/token/extra", "/x/../../etc"] {
+            assert_eq!(endpoint(junk), ("other", None), "{junk}");
+        }
+    }
+
+    #[test]
+    fn caller_request_ids_are_kept_only_when_harmless() {
+        assert_eq!(acceptable_id(&HeaderValue::from_static("abc-123_x.y")), Some("abc-123_x.y"));
+        assert_eq!(acceptable_id(&HeaderValue::from_static("has space")), None);
+        assert_eq!(acceptable_id(&HeaderValue::from_static("")), None);
+        let long = "a".repeat(65);
+        assert_eq!(acceptable_id(&HeaderValue::from_str(&long).expect("ASCII")), None);
+        assert_ne!(new_id(), new_id());
+    }
+
+    #[test]
+    fn the_query_form_names_its_brand() {
+        assert_eq!(brand_in_query(Some("brand_key=acme&x=1")).as_deref(), Some("acme"));
+        assert_eq!(brand_in_query(Some("x=1")), None);
+        assert_eq!(brand_in_query(None), None);
+    }
+}
