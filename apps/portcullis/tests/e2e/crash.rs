@@ -1,6 +1,7 @@
 //! Crash safety: a token the server answered with 200 is a committed record, whatever happens
 //! to the process next. A storm of concurrent client_credentials requests runs until the server
-//! is killed with SIGKILL mid-storm (requests in flight, no graceful shutdown); a restart on the
+//! is killed with SIGKILL mid-storm (requests in flight, no graceful shutdown), or stopped with
+//! SIGTERM (a graceful shutdown, which must end by itself within its deadline); a restart on the
 //! same database and master key, with no manual step, must then introspect every acknowledged
 //! token as active.
 
@@ -185,6 +186,47 @@ async fn survives_a_kill_9(fixture: &Fixture) {
     let lost = introspect_all(&server, &app, others, &jtis[1..jtis.len() - 1]).await;
     assert!(lost.is_empty(), "[{backend}] revoking one token touched others: {:?}", &lost[..lost.len().min(5)]);
     eprintln!("[{backend}] crash test done in {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn sigterm_under_load_loses_no_acknowledged_token() {
+    for fixture in Fixture::all().await {
+        let backend = fixture.name();
+        fixture.create_brand("acme", &[]);
+        let app = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+        let server = fixture.serve().await;
+        let storm = Arc::new(Storm::default());
+        let requesters = start_storm(&server, &app, &storm);
+        tokio::time::sleep(STORM_MIN).await;
+        storm.killed.store(true, Ordering::SeqCst);
+        let in_flight = storm.started.load(Ordering::SeqCst) - storm.finished.load(Ordering::SeqCst);
+        // The server's own grace period is 20 s; it must exit well within it under this load.
+        let status =
+            tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(25))).await.expect("wait");
+        assert!(status.success(), "[{backend}] a graceful shutdown exits with 0, not {status}");
+        for requester in requesters {
+            tokio::time::timeout(Duration::from_secs(30), requester).await.expect("requester ends").expect("task");
+        }
+        let trouble = storm.trouble_before_kill.lock().expect("trouble").clone();
+        assert!(trouble.is_empty(), "[{backend}] requests failed before SIGTERM: {trouble:?}");
+        let tokens = storm.acknowledged.lock().expect("tokens").clone();
+        eprintln!(
+            "[{backend}] SIGTERM with {in_flight} requests in flight: {} answered after it, {} cut off; {} acknowledged",
+            storm.acknowledged_after_kill.load(Ordering::SeqCst),
+            storm.failed_after_kill.load(Ordering::SeqCst),
+            tokens.len()
+        );
+        assert!(tokens.len() > MEANINGFUL, "[{backend}] only {} tokens were acknowledged", tokens.len());
+        let jtis: Vec<String> = tokens.iter().map(|t| jti_of(t)).collect();
+        let server = fixture.serve().await;
+        let lost = introspect_all(&server, &app, &tokens, &jtis).await;
+        assert!(
+            lost.is_empty(),
+            "[{backend}] {} acknowledged tokens lost: {:?}",
+            lost.len(),
+            &lost[..lost.len().min(5)]
+        );
+    }
 }
 
 /// Starts [`STORM_TASKS`] requesters that ask for tokens back to back until the kill.

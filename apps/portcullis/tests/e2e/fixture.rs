@@ -301,6 +301,27 @@ impl Server {
         self.child.wait().expect("reap the killed server")
     }
 
+    /// Sends SIGTERM (a graceful shutdown) and waits for the process to exit, at most
+    /// `deadline`. Returns how it ended.
+    pub fn terminate(mut self, deadline: Duration) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(sent.success(), "[{}] kill -TERM {pid} failed", self.backend);
+        let until = Instant::now() + deadline;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the server") {
+                return status;
+            }
+            assert!(
+                Instant::now() < until,
+                "[{}] the server did not exit within {deadline:?} of SIGTERM; stderr:\n{}",
+                self.backend,
+                self.stderr()
+            );
+            thread::sleep(POLL_INTERVAL);
+        }
+    }
+
     /// Fails the test with the server's stderr when it exited.
     fn check_running(&mut self) {
         if let Some(status) = self.child.try_wait().expect("poll the server") {
