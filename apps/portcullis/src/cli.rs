@@ -37,6 +37,26 @@ pub enum Command {
     /// Manage issued tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the master key that encrypts signing keys at rest.
+    #[command(subcommand)]
+    MasterKey(MasterKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Re-encrypt every signing key under a new master key, in one transaction. Stop every
+    /// server first, then start them again configured with the new key.
+    Rotate(MasterKeyRotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MasterKeyRotateArgs {
+    /// A file holding the new key: base64 of 32 random bytes (`openssl rand -base64 32`).
+    #[arg(long)]
+    pub new_key_file: std::path::PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What to do to an existing client, user or operator. Disabling and deleting revoke its live

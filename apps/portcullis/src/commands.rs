@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::{
     BootstrapArgs, BrandCommand, BrandCreateArgs, Change, Cli, ClientCommand, ClientCreateArgs, Command,
-    PrincipalCommand, PrincipalCreateArgs, TokenCommand,
+    MasterKeyCommand, PrincipalCommand, PrincipalCreateArgs, TokenCommand,
 };
 use crate::platform::Platform;
 use crate::{lifecycle, logging, output, serve};
@@ -34,6 +34,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(command) => principal_command(config, PrincipalKind::User, command).await,
         Command::Operator(command) => principal_command(config, PrincipalKind::Operator, command).await,
+        Command::MasterKey(MasterKeyCommand::Rotate(args)) => {
+            crate::rotate_master_key::run(&Platform::open(config, true).await?, &args).await
+        }
         Command::Token(TokenCommand::Revoke(args)) => {
             lifecycle::revoke_token(&Platform::open(config, true).await?, args).await
         }

@@ -7,6 +7,7 @@ mod logging;
 mod master_key;
 mod output;
 mod platform;
+mod rotate_master_key;
 mod serve;
 mod tls;
 

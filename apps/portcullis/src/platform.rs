@@ -14,7 +14,7 @@ use portcullis_tenancy::MetaStore;
 use crate::{logging, master_key};
 
 /// The name of the stored master-key check value.
-const MASTER_KEY_CHECK: &str = "master_key_check";
+pub const MASTER_KEY_CHECK: &str = "master_key_check";
 
 /// Everything a command needs.
 pub struct Platform {

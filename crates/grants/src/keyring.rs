@@ -53,7 +53,19 @@ impl fmt::Debug for KeyRing {
 
 /// The associated data that binds a sealed key to its brand and id.
 fn seal_context(brand: &BrandKey, kid: &KeyId) -> Vec<u8> {
+    context_of(brand.as_str(), kid.as_str())
+}
+
+fn context_of(brand: &str, kid: &str) -> Vec<u8> {
     format!("portcullis-signing-key/{brand}/{kid}").into_bytes()
+}
+
+/// Opens a private key sealed for `brand`/`kid` under `old` and seals it under `new` (master
+/// key rotation). Fails when `old` cannot open it.
+pub fn reseal(old: &MasterKey, new: &MasterKey, brand: &str, kid: &str, sealed: &[u8]) -> GrantResult<Vec<u8>> {
+    let context = context_of(brand, kid);
+    let plain = old.open(sealed, &context)?;
+    Ok(new.seal(&plain, &context)?)
 }
 
 impl KeyRing {

@@ -15,6 +15,7 @@ mod error;
 mod keys;
 mod login_throttle;
 mod maintenance;
+mod master_key;
 mod meta;
 mod principals;
 mod refresh;
@@ -27,6 +28,7 @@ mod writer;
 pub mod testing;
 
 pub use connect::{DatabaseKind, PoolSettings};
+pub use master_key::SealedKey;
 
 use portcullis_tenancy::StoreResult;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};

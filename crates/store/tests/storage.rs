@@ -218,3 +218,36 @@ async fn bad_urls_are_refused_clearly() {
     .unwrap_err();
     assert!(matches!(unreachable, StoreError::Unavailable(_)), "{unreachable:?}");
 }
+
+#[tokio::test]
+async fn resealing_changes_every_key_and_the_check_value_or_nothing() {
+    use portcullis_tenancy::{KeyStore, MetaStore};
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let globex = brand(&store, "globex").await;
+        store.init_meta("check", vec![0]).await.unwrap();
+
+        // A failure half-way leaves everything as it was.
+        let failing = store
+            .reseal_signing_keys(
+                |k| if k.brand == "globex" { Err("cannot open".into()) } else { Ok(vec![9]) },
+                "check",
+                vec![1],
+            )
+            .await;
+        assert!(failing.is_err(), "{}", db.name);
+        assert_eq!(store.active_key(&acme).await.unwrap().unwrap().sealed_private_key, vec![1, 2, 3], "{}", db.name);
+        assert_eq!(store.meta("check").await.unwrap(), Some(vec![0]));
+
+        // Every brand's keys, each sealed with its own brand and kid.
+        let resealed = store
+            .reseal_signing_keys(|k| Ok(format!("{}/{}", k.brand, k.kid).into_bytes()), "check", vec![2])
+            .await
+            .unwrap();
+        assert_eq!(resealed, 2, "{}", db.name);
+        assert_eq!(store.active_key(&acme).await.unwrap().unwrap().sealed_private_key, b"acme/acme-k1".to_vec());
+        assert_eq!(store.active_key(&globex).await.unwrap().unwrap().sealed_private_key, b"globex/globex-k1".to_vec());
+        assert_eq!(store.meta("check").await.unwrap(), Some(vec![2]));
+    })
+    .await;
+}

@@ -86,3 +86,50 @@ fn jti_of(token: &str) -> String {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON claims");
     claims["jti"].as_str().expect("jti").to_owned()
 }
+
+/// Introspects `token` at `server` with `client`; returns `active`.
+async fn active(server: &crate::fixture::Server, client: &ClientCredentials, token: &str) -> bool {
+    let url = format!("{}/brands/{}/oauth/introspect", server.public_url, client.brand);
+    let reply = crate::http::request_token(&url, Auth::Basic(client), &[("token", token)]).await;
+    reply.body()["active"] == true
+}
+
+#[tokio::test]
+async fn the_master_key_rotates_without_invalidating_tokens() {
+    for fixture in Fixture::all().await {
+        let backend = fixture.name();
+        fixture.create_brand("acme", &[]);
+        let app = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+        let server = fixture.serve().await;
+        let before = client_credentials(&server.token_url("acme"), Auth::Basic(&app), &[]).await.access_token();
+        drop(server); // every server stops first
+
+        let mut random = [0_u8; 32];
+        std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").expect("urandom"), &mut random)
+            .expect("random bytes");
+        let new_key = fixture.master_key_file().with_file_name("new.master.key");
+        std::fs::write(&new_key, STANDARD.encode(random)).expect("write the new key");
+        let new_key_path = new_key.to_string_lossy().into_owned();
+
+        let refused =
+            fixture.cli(&["master-key", "rotate", "--new-key-file", &fixture.master_key_file().to_string_lossy()]);
+        assert!(!refused.status.success(), "[{backend}] rotating to the same key is refused");
+        let missing = fixture.cli(&["master-key", "rotate", "--new-key-file", "/nonexistent/key"]);
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/key"), "[{backend}] names the file");
+
+        let rotated = fixture.cli_json(&["master-key", "rotate", "--new-key-file", &new_key_path, "--json"]);
+        // system and acme, each with an active and a next key.
+        assert_eq!(rotated["resealed_keys"], 4, "[{backend}] {rotated}");
+
+        let old = fixture.cli(&["brand", "create", "globex", "--json"]);
+        assert!(!old.status.success(), "[{backend}] the old key no longer opens the database");
+        assert!(String::from_utf8_lossy(&old.stderr).contains("master key"), "[{backend}] says why");
+
+        let server = fixture.serve_with(&[("PORTCULLIS_SECRETS__MASTER_KEY_FILE", &new_key_path)]).await;
+        assert!(active(&server, &app, &before).await, "[{backend}] a token from before the rotation is still valid");
+        let after = client_credentials(&server.token_url("acme"), Auth::Basic(&app), &[]).await.access_token();
+        assert!(active(&server, &app, &after).await, "[{backend}] new tokens are signed and verified");
+        let ready = crate::http::get(&format!("{}/readyz", server.public_url)).await;
+        assert_eq!(ready.status, 200, "[{backend}] {}", ready.text);
+    }
+}
