@@ -5,17 +5,50 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::rsa::PublicKeyComponents;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
-use jsonwebtoken::{Algorithm, DecodingKey};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::error::SetupError;
 
-/// One published key, ready to verify with.
+/// One published key, parsed once, ready to verify with.
 pub(crate) struct PublishedKey {
-    /// The one algorithm this key verifies: the JWK's `alg`, or the only one its type allows.
-    pub(crate) algorithm: Algorithm,
-    pub(crate) key: DecodingKey,
+    /// The one JWS `alg` this key verifies: the JWK's `alg`, or the only one its type allows.
+    pub(crate) alg: &'static str,
+    pub(crate) key: ParsedPublicKey,
+}
+
+/// The aws-lc-rs public key of `jwk` for `algorithm`; `None` when it does not parse.
+fn parsed_key(jwk: &Jwk, algorithm: Algorithm) -> Option<ParsedPublicKey> {
+    let bytes = |text: &str| URL_SAFE_NO_PAD.decode(text).ok();
+    match (&jwk.algorithm, algorithm) {
+        (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => ParsedPublicKey::new(&ED25519, bytes(&p.x)?).ok(),
+        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256) => {
+            // An uncompressed point: 0x04 || x || y.
+            let mut point = vec![4];
+            point.extend(bytes(&p.x)?);
+            point.extend(bytes(&p.y)?);
+            ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).ok()
+        }
+        (AlgorithmParameters::RSA(p), Algorithm::RS256) => {
+            let components = PublicKeyComponents { n: bytes(&p.n)?, e: bytes(&p.e)? };
+            components.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The JWS name of the algorithms a published key may have.
+fn alg_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::EdDSA => "EdDSA",
+        Algorithm::ES256 => "ES256",
+        _ => "RS256",
+    }
 }
 
 /// The cache and what fills it.
@@ -60,8 +93,8 @@ fn parse(set: &JwkSet) -> HashMap<String, Arc<PublishedKey>> {
         .filter_map(|jwk| {
             let kid = jwk.common.key_id.clone()?;
             let algorithm = algorithm_of(jwk)?;
-            let key = DecodingKey::from_jwk(jwk).ok()?;
-            Some((kid, Arc::new(PublishedKey { algorithm, key })))
+            let key = parsed_key(jwk, algorithm)?;
+            Some((kid, Arc::new(PublishedKey { alg: alg_name(algorithm), key })))
         })
         .collect()
 }

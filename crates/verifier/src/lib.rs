@@ -87,6 +87,7 @@ mod api_tokens;
 mod axum_support;
 mod config;
 mod error;
+mod jws;
 mod keys;
 mod revocations;
 #[cfg(feature = "client")]

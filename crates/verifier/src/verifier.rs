@@ -5,20 +5,26 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Validation, decode, decode_header};
 use openidconnect::{IntrospectionUrl, IssuerUrl, JsonWebKeySetUrl, TokenUrl};
-use portcullis_core::{AccessTokenClaims, ActType};
+use portcullis_core::{AccessTokenClaims, ActType, Audience};
 use serde::Deserialize;
 
 use crate::api_tokens::{ApiTokenIdentity, ApiTokens};
 use crate::config::VerifierConfig;
 use crate::error::{SetupError, VerifyError};
+use crate::jws;
 use crate::keys::KeyCache;
 use crate::revocations::{self, Follower, Forget};
 
 /// The `typ` of RFC 9068 access tokens.
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// The optional `nbf` claim (Portcullis issues none; other issuers' tokens may carry one).
+#[derive(Debug, Deserialize)]
+struct NotBefore {
+    #[serde(default)]
+    nbf: Option<i64>,
+}
 
 /// The part of the discovery document the verifier needs, with `openidconnect`'s URL types.
 #[derive(Debug, Deserialize)]
@@ -174,6 +180,39 @@ fn basic_credentials(encoded: &str) -> Result<(String, String), VerifyError> {
     Ok((username.to_owned(), password.to_owned()))
 }
 
+/// RFC 9068 §4 and RFC 8725 claim checks of a token of `brand`, at `now` with the leeway.
+fn check_claims(
+    config: &VerifierConfig,
+    brand: &str,
+    claims: &AccessTokenClaims,
+    nbf: Option<i64>,
+    now: i64,
+) -> Result<(), VerifyError> {
+    let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX / 4);
+    if claims.exp.saturating_add(leeway) < now {
+        return Err(VerifyError::Expired);
+    }
+    if nbf.is_some_and(|nbf| nbf.saturating_sub(leeway) > now) {
+        return Err(VerifyError::NotYetValid);
+    }
+    if claims.iss != config.issuer {
+        return Err(VerifyError::WrongIssuer);
+    }
+    if !config.audiences.is_empty() {
+        let named = match &claims.aud {
+            Audience::One(a) => config.audiences.iter().any(|c| c == a),
+            Audience::Many(list) => list.iter().any(|a| config.audiences.contains(a)),
+        };
+        if !named {
+            return Err(VerifyError::WrongAudience);
+        }
+    }
+    if claims.brand != brand {
+        return Err(VerifyError::WrongBrand);
+    }
+    Ok(())
+}
+
 impl Verifier {
     /// Reads the issuer's discovery document and JWKS; with a revocation feed configured,
     /// reads the feed's backlog and starts following it (on the current tokio runtime).
@@ -277,48 +316,29 @@ impl Verifier {
     }
 
     async fn verify_signed(&self, token: &str) -> Result<AccessTokenClaims, VerifyError> {
-        let header = decode_header(token).map_err(|_| VerifyError::Malformed)?;
-        let typ_ok = header
-            .typ
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt"));
+        let jws = jws::parse(token)?;
+        let typ_ok =
+            jws.header.typ.as_deref().is_some_and(|t| {
+                t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
+            });
         if !typ_ok {
             return Err(VerifyError::WrongType);
         }
-        let kid = header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
+        let kid = jws.header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
         let key = match self.inner.keys.key(kid).await {
             Ok(Some(key)) => key,
             Ok(None) => return Err(VerifyError::UnknownKey),
             Err(()) => return Err(VerifyError::Unavailable),
         };
-        if header.alg != key.algorithm {
+        // Exactly the key's own algorithm: `none`, HMAC or another curve never reach a check.
+        if jws.header.alg != key.alg {
             return Err(VerifyError::WrongAlgorithm);
         }
-        let config = &self.inner.config;
-        let mut validation = Validation::new(key.algorithm);
-        validation.leeway = config.leeway.as_secs();
-        validation.validate_nbf = true;
-        validation.set_issuer(&[config.issuer.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-        if config.audiences.is_empty() {
-            validation.validate_aud = false;
-        } else {
-            validation.set_audience(&config.audiences);
-        }
-        let claims = decode::<AccessTokenClaims>(token, &key.key, &validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::InvalidSignature => VerifyError::BadSignature,
-                ErrorKind::ExpiredSignature => VerifyError::Expired,
-                ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
-                ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
-                ErrorKind::InvalidAudience => VerifyError::WrongAudience,
-                ErrorKind::InvalidAlgorithm => VerifyError::WrongAlgorithm,
-                _ => VerifyError::Malformed,
-            })?
-            .claims;
-        if claims.brand != self.inner.brand {
-            return Err(VerifyError::WrongBrand);
-        }
+        jws.check_signature(&key.key)?;
+        let payload = jws.payload()?;
+        let claims: AccessTokenClaims = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
+        let NotBefore { nbf } = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
+        check_claims(&self.inner.config, &self.inner.brand, &claims, nbf, revocations::unix_now())?;
         Ok(claims)
     }
 
@@ -347,6 +367,46 @@ mod tests {
         assert!(brand_of("https://id.example.com/").is_err());
         assert!(brand_of("ftp://id.example.com/brands/x").is_err());
         assert!(brand_of("not a url").is_err());
+    }
+
+    fn claims() -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "http://id/brands/acme".into(),
+            sub: "c1".into(),
+            aud: Audience::Many(vec!["https://a".into(), "https://b".into()]),
+            exp: 1000,
+            iat: 900,
+            jti: "j1".into(),
+            client_id: "c1".into(),
+            scope: "read".into(),
+            brand: "acme".into(),
+            act_type: ActType::Client,
+        }
+    }
+
+    #[test]
+    fn claims_are_checked_with_the_leeway() {
+        let config = VerifierConfig::new("http://id/brands/acme").leeway(std::time::Duration::from_secs(30));
+        let check = |c: &AccessTokenClaims, nbf, now| check_claims(&config, "acme", c, nbf, now);
+        assert_eq!(check(&claims(), None, 1000), Ok(()));
+        assert_eq!(check(&claims(), None, 1030), Ok(()), "within the leeway after exp");
+        assert_eq!(check(&claims(), None, 1031), Err(VerifyError::Expired));
+        assert_eq!(check(&claims(), Some(960), 930), Ok(()), "nbf within the leeway");
+        assert_eq!(check(&claims(), Some(961), 930), Err(VerifyError::NotYetValid));
+        let other_issuer = AccessTokenClaims { iss: "http://id/brands/globex".into(), ..claims() };
+        assert_eq!(check(&other_issuer, None, 950), Err(VerifyError::WrongIssuer));
+        let other_brand = AccessTokenClaims { brand: "globex".into(), ..claims() };
+        assert_eq!(check(&other_brand, None, 950), Err(VerifyError::WrongBrand));
+    }
+
+    #[test]
+    fn one_named_audience_is_enough() {
+        let wants_b = VerifierConfig::new("http://id/brands/acme").audience("https://b");
+        assert_eq!(check_claims(&wants_b, "acme", &claims(), None, 950), Ok(()));
+        let single = AccessTokenClaims { aud: Audience::One("https://b".into()), ..claims() };
+        assert_eq!(check_claims(&wants_b, "acme", &single, None, 950), Ok(()));
+        let wants_c = VerifierConfig::new("http://id/brands/acme").audience("https://c");
+        assert_eq!(check_claims(&wants_c, "acme", &claims(), None, 950), Err(VerifyError::WrongAudience));
     }
 
     #[test]

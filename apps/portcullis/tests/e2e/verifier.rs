@@ -257,3 +257,38 @@ async fn the_layer_and_extractor_answer_per_rfc_6750() {
     let (status, _, _) = call(Method::POST, "/notes", Some(&write_token), Some("acme")).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn every_signing_algorithm_verifies_and_tampering_fails() {
+    let fixture = Fixture::sqlite();
+    let mut brands = Vec::new();
+    for (brand, algorithm) in [("ed", "EdDSA"), ("ec", "ES256"), ("rsa", "RS256")] {
+        fixture.create_brand(brand, &["--algorithm", algorithm]);
+        brands.push((
+            brand,
+            algorithm,
+            fixture.create_client(brand, &["--grant", "client_credentials", "--scope", "read"]),
+        ));
+    }
+    let server = fixture.serve().await;
+    for (brand, algorithm, app) in &brands {
+        let verifier = Verifier::discover(VerifierConfig::new(fixture.issuer(brand))).await.expect("discovery");
+        let good = token(&server, app, &[]).await;
+        assert_eq!(header_of(&good)["alg"], *algorithm);
+        let verified = verifier.verify(&good).await.unwrap_or_else(|e| panic!("{algorithm}: {e}"));
+        assert_eq!(verified.sub(), app.id, "{algorithm}");
+        let mut tampered = good.clone().into_bytes();
+        let at = tampered.len() - 10;
+        tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).expect("ASCII");
+        assert_eq!(verifier.verify(&tampered).await, Err(VerifyError::BadSignature), "{algorithm}");
+        // The same claims under another brand's algorithm name.
+        let mut header = header_of(&good);
+        header["alg"] = if *algorithm == "RS256" { "ES256" } else { "RS256" }.into();
+        assert_eq!(
+            verifier.verify(&with_header(&good, &header)).await,
+            Err(VerifyError::WrongAlgorithm),
+            "{algorithm}"
+        );
+    }
+}
