@@ -1,7 +1,7 @@
 //! Prometheus metrics (`GET /metrics` on the admin listener, OpenMetrics text).
 //!
-//! Label values come from fixed sets only (endpoint templates, status codes, grant types, error
-//! codes), and the `brand` label is set only on successful requests, whose brand exists: so no
+//! Label values come from fixed sets only (the routers' route templates, status codes, grant
+//! types, error codes), and the `brand` label is set only on successful requests, whose brand exists: so no
 //! client can grow the number of series by sending junk paths, brands or grant types.
 
 use std::sync::Arc;
@@ -33,7 +33,7 @@ pub(crate) struct GrantLabel(pub(crate) &'static str);
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     listener: &'static str,
-    endpoint: &'static str,
+    endpoint: String,
     status: u16,
     brand: String,
 }
@@ -41,7 +41,7 @@ struct RequestLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EndpointLabels {
     listener: &'static str,
-    endpoint: &'static str,
+    endpoint: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -52,7 +52,7 @@ struct IssueLabels {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ErrorLabels {
-    endpoint: &'static str,
+    endpoint: String,
     error: &'static str,
 }
 
@@ -75,7 +75,8 @@ fn latency_histogram() -> Histogram {
 #[derive(Debug)]
 pub(crate) struct Observation<'a> {
     pub(crate) listener: &'static str,
-    pub(crate) endpoint: &'static str,
+    /// A route template of the router, or `other`.
+    pub(crate) endpoint: &'a str,
     pub(crate) status: u16,
     pub(crate) brand: Option<&'a str>,
     pub(crate) elapsed: Duration,
@@ -151,19 +152,19 @@ impl Metrics {
         m.requests
             .get_or_create(&RequestLabels {
                 listener: o.listener,
-                endpoint: o.endpoint,
+                endpoint: o.endpoint.to_owned(),
                 status: o.status,
                 brand: brand.clone(),
             })
             .inc();
         m.latency
-            .get_or_create(&EndpointLabels { listener: o.listener, endpoint: o.endpoint })
+            .get_or_create(&EndpointLabels { listener: o.listener, endpoint: o.endpoint.to_owned() })
             .observe(o.elapsed.as_secs_f64());
         if let (true, Some(grant)) = (ok, o.grant) {
             m.issued.get_or_create(&IssueLabels { brand, grant }).inc();
         }
         if let Some(error) = o.error {
-            m.errors.get_or_create(&ErrorLabels { endpoint: o.endpoint, error }).inc();
+            m.errors.get_or_create(&ErrorLabels { endpoint: o.endpoint.to_owned(), error }).inc();
         }
         let password_grant = matches!(o.grant, Some("password" | "operator_password"));
         let failure = match (o.status, o.error) {

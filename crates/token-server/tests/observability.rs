@@ -42,8 +42,17 @@ async fn metrics_count_requests_tokens_and_failures() {
             "grant_type=client_credentials",
         );
         assert_eq!(send(&public, wrong).await.0, StatusCode::UNAUTHORIZED);
-        for junk in ["/brands/no-such-brand-1/jwks.json", "/brands/no-such-brand-2/jwks.json", "/etc/passwd"] {
-            assert_eq!(send(&public, get(junk)).await.0, StatusCode::NOT_FOUND);
+        for junk in [
+            "/brands/no-such-brand-1/jwks.json",
+            "/brands/no-such-brand-2/jwks.json",
+            "/etc/passwd",
+            "/",
+            "/brands",
+            "/brands/acme",
+            "/brands/acme/oauth/token/extra",
+            "/x/../../etc",
+        ] {
+            assert_eq!(send(&public, get(junk)).await.0, StatusCode::NOT_FOUND, "{junk}");
         }
 
         let (status, headers, body) = text(&admin, get("/metrics")).await;
@@ -54,7 +63,8 @@ async fn metrics_count_requests_tokens_and_failures() {
             r#"portcullis_http_requests_total{listener="public",endpoint="/brands/{brand}/oauth/token",status="200",brand="acme"} 1"#,
             r#"portcullis_http_requests_total{listener="public",endpoint="/brands/{brand}/oauth/token",status="401",brand=""} 1"#,
             r#"portcullis_http_requests_total{listener="public",endpoint="/brands/{brand}/jwks.json",status="404",brand=""} 2"#,
-            r#"portcullis_http_requests_total{listener="public",endpoint="other",status="404",brand=""} 1"#,
+            // Paths of no route share one label, whatever they are.
+            r#"portcullis_http_requests_total{listener="public",endpoint="other",status="404",brand=""} 6"#,
             r#"portcullis_oauth_errors_total{endpoint="/brands/{brand}/oauth/token",error="invalid_client"} 1"#,
             r#"portcullis_authentication_failures_total{kind="client"} 1"#,
             r#"portcullis_http_request_duration_seconds_count{listener="public",endpoint="/brands/{brand}/oauth/token"} 2"#,
