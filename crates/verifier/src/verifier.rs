@@ -291,13 +291,9 @@ impl Verifier {
     /// `brand`; and, when the feed is followed, that it has not been revoked.
     pub async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
         let claims = self.verify_signed(token).await?;
-        if let Some(feed) = &self.inner.feed {
-            if feed.state.failed_closed() {
-                return Err(VerifyError::Unavailable);
-            }
-            if feed.state.refuses(&claims) {
-                return Err(VerifyError::Revoked);
-            }
+        self.check_feed_available()?;
+        if self.inner.feed.as_ref().is_some_and(|feed| feed.state.refuses(&claims)) {
+            return Err(VerifyError::Revoked);
         }
         Ok(Verified::AccessToken(claims))
     }
@@ -307,12 +303,17 @@ impl Verifier {
     /// brand; [`VerifyError::Missing`] when this verifier does not accept API tokens.
     pub async fn verify_api_token(&self, username: &str, token: &str) -> Result<Verified, VerifyError> {
         let tokens = self.inner.api_tokens.as_ref().ok_or(VerifyError::Missing)?;
-        if let Some(feed) = &self.inner.feed
-            && feed.state.failed_closed()
-        {
-            return Err(VerifyError::Unavailable);
-        }
+        self.check_feed_available()?;
         Ok(Verified::ApiToken(tokens.check(username, token).await?))
+    }
+
+    /// [`VerifyError::Unavailable`] while a feed configured to fail closed has been down for
+    /// longer than its grace period.
+    fn check_feed_available(&self) -> Result<(), VerifyError> {
+        match &self.inner.feed {
+            Some(feed) if feed.state.failed_closed() => Err(VerifyError::Unavailable),
+            _ => Ok(()),
+        }
     }
 
     async fn verify_signed(&self, token: &str) -> Result<AccessTokenClaims, VerifyError> {
