@@ -8,6 +8,7 @@ mod m20261123_000002_principals;
 mod m20261123_000003_refresh_tokens;
 mod m20261123_000004_login_failures;
 mod m20261123_000005_revocations;
+mod m20261201_000006_change_epoch;
 
 /// Applies Portcullis's migrations.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_refresh_tokens::Migration),
             Box::new(m20261123_000004_login_failures::Migration),
             Box::new(m20261123_000005_revocations::Migration),
+            Box::new(m20261201_000006_change_epoch::Migration),
         ]
     }
 }

@@ -82,7 +82,9 @@ impl SeaStore {
             DatabaseKind::Postgres => usize::try_from(pool.max_connections / 4).unwrap_or(1).clamp(1, 4),
         };
         let writer = TokenWriter::start(db.clone(), writers);
-        Ok(Self { db, writer })
+        let cache = std::sync::Arc::default();
+        crate::cache::follow_changes(db.clone(), std::sync::Arc::downgrade(&cache));
+        Ok(Self { db, writer, cache })
     }
 
     /// Applies pending migrations.

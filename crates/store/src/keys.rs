@@ -1,10 +1,12 @@
 //! [`KeyStore`] for [`SeaStore`].
 
+use std::sync::Arc;
+
 use portcullis_tenancy::{
     Activation, BrandScope, KeyRotation, KeyStatus, KeyStore, NewSigningKey, StoreResult, StoredKey,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::SeaStore;
 use crate::convert;
@@ -29,94 +31,101 @@ pub(crate) fn active_model(brand_id: i64, key: NewSigningKey, now: i64) -> signi
     }
 }
 
-impl KeyStore for SeaStore {
-    async fn active_key(&self, scope: &BrandScope) -> StoreResult<Option<StoredKey>> {
-        scoped::<signing_keys::Entity>(scope)
-            .filter(signing_keys::Column::Status.eq(KeyStatus::Active.as_str()))
+impl SeaStore {
+    /// All of the brand's keys, newest first, through the cache.
+    async fn all_keys(&self, scope: &BrandScope) -> StoreResult<Arc<[StoredKey]>> {
+        let brand_id = scope.brand_id().0;
+        if let Some(keys) = self.cache.keys(brand_id) {
+            return Ok(keys);
+        }
+        let ticket = self.cache.ticket();
+        let keys: Arc<[StoredKey]> = scoped::<signing_keys::Entity>(scope)
             .order_by_desc(signing_keys::Column::Id)
-            .one(&self.db)
+            .all(&self.db)
             .await
             .map_err(map_err)?
+            .into_iter()
             .map(convert::key)
-            .transpose()
+            .collect::<StoreResult<_>>()?;
+        self.cache.put_keys(ticket, brand_id, Arc::clone(&keys));
+        Ok(keys)
+    }
+}
+
+impl KeyStore for SeaStore {
+    async fn active_key(&self, scope: &BrandScope) -> StoreResult<Option<StoredKey>> {
+        Ok(self.all_keys(scope).await?.iter().find(|k| k.status == KeyStatus::Active).cloned())
     }
 
     async fn published_keys(&self, scope: &BrandScope, now: i64) -> StoreResult<Vec<StoredKey>> {
-        let still_published = Condition::any()
-            .add(signing_keys::Column::Status.ne(KeyStatus::Retired.as_str()))
-            .add(signing_keys::Column::PublishUntil.gt(now));
-        scoped::<signing_keys::Entity>(scope)
-            .filter(still_published)
-            .order_by_desc(signing_keys::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(map_err)?
-            .into_iter()
-            .map(convert::key)
-            .collect()
+        let published = |k: &&StoredKey| k.status != KeyStatus::Retired || k.publish_until.is_some_and(|t| t > now);
+        Ok(self.all_keys(scope).await?.iter().filter(published).cloned().collect())
     }
 
     async fn list_keys(&self, scope: &BrandScope) -> StoreResult<Vec<StoredKey>> {
-        scoped::<signing_keys::Entity>(scope)
-            .order_by_desc(signing_keys::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(map_err)?
-            .into_iter()
-            .map(convert::key)
-            .collect()
+        Ok(self.all_keys(scope).await?.to_vec())
     }
 
     async fn add_key(&self, scope: &BrandScope, key: NewSigningKey, now: i64) -> StoreResult<()> {
-        signing_keys::Entity::insert(active_model(scope.brand_id().0, key, now))
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        self.changed(
+            async {
+                signing_keys::Entity::insert(active_model(scope.brand_id().0, key, now))
+                    .exec_without_returning(&self.db)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+            .await,
+        )
     }
 
     async fn rotate_keys(&self, scope: &BrandScope, rotation: KeyRotation, now: i64) -> StoreResult<bool> {
-        let txn = self.write_txn().await?;
-        let retired = scoped_update::<signing_keys::Entity>(scope)
-            .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Retired.as_str()))
-            .col_expr(signing_keys::Column::RetiredAt, Expr::val(now))
-            .col_expr(signing_keys::Column::PublishUntil, Expr::val(rotation.publish_until))
-            .filter(signing_keys::Column::Kid.eq(rotation.retire.as_str()))
-            .filter(signing_keys::Column::Status.eq(KeyStatus::Active.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(map_err)?;
-        let activated = match rotation.activate {
-            Activation::Promote(kid) => {
-                scoped_update::<signing_keys::Entity>(scope)
-                    .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Active.as_str()))
-                    .col_expr(signing_keys::Column::ActivatedAt, Expr::val(now))
-                    .filter(signing_keys::Column::Kid.eq(kid.as_str()))
-                    .filter(signing_keys::Column::Status.eq(KeyStatus::Next.as_str()))
+        self.changed(
+            async {
+                let txn = self.write_txn().await?;
+                let retired = scoped_update::<signing_keys::Entity>(scope)
+                    .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Retired.as_str()))
+                    .col_expr(signing_keys::Column::RetiredAt, Expr::val(now))
+                    .col_expr(signing_keys::Column::PublishUntil, Expr::val(rotation.publish_until))
+                    .filter(signing_keys::Column::Kid.eq(rotation.retire.as_str()))
+                    .filter(signing_keys::Column::Status.eq(KeyStatus::Active.as_str()))
                     .exec(&txn)
                     .await
-                    .map_err(map_err)?
-                    .rows_affected
-            }
-            Activation::Insert(key) => {
-                let key = NewSigningKey { status: KeyStatus::Active, ..key };
-                signing_keys::Entity::insert(active_model(scope.brand_id().0, key, now))
+                    .map_err(map_err)?;
+                let activated = match rotation.activate {
+                    Activation::Promote(kid) => {
+                        scoped_update::<signing_keys::Entity>(scope)
+                            .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Active.as_str()))
+                            .col_expr(signing_keys::Column::ActivatedAt, Expr::val(now))
+                            .filter(signing_keys::Column::Kid.eq(kid.as_str()))
+                            .filter(signing_keys::Column::Status.eq(KeyStatus::Next.as_str()))
+                            .exec(&txn)
+                            .await
+                            .map_err(map_err)?
+                            .rows_affected
+                    }
+                    Activation::Insert(key) => {
+                        let key = NewSigningKey { status: KeyStatus::Active, ..key };
+                        signing_keys::Entity::insert(active_model(scope.brand_id().0, key, now))
+                            .exec_without_returning(&txn)
+                            .await
+                            .map_err(map_err)?;
+                        1
+                    }
+                };
+                if retired.rows_affected != 1 || activated != 1 {
+                    txn.rollback().await.map_err(map_err)?;
+                    return Ok(false);
+                }
+                let next = NewSigningKey { status: KeyStatus::Next, ..rotation.next };
+                signing_keys::Entity::insert(active_model(scope.brand_id().0, next, now))
                     .exec_without_returning(&txn)
                     .await
                     .map_err(map_err)?;
-                1
+                txn.commit().await.map_err(map_err)?;
+                Ok(true)
             }
-        };
-        if retired.rows_affected != 1 || activated != 1 {
-            txn.rollback().await.map_err(map_err)?;
-            return Ok(false);
-        }
-        let next = NewSigningKey { status: KeyStatus::Next, ..rotation.next };
-        signing_keys::Entity::insert(active_model(scope.brand_id().0, next, now))
-            .exec_without_returning(&txn)
-            .await
-            .map_err(map_err)?;
-        txn.commit().await.map_err(map_err)?;
-        Ok(true)
+            .await,
+        )
     }
 }

@@ -7,6 +7,7 @@
 
 mod audit;
 mod brands;
+mod cache;
 mod clients;
 mod connect;
 mod convert;
@@ -38,6 +39,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, Tr
 pub struct SeaStore {
     db: DatabaseConnection,
     writer: writer::TokenWriter,
+    cache: std::sync::Arc<cache::RowCache>,
 }
 
 impl SeaStore {
@@ -51,6 +53,14 @@ impl SeaStore {
             ..TransactionOptions::default()
         };
         self.db.begin_with_options(options).await.map_err(error::map_err)
+    }
+
+    /// Passes `result` through, first forgetting cached brands, clients and keys: call it on
+    /// the outcome of every change to those tables (after its commit, and on failure too,
+    /// since a failed commit may still have happened).
+    pub(crate) fn changed<T>(&self, result: StoreResult<T>) -> StoreResult<T> {
+        self.cache.invalidate();
+        result
     }
 }
 

@@ -8,7 +8,7 @@ use portcullis_store::testing;
 use portcullis_tenancy::{
     AuditEvent, AuditStore, BrandScope, BrandSettings, BrandStore, ClientStore, KeyStore, LockoutPolicy,
     LoginThrottleStore, MetaStore, NewBrand, NewPrincipal, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore,
-    RefreshToken, StoreError, TokenStatus, TokenStore,
+    RefreshToken, RevokeAt, StoreError, TokenStatus, TokenStore,
 };
 
 mod common;
@@ -166,6 +166,54 @@ async fn login_failures_are_shared_between_connections_and_scoped() {
         assert_eq!(store.login_locked_until(&globex, "alice").await.unwrap(), 0, "scoped by brand");
         other_process.clear_login_failures(&acme, "alice").await.unwrap();
         assert_eq!(store.login_locked_until(&acme, "alice").await.unwrap(), 0);
+    })
+    .await;
+}
+
+/// Waits (up to a generous bound, so a slow CI machine cannot fail it) until `check` holds.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what}: never happened");
+}
+
+#[tokio::test]
+async fn cached_brands_clients_and_keys_follow_changes_from_any_process() {
+    const AT: RevokeAt = RevokeAt { at: 500, keep_until: 600 };
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let id = ClientId::parse("c1").unwrap();
+        store.create_client(&acme, client("c1")).await.unwrap();
+        assert!(store.find_client(&acme, &id).await.unwrap().unwrap().enabled, "{}: cached enabled", db.name);
+        assert_eq!(store.active_key(&acme).await.unwrap().unwrap().kid.as_str(), "acme-k1");
+
+        store.set_client_enabled(&acme, &id, false, AT).await.unwrap();
+        assert!(!store.find_client(&acme, &id).await.unwrap().unwrap().enabled, "this process's change: at once");
+
+        let other = db.store().await;
+        other.set_client_enabled(&acme, &id, true, AT).await.unwrap();
+        eventually("another process's client change", async || {
+            store.find_client(&acme, &id).await.unwrap().unwrap().enabled
+        })
+        .await;
+
+        let mut settings = acme.brand().settings.clone();
+        settings.access_ttl = Some(7);
+        other.update_brand(&acme, "Renamed".into(), settings, 10).await.unwrap();
+        eventually("another process's brand change", async || {
+            store.find_brand(acme.key()).await.unwrap().unwrap().name == "Renamed"
+        })
+        .await;
+
+        other.add_key(&acme, key("acme-k2"), 20).await.unwrap();
+        eventually("another process's new key", async || store.list_keys(&acme).await.unwrap().len() == 2).await;
+
+        other.delete_client(&acme, &id, AT).await.unwrap();
+        eventually("another process's deletion", async || store.find_client(&acme, &id).await.unwrap().is_none()).await;
     })
     .await;
 }

@@ -1,7 +1,10 @@
 //! Reading `application/x-www-form-urlencoded` bodies strictly: content type checked, size
 //! bounded, every parameter at most once (RFC 6749 §3.2) unless listed as repeatable.
 
-use axum::body::{Body, to_bytes};
+use std::time::Duration;
+
+use axum::body::{Body, BodyDataStream, Bytes};
+use futures_util::StreamExt;
 use http::HeaderMap;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
@@ -54,11 +57,52 @@ pub(crate) async fn read_form(
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
     }
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    let mut stream = body.into_data_stream();
+    if let Some(declared) = declared.filter(|&n| n > limit as u64) {
+        // A body larger than we would read anyway is not worth waiting for.
+        if declared <= DISCARD_BYTES as u64 {
+            discard(stream).await;
+        }
         return Err(OAuthError::too_large(limit));
     }
-    let bytes = to_bytes(body, limit).await.map_err(|_| OAuthError::too_large(limit))?;
+    let bytes = read_at_most(&mut stream, limit).await?;
     parse_pairs(&bytes, repeatable)
+}
+
+/// Collects the body, refusing it once it passes `limit` bytes.
+async fn read_at_most(stream: &mut BodyDataStream, limit: usize) -> Result<Bytes, OAuthError> {
+    let mut collected = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
+        if collected.len() + chunk.len() > limit {
+            discard(std::mem::replace(stream, Body::empty().into_data_stream())).await;
+            return Err(OAuthError::too_large(limit));
+        }
+        collected.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(collected))
+}
+
+/// Most bytes of a refused body read and thrown away before answering.
+const DISCARD_BYTES: usize = 8 * 1024 * 1024;
+/// Longest time spent doing so.
+const DISCARD_TIME: Duration = Duration::from_secs(1);
+
+/// Reads and drops what is left of a refused body, within [`DISCARD_BYTES`] and
+/// [`DISCARD_TIME`], before the 413 is sent. Answering while the client is still uploading and
+/// then closing would make the kernel reset the connection, and most clients would report the
+/// reset instead of the 413; past either bound the connection is closed anyway.
+async fn discard(mut stream: BodyDataStream) {
+    let drain = async {
+        let mut seen = 0usize;
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len();
+            if seen > DISCARD_BYTES {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod audit_events;
 pub mod brands;
+pub mod change_epoch;
 pub mod clients;
 pub mod issued_tokens;
 pub mod login_failures;
