@@ -7,7 +7,10 @@
 //!   a Docker engine (`.ci/compose-check.sh`).
 //! * `pg start|stop [DIR] [PORT]`: a throwaway local PostgreSQL for the tests (`.ci/start-postgres.sh`,
 //!   `.ci/stop-postgres.sh`); `start` prints the `PORTCULLIS_TEST_POSTGRES_URL` to export.
-//! * `bench`: release builds against a real server; figures into `BENCHMARKS.md` (see `bench.rs`).
+//! * `bench [--seconds N] [--threads N] [--sqlite-only] [--no-verifier]`: release builds against a
+//!   real server on SQLite and on a throwaway Postgres: the verifier's rate per core, then the token
+//!   server's throughput, latency and memory under an in-process load generator; figures into
+//!   `BENCHMARKS.md` and `docs/bench-tokens.svg` (see `bench/mod.rs`).
 #![allow(clippy::print_stderr, reason = "xtask reports progress on stderr")]
 
 mod bench;
@@ -24,8 +27,8 @@ fn main() -> anyhow::Result<()> {
         "schema" => schema(),
         "compose-check" => compose_check(),
         "pg" => pg(&std::env::args().skip(2).collect::<Vec<_>>()),
-        "bench" => bench::bench(),
-        _ => bail!("usage: cargo xtask ci|schema|compose-check|pg start|stop [DIR] [PORT]|bench"),
+        "bench" => bench::bench(&std::env::args().skip(2).collect::<Vec<_>>()),
+        _ => bail!("usage: cargo xtask ci | schema | compose-check | pg start|stop [DIR] [PORT] | {}", bench::USAGE),
     }
 }
 

@@ -24,7 +24,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let outcome = runtime.block_on(commands::run(cli));
+    logging::finish();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             output::error(&format!("{e:#}"));

@@ -76,6 +76,7 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(async {
             tokio::time::sleep(SHUTDOWN_GRACE).await;
             tracing::warn!("in-flight requests did not finish in time; exiting");
+            crate::logging::finish();
             std::process::exit(1);
         });
         Ok(())

@@ -4,7 +4,7 @@ use portcullis_core::{AccessTokenClaims, ActType, Audience, ClientId, GrantType,
 use portcullis_credentials::jwt::{ACCESS_TOKEN_TYP, mint};
 use portcullis_tenancy::{BrandScope, Client, IssuedToken, KeyStore, TokenStatus, TokenStore};
 
-use crate::{GrantContext, GrantError, GrantResult, random_id};
+use crate::{GrantContext, GrantError, GrantResult, time_ordered_id};
 
 /// What to put in an access token.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub async fn issue_access_token<S: KeyStore + TokenStore>(
 ) -> GrantResult<IssuedAccessToken> {
     let now = ctx.clock.now();
     let ttl = grant.client.profile.access_ttl.or(scope.brand().settings.access_ttl).unwrap_or(ctx.defaults.access_ttl);
-    let jti = Jti::parse(random_id()?).map_err(|e| GrantError::Misconfigured(e.to_string()))?;
+    let jti = Jti::parse(time_ordered_id()?).map_err(|e| GrantError::Misconfigured(e.to_string()))?;
     let claims = AccessTokenClaims {
         iss: ctx.issuer(scope),
         sub: grant.subject.clone(),

@@ -6,7 +6,7 @@ use jsonwebtoken::{Validation, decode, decode_header};
 use portcullis_core::AccessTokenClaims;
 use portcullis_credentials::jwt::ACCESS_TOKEN_TYP;
 use portcullis_credentials::signing::jws_algorithm;
-use portcullis_tenancy::{BrandScope, KeyStore, RevocationStore, TokenStatus, TokenStore};
+use portcullis_tenancy::{BrandScope, KeyStore, RevocationStore, TokenStore};
 
 use crate::{GrantContext, GrantResult};
 
@@ -74,9 +74,6 @@ pub async fn live_access_token<S: KeyStore + TokenStore + RevocationStore>(
     let Some(claims) = access_token(ctx, scope, token, Expiry::Enforce).await? else {
         return Ok(None);
     };
-    let live = ctx.store.find_token(scope, &claims.jti).await?.is_some_and(|r| r.status == TokenStatus::Active);
-    if !live || ctx.store.blanket_revoked(scope, &claims.sub, &claims.client_id, claims.iat).await? {
-        return Ok(None);
-    }
-    Ok(Some(claims))
+    let live = ctx.store.access_token_live(scope, &claims.jti, &claims.sub, &claims.client_id, claims.iat).await?;
+    Ok(live.then_some(claims))
 }

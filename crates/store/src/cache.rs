@@ -28,6 +28,9 @@ use crate::entity::change_epoch;
 /// How often the follower reads `change_epoch`.
 pub(crate) const POLL: Duration = Duration::from_millis(250);
 
+/// Consecutive failed reads of `change_epoch` before a warning (a blip is not worth one).
+const WARN_AFTER: u32 = 4;
+
 /// Most entries per map.
 const CAPACITY: usize = 10_000;
 
@@ -114,25 +117,27 @@ impl RowCache {
 /// Ends when the cache is dropped.
 pub(crate) fn follow_changes(db: DatabaseConnection, cache: Weak<RowCache>) {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(POLL);
+        // The first read waits one period: a process that has just connected may be migrating.
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + POLL, POLL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut seen: Option<i64> = None;
-        let mut failing = false;
+        let mut failures = 0u32;
         loop {
             ticks.tick().await;
             let Some(cache) = cache.upgrade() else { return };
-            let read = change_epoch::Entity::find_by_id(1).one(&db).await;
-            let epoch = match read {
-                Ok(Some(row)) => Some(row.epoch),
-                Ok(None) => None,
+            let epoch = match change_epoch::Entity::find_by_id(1).one(&db).await {
+                Ok(row) => row.map(|row| row.epoch),
                 Err(e) => {
-                    if !failing {
+                    failures += 1;
+                    if failures == WARN_AFTER {
                         tracing::warn!(error = %e, "cannot read change_epoch: the cache of brands, clients and keys is emptied on every poll until it can");
                     }
                     None
                 }
             };
-            failing = epoch.is_none();
+            if epoch.is_some() {
+                failures = 0;
+            }
             if epoch.is_none() || epoch != seen {
                 cache.invalidate();
             }

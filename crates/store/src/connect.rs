@@ -50,40 +50,66 @@ impl Default for PoolSettings {
     }
 }
 
+/// Pool options for `url`: SQLite in WAL mode with `synchronous=FULL`, a busy timeout and
+/// foreign keys on.
+/// `writer` marks the token writer's own connection, which leaves checkpoints to
+/// [`crate::checkpoint`].
+fn connect_options(
+    url: &str,
+    kind: DatabaseKind,
+    pool: PoolSettings,
+    connections: u32,
+    writer: bool,
+) -> StoreResult<ConnectOptions> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(connections)
+        .min_connections(1)
+        .acquire_timeout(pool.acquire_timeout)
+        .connect_timeout(pool.acquire_timeout)
+        .sqlx_logging(false);
+    if kind == DatabaseKind::Sqlite {
+        // Validate the URL up front so a typo is reported as such, not as a pool error.
+        SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Backend(format!("invalid SQLite URL: {e}")))?;
+        let busy = pool.acquire_timeout;
+        options.map_sqlx_sqlite_opts(move |opts| {
+            let opts = opts
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(busy)
+                .foreign_keys(true);
+            if writer { opts.pragma("wal_autocheckpoint", crate::checkpoint::WRITER_AUTOCHECKPOINT) } else { opts }
+        });
+    }
+    Ok(options)
+}
+
 impl SeaStore {
     /// Connects to `url` and starts the token-record writer on the current runtime. SQLite files are created when missing and put in WAL mode with
     /// `synchronous=FULL` (a commit is on disk before it is acknowledged) and a busy timeout.
     pub async fn connect(url: &str, pool: PoolSettings) -> StoreResult<Self> {
         let kind = DatabaseKind::from_url(url)
             .ok_or_else(|| StoreError::Backend("database URL must start with sqlite: or postgres://".into()))?;
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .max_connections(pool.max_connections)
-            .min_connections(1)
-            .acquire_timeout(pool.acquire_timeout)
-            .connect_timeout(pool.acquire_timeout)
-            .sqlx_logging(false);
-        if kind == DatabaseKind::Sqlite {
-            // Validate the URL up front so a typo is reported as such, not as a pool error.
-            SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Backend(format!("invalid SQLite URL: {e}")))?;
-            let busy = pool.acquire_timeout;
-            options.map_sqlx_sqlite_opts(move |opts| {
-                opts.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
-                    .busy_timeout(busy)
-                    .foreign_keys(true)
-            });
-        }
-        let db = Database::connect(options).await.map_err(map_err)?;
-        // SQLite commits one writer at a time; Postgres gains from a few batches in flight.
-        let writers = match kind {
-            DatabaseKind::Sqlite => 1,
-            DatabaseKind::Postgres => usize::try_from(pool.max_connections / 4).unwrap_or(1).clamp(1, 4),
+        let db =
+            Database::connect(connect_options(url, kind, pool, pool.max_connections, false)?).await.map_err(map_err)?;
+        let writer = match kind {
+            // SQLite commits one writer at a time, best on a connection of its own: its page
+            // cache stays valid between commits, where a pooled connection would find it stale.
+            DatabaseKind::Sqlite => {
+                let own = Database::connect(connect_options(url, kind, pool, 1, true)?).await.map_err(map_err)?;
+                TokenWriter::start(own, 1)
+            }
+            // Postgres gains from a few batches in flight.
+            DatabaseKind::Postgres => {
+                TokenWriter::start(db.clone(), usize::try_from(pool.max_connections / 4).unwrap_or(1).clamp(1, 4))
+            }
         };
-        let writer = TokenWriter::start(db.clone(), writers);
         let cache = std::sync::Arc::default();
         crate::cache::follow_changes(db.clone(), std::sync::Arc::downgrade(&cache));
+        if kind == DatabaseKind::Sqlite {
+            crate::checkpoint::start(db.clone(), std::sync::Arc::downgrade(&cache));
+        }
         Ok(Self { db, writer, cache })
     }
 

@@ -8,6 +8,7 @@
 mod audit;
 mod brands;
 mod cache;
+mod checkpoint;
 mod clients;
 mod connect;
 mod convert;

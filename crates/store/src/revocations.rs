@@ -14,7 +14,7 @@ use portcullis_tenancy::{
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, QueryTrait, Set,
 };
 
 use crate::SeaStore;
@@ -287,27 +287,36 @@ impl RevocationStore for SeaStore {
         client_id: &str,
         issued_at: i64,
     ) -> StoreResult<bool> {
-        let holders = Condition::any()
-            .add(
-                Condition::all()
-                    .add(revocations::Column::Kind.eq(RevocationKind::Subject.as_str()))
-                    .add(revocations::Column::Value.eq(subject)),
-            )
-            .add(
-                Condition::all()
-                    .add(revocations::Column::Kind.eq(RevocationKind::Client.as_str()))
-                    .add(revocations::Column::Value.eq(client_id)),
-            );
-        let hit = scoped::<revocations::Entity>(scope)
+        let hit = blanket(scope, subject, client_id, issued_at)
             .select_only()
             .column(revocations::Column::Id)
-            .filter(holders)
-            .filter(revocations::Column::RevokedAt.gte(issued_at))
             .into_tuple::<i64>()
             .one(&self.db)
             .await
             .map_err(map_err)?;
         Ok(hit.is_some())
+    }
+
+    async fn access_token_live(
+        &self,
+        scope: &BrandScope,
+        jti: &str,
+        subject: &str,
+        client_id: &str,
+        issued_at: i64,
+    ) -> StoreResult<bool> {
+        let refusing = blanket(scope, subject, client_id, issued_at).select_only().expr(Expr::val(1)).into_query();
+        let live = scoped::<issued_tokens::Entity>(scope)
+            .select_only()
+            .expr(Expr::val(1))
+            .filter(issued_tokens::Column::Jti.eq(jti))
+            .filter(issued_tokens::Column::Status.eq(TokenStatus::Active.as_str()))
+            .filter(sea_orm::sea_query::ExprTrait::not(Expr::exists(refusing)))
+            .into_tuple::<i32>()
+            .one(&self.db)
+            .await
+            .map_err(map_err)?;
+        Ok(live.is_some())
     }
 
     async fn latest_revocation(&self) -> StoreResult<i64> {
@@ -321,4 +330,21 @@ impl RevocationStore for SeaStore {
             .map_err(map_err)?;
         Ok(latest.flatten().unwrap_or(0))
     }
+}
+
+/// The scoped brand's `subject` entries for `subject` and `client` entries for `client_id` that
+/// refuse a token issued at `issued_at`.
+fn blanket(scope: &BrandScope, subject: &str, client_id: &str, issued_at: i64) -> sea_orm::Select<revocations::Entity> {
+    let holders = Condition::any()
+        .add(
+            Condition::all()
+                .add(revocations::Column::Kind.eq(RevocationKind::Subject.as_str()))
+                .add(revocations::Column::Value.eq(subject)),
+        )
+        .add(
+            Condition::all()
+                .add(revocations::Column::Kind.eq(RevocationKind::Client.as_str()))
+                .add(revocations::Column::Value.eq(client_id)),
+        );
+    scoped::<revocations::Entity>(scope).filter(holders).filter(revocations::Column::RevokedAt.gte(issued_at))
 }

@@ -3,7 +3,7 @@
 
 use portcullis_tenancy::{BrandScope, IssuedToken, StoreResult, TokenAttribute, TokenCursor, TokenFilter, TokenStore};
 use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set};
+use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
 use crate::SeaStore;
 use crate::convert::{self, act_type_str, to_json};
@@ -13,21 +13,21 @@ use crate::scoped::{scoped, scoped_update};
 
 impl TokenStore for SeaStore {
     async fn record_token(&self, scope: &BrandScope, token: IssuedToken) -> StoreResult<()> {
-        let row = issued_tokens::ActiveModel {
-            jti: Set(token.jti.to_string()),
-            brand_id: Set(scope.brand_id().0),
-            client_id: Set(token.client_id.to_string()),
-            subject: Set(token.subject),
-            act_type: Set(act_type_str(token.act_type).to_owned()),
-            grant_type: Set(token.grant_type.to_string()),
-            scopes: Set(to_json(&token.scopes)),
-            audience: Set(to_json(&token.audience)),
-            issued_at: Set(token.issued_at),
-            expires_at: Set(token.expires_at),
-            status: Set(token.status.as_str().to_owned()),
-            revoked_at: Set(None),
-            attributes: Set(convert::attributes_json(&token.attributes)),
-            family_id: Set(token.family_id),
+        let row = issued_tokens::Model {
+            jti: token.jti.to_string(),
+            brand_id: scope.brand_id().0,
+            client_id: token.client_id.to_string(),
+            subject: token.subject,
+            act_type: act_type_str(token.act_type).to_owned(),
+            grant_type: token.grant_type.to_string(),
+            scopes: to_json(&token.scopes),
+            audience: to_json(&token.audience),
+            issued_at: token.issued_at,
+            expires_at: token.expires_at,
+            status: token.status.as_str().to_owned(),
+            revoked_at: None,
+            attributes: convert::attributes_json(&token.attributes),
+            family_id: token.family_id,
         };
         self.writer.write(row).await
     }

@@ -79,6 +79,30 @@ async fn revoking_a_token_marks_it_and_appends_to_its_brands_feed_only() {
 }
 
 #[tokio::test]
+async fn access_token_liveness_is_one_scoped_read_of_record_and_blankets() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let globex = brand(&store, "globex").await;
+        store.create_client(&acme, client("c1")).await.unwrap();
+        store.record_token(&acme, token("t1", "c1")).await.unwrap();
+        assert!(store.access_token_live(&acme, "t1", "c1", "c1", 100).await.unwrap(), "{}", db.name);
+        assert!(!store.access_token_live(&globex, "t1", "c1", "c1", 100).await.unwrap(), "another brand's token");
+        assert!(!store.access_token_live(&acme, "unknown", "c1", "c1", 100).await.unwrap());
+        store.revoke_token(&acme, "t1", 200).await.unwrap();
+        assert!(!store.access_token_live(&acme, "t1", "c1", "c1", 100).await.unwrap(), "revoked record");
+
+        // A blanket entry refuses a token issued up to its instant even if the record is active.
+        let c1 = ClientId::parse("c1").unwrap();
+        store.set_client_enabled(&acme, &c1, false, AT).await.unwrap();
+        store.record_token(&acme, token("late", "c1")).await.unwrap();
+        assert!(!store.access_token_live(&acme, "late", "s", "c1", 100).await.unwrap(), "client blanket");
+        assert!(store.access_token_live(&acme, "late", "s", "other", 100).await.unwrap(), "another client");
+        assert!(store.access_token_live(&acme, "late", "c1", "c1", AT.at + 1).await.unwrap(), "issued afterwards");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn disabling_or_deleting_a_client_revokes_its_tokens_in_one_step() {
     each(async |db, store| {
         let acme = brand(&store, "acme").await;

@@ -358,6 +358,17 @@ pub trait RevocationStore: Send + Sync {
         issued_at: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
+    /// Whether the access token `jti` is live, in one read: its record is active and no blanket
+    /// revocation (see [`Self::blanket_revoked`]) of its `subject` or `client_id` refuses it.
+    fn access_token_live(
+        &self,
+        scope: &BrandScope,
+        jti: &str,
+        subject: &str,
+        client_id: &str,
+        issued_at: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
     /// The highest cursor of any brand's feed (0 when empty): a change signal for followers,
     /// which then read their own brand's entries. Carries no tenant data.
     fn latest_revocation(&self) -> impl Future<Output = StoreResult<i64>> + Send;
