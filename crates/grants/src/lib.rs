@@ -28,6 +28,7 @@ pub mod keyring;
 pub mod lifecycle;
 pub mod maintenance;
 pub mod password;
+mod password_work;
 pub mod provision;
 mod refresh;
 mod request;

@@ -49,12 +49,11 @@ where
     let presented = password.to_owned();
     // Argon2id takes tens of milliseconds: keep it off the runtime's worker threads. Unknown
     // users cost the same work as wrong passwords.
-    let verified = tokio::task::spawn_blocking(move || match stored_hash {
+    let verified = crate::password_work::run(move || match stored_hash {
         Some(hash) => verify_password(&presented, &hash),
         None => verify_password_of_unknown_user(&presented),
     })
-    .await
-    .map_err(|e| GrantError::Misconfigured(format!("password verification task failed: {e}")))?;
+    .await?;
     let principal = match principal {
         Some(p) if verified && p.enabled => p,
         _ => {

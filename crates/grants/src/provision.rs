@@ -265,11 +265,11 @@ fn check_password(password: &str) -> ProvisionResult<()> {
     Ok(())
 }
 
-/// Hashes a password with Argon2id on a blocking thread, off the async runtime's workers.
+/// Hashes a password with Argon2id on a password thread, off the async runtime's workers.
 pub async fn hash_password_off_runtime(password: String) -> ProvisionResult<String> {
-    tokio::task::spawn_blocking(move || portcullis_credentials::password::hash_password(&password))
+    crate::password_work::run(move || portcullis_credentials::password::hash_password(&password))
         .await
-        .map_err(|e| ProvisionError::Invalid(format!("password hashing task failed: {e}")))?
+        .map_err(|e| ProvisionError::Invalid(format!("cannot hash the password now: {}", e.description())))?
         .map_err(ProvisionError::Credential)
 }
 
