@@ -59,6 +59,17 @@ fn line(run: &Run, value: fn(&Point) -> f64) -> Vec<(SegmentValue<usize>, f64)> 
         .collect()
 }
 
+/// Whether two positions on the x axis are the same (`SegmentValue` has no `PartialEq`).
+fn same_position(a: &SegmentValue<usize>, b: &SegmentValue<usize>) -> bool {
+    match (a, b) {
+        (SegmentValue::CenterOf(a), SegmentValue::CenterOf(b)) | (SegmentValue::Exact(a), SegmentValue::Exact(b)) => {
+            a == b
+        }
+        (SegmentValue::Last, SegmentValue::Last) => true,
+        _ => false,
+    }
+}
+
 /// The x axis label of a position: its connection count.
 fn connections_label(position: &SegmentValue<usize>) -> String {
     match position {
@@ -92,24 +103,31 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, panel: Panel, runs: &[R
         .axis_desc_style(("sans-serif", 15))
         .draw()
         .map_err(|e| anyhow!("drawing the axes of {}: {e}", panel.caption))?;
+    let lines: Vec<_> = runs.iter().map(|run| line(run, panel.value)).collect();
     for (n, run) in runs.iter().enumerate() {
         let style = colour(run.backend).stroke_width(3);
-        let points = line(run, panel.value);
+        let points = lines[n].clone();
         chart
             .draw_series(LineSeries::new(points.clone(), style).point_size(5))
             .map_err(|e| anyhow!("drawing {}: {e}", run.backend.name()))?
             .label(run.backend.name())
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], style));
-        // Figures above the first line's points, below the others', so that close lines stay legible.
-        let (vertical, offset) = if n == 0 { (VPos::Bottom, -10) } else { (VPos::Top, 10) };
-        let text = ("sans-serif", 14).into_font().color(&colour(run.backend)).pos(Pos::new(HPos::Center, vertical));
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|(x, y)| EmptyElement::at((x, y)) + Text::new((panel.label)(y), (0, offset), text.clone())),
-            )
-            .map_err(|e| anyhow!("labelling {}: {e}", run.backend.name()))?;
+        // Each figure above its point when it is the highest at that x, below otherwise, so that
+        // the figures of close lines do not overlap.
+        let font = ("sans-serif", 14).into_font().color(&colour(run.backend));
+        let labels = points.into_iter().map(|(x, y)| {
+            let highest = lines.iter().enumerate().all(|(m, other)| {
+                m == n
+                    || other
+                        .iter()
+                        .find(|(at, _)| same_position(at, &x))
+                        .is_none_or(|&(_, theirs)| y > theirs || (y == theirs && n < m))
+            });
+            let (vertical, offset) = if highest { (VPos::Bottom, -10) } else { (VPos::Top, 10) };
+            let text = font.clone().pos(Pos::new(HPos::Center, vertical));
+            EmptyElement::at((x, y)) + Text::new((panel.label)(y), (0, offset), text)
+        });
+        chart.draw_series(labels).map_err(|e| anyhow!("labelling {}: {e}", run.backend.name()))?;
     }
     chart
         .configure_series_labels()
