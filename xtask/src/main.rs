@@ -63,33 +63,41 @@ fn pg(args: &[String]) -> anyhow::Result<()> {
     let dir = args.get(1).map_or(PG_DIR, String::as_str);
     match args.first().map(String::as_str) {
         Some("start") => {
-            let port = args.get(2).map_or(PG_PORT, String::as_str);
-            let output = Command::new(root().join(".ci/start-postgres.sh"))
-                .args([dir, port])
-                .current_dir(root())
-                .output()
-                .context("running .ci/start-postgres.sh")?;
-            if !output.status.success() {
-                bail!("starting PostgreSQL failed: {}", String::from_utf8_lossy(&output.stderr).trim());
-            }
-            let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            let url = start_postgres(Path::new(dir), args.get(2).map_or(PG_PORT, String::as_str))?;
             eprintln!("PostgreSQL runs in {dir}; to run the tests on it as well:");
             eprintln!("export PORTCULLIS_TEST_POSTGRES_URL={url}");
             Ok(())
         }
-        Some("stop") => {
-            let status = Command::new(root().join(".ci/stop-postgres.sh"))
-                .arg(dir)
-                .current_dir(root())
-                .status()
-                .context("running .ci/stop-postgres.sh")?;
-            if !status.success() {
-                bail!("stopping PostgreSQL failed with {status}");
-            }
-            Ok(())
-        }
+        Some("stop") => stop_postgres(Path::new(dir)),
         _ => bail!("usage: cargo xtask pg start [DIR] [PORT] | cargo xtask pg stop [DIR]"),
     }
+}
+
+/// Starts a throwaway cluster in `dir` on `port` (`.ci/start-postgres.sh`); returns its URL.
+pub(crate) fn start_postgres(dir: &Path, port: &str) -> anyhow::Result<String> {
+    let output = Command::new(root().join(".ci/start-postgres.sh"))
+        .arg(dir)
+        .arg(port)
+        .current_dir(root())
+        .output()
+        .context("running .ci/start-postgres.sh")?;
+    if !output.status.success() {
+        bail!("starting PostgreSQL failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Stops the cluster in `dir` and removes it (`.ci/stop-postgres.sh`).
+pub(crate) fn stop_postgres(dir: &Path) -> anyhow::Result<()> {
+    let status = Command::new(root().join(".ci/stop-postgres.sh"))
+        .arg(dir)
+        .current_dir(root())
+        .status()
+        .context("running .ci/stop-postgres.sh")?;
+    if !status.success() {
+        bail!("stopping PostgreSQL failed with {status}");
+    }
+    Ok(())
 }
 
 fn compose_check() -> anyhow::Result<()> {

@@ -32,39 +32,37 @@ impl BrandStore for SeaStore {
     }
 
     async fn create_brand(&self, brand: NewBrand, first_key: NewSigningKey) -> StoreResult<Brand> {
-        self.changed(
-            async {
-                let now = unix_now();
-                let settings = &brand.settings;
-                let txn = self.write_txn().await?;
-                let row = brands::ActiveModel {
-                    key: Set(brand.key.to_string()),
-                    name: Set(brand.name.clone()),
-                    signing_algorithm: Set(settings.signing_algorithm.to_string()),
-                    require_audience: Set(settings.require_audience),
-                    access_ttl: Set(ttl_to_db(settings.access_ttl)),
-                    refresh_ttl: Set(ttl_to_db(settings.refresh_ttl)),
-                    allowed_grants: Set(settings.allowed_grants.as_ref().map(to_json)),
-                    scope_catalog: Set(to_json(&settings.scope_catalog)),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(&txn)
-                .await
-                .map_err(|e| match map_err(e) {
-                    StoreError::Conflict(_) => StoreError::Conflict(format!("brand '{}' already exists", brand.key)),
-                    other => other,
-                })?;
-                signing_keys::Entity::insert(keys::active_model(row.id, first_key, now))
-                    .exec_without_returning(&txn)
-                    .await
-                    .map_err(map_err)?;
-                txn.commit().await.map_err(map_err)?;
-                convert::brand(row)
+        self.changed(async {
+            let now = unix_now();
+            let settings = &brand.settings;
+            let txn = self.write_txn().await?;
+            let row = brands::ActiveModel {
+                key: Set(brand.key.to_string()),
+                name: Set(brand.name.clone()),
+                signing_algorithm: Set(settings.signing_algorithm.to_string()),
+                require_audience: Set(settings.require_audience),
+                access_ttl: Set(ttl_to_db(settings.access_ttl)),
+                refresh_ttl: Set(ttl_to_db(settings.refresh_ttl)),
+                allowed_grants: Set(settings.allowed_grants.as_ref().map(to_json)),
+                scope_catalog: Set(to_json(&settings.scope_catalog)),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
             }
-            .await,
-        )
+            .insert(&txn)
+            .await
+            .map_err(|e| match map_err(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("brand '{}' already exists", brand.key)),
+                other => other,
+            })?;
+            signing_keys::Entity::insert(keys::active_model(row.id, first_key, now))
+                .exec_without_returning(&txn)
+                .await
+                .map_err(map_err)?;
+            txn.commit().await.map_err(map_err)?;
+            convert::brand(row)
+        })
+        .await
     }
 
     async fn list_brands(&self, after: Option<BrandId>, limit: u64) -> StoreResult<Vec<Brand>> {
@@ -86,27 +84,25 @@ impl BrandStore for SeaStore {
         settings: BrandSettings,
         now: i64,
     ) -> StoreResult<Brand> {
-        self.changed(
-            async {
-                // The brand row itself: filtered by the scope's own id.
-                let id = scope.brand_id().0;
-                brands::Entity::update_many()
-                    .col_expr(brands::Column::Name, Expr::val(name))
-                    .col_expr(brands::Column::SigningAlgorithm, Expr::val(settings.signing_algorithm.to_string()))
-                    .col_expr(brands::Column::RequireAudience, Expr::val(settings.require_audience))
-                    .col_expr(brands::Column::AccessTtl, Expr::val(ttl_to_db(settings.access_ttl)))
-                    .col_expr(brands::Column::RefreshTtl, Expr::val(ttl_to_db(settings.refresh_ttl)))
-                    .col_expr(brands::Column::AllowedGrants, Expr::val(settings.allowed_grants.as_ref().map(to_json)))
-                    .col_expr(brands::Column::ScopeCatalog, Expr::val(to_json(&settings.scope_catalog)))
-                    .col_expr(brands::Column::UpdatedAt, Expr::val(now))
-                    .filter(brands::Column::Id.eq(id))
-                    .exec(&self.db)
-                    .await
-                    .map_err(map_err)?;
-                let row = brands::Entity::find_by_id(id).one(&self.db).await.map_err(map_err)?;
-                convert::brand(row.ok_or_else(|| StoreError::Backend(format!("brand {id} vanished during an update")))?)
-            }
-            .await,
-        )
+        self.changed(async {
+            // The brand row itself: filtered by the scope's own id.
+            let id = scope.brand_id().0;
+            brands::Entity::update_many()
+                .col_expr(brands::Column::Name, Expr::val(name))
+                .col_expr(brands::Column::SigningAlgorithm, Expr::val(settings.signing_algorithm.to_string()))
+                .col_expr(brands::Column::RequireAudience, Expr::val(settings.require_audience))
+                .col_expr(brands::Column::AccessTtl, Expr::val(ttl_to_db(settings.access_ttl)))
+                .col_expr(brands::Column::RefreshTtl, Expr::val(ttl_to_db(settings.refresh_ttl)))
+                .col_expr(brands::Column::AllowedGrants, Expr::val(settings.allowed_grants.as_ref().map(to_json)))
+                .col_expr(brands::Column::ScopeCatalog, Expr::val(to_json(&settings.scope_catalog)))
+                .col_expr(brands::Column::UpdatedAt, Expr::val(now))
+                .filter(brands::Column::Id.eq(id))
+                .exec(&self.db)
+                .await
+                .map_err(map_err)?;
+            let row = brands::Entity::find_by_id(id).one(&self.db).await.map_err(map_err)?;
+            convert::brand(row.ok_or_else(|| StoreError::Backend(format!("brand {id} vanished during an update")))?)
+        })
+        .await
     }
 }

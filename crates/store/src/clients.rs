@@ -46,39 +46,37 @@ impl ClientStore for SeaStore {
     }
 
     async fn create_client(&self, scope: &BrandScope, client: NewClient) -> StoreResult<Client> {
-        self.changed(
-            async {
-                let now = unix_now();
-                let row = clients::ActiveModel {
-                    brand_id: Set(scope.brand_id().0),
-                    client_id: Set(client.client_id.to_string()),
-                    name: Set(client.profile.name),
-                    grant_types: Set(to_json(&client.profile.grant_types)),
-                    scopes: Set(to_json(&client.profile.scopes)),
-                    default_scopes: Set(to_json(&client.profile.default_scopes)),
-                    audiences: Set(to_json(&client.profile.audiences)),
-                    access_ttl: Set(ttl_to_db(client.profile.access_ttl)),
-                    refresh_ttl: Set(ttl_to_db(client.profile.refresh_ttl)),
-                    secret_hash: Set(client.secret_hash),
-                    previous_secret_hash: Set(None),
-                    previous_secret_expires_at: Set(None),
-                    enabled: Set(true),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(&self.db)
-                .await
-                .map_err(|e| match map_err(e) {
-                    StoreError::Conflict(_) => {
-                        StoreError::Conflict(format!("client '{}' already exists", client.client_id))
-                    }
-                    other => other,
-                })?;
-                convert::client(row)
+        self.changed(async {
+            let now = unix_now();
+            let row = clients::ActiveModel {
+                brand_id: Set(scope.brand_id().0),
+                client_id: Set(client.client_id.to_string()),
+                name: Set(client.profile.name),
+                grant_types: Set(to_json(&client.profile.grant_types)),
+                scopes: Set(to_json(&client.profile.scopes)),
+                default_scopes: Set(to_json(&client.profile.default_scopes)),
+                audiences: Set(to_json(&client.profile.audiences)),
+                access_ttl: Set(ttl_to_db(client.profile.access_ttl)),
+                refresh_ttl: Set(ttl_to_db(client.profile.refresh_ttl)),
+                secret_hash: Set(client.secret_hash),
+                previous_secret_hash: Set(None),
+                previous_secret_expires_at: Set(None),
+                enabled: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
             }
-            .await,
-        )
+            .insert(&self.db)
+            .await
+            .map_err(|e| match map_err(e) {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("client '{}' already exists", client.client_id))
+                }
+                other => other,
+            })?;
+            convert::client(row)
+        })
+        .await
     }
 
     async fn set_client_enabled(
@@ -88,22 +86,17 @@ impl ClientStore for SeaStore {
         enabled: bool,
         at: RevokeAt,
     ) -> StoreResult<bool> {
-        self.changed(
-            async {
-                change_holder(self, scope, Holder::Client(id.as_str()), at, !enabled, async |txn| {
-                    let updated = scoped_update::<clients::Entity>(scope)
-                        .col_expr(clients::Column::Enabled, Expr::val(enabled))
-                        .col_expr(clients::Column::UpdatedAt, Expr::val(at.at))
-                        .filter(clients::Column::ClientId.eq(id.as_str()))
-                        .exec(txn)
-                        .await
-                        .map_err(map_err)?;
-                    Ok(updated.rows_affected)
-                })
+        self.changed(change_holder(self, scope, Holder::Client(id.as_str()), at, !enabled, async |txn| {
+            let updated = scoped_update::<clients::Entity>(scope)
+                .col_expr(clients::Column::Enabled, Expr::val(enabled))
+                .col_expr(clients::Column::UpdatedAt, Expr::val(at.at))
+                .filter(clients::Column::ClientId.eq(id.as_str()))
+                .exec(txn)
                 .await
-            }
-            .await,
-        )
+                .map_err(map_err)?;
+            Ok(updated.rows_affected)
+        }))
+        .await
     }
 
     async fn update_client(
@@ -113,25 +106,23 @@ impl ClientStore for SeaStore {
         profile: ClientProfile,
         now: i64,
     ) -> StoreResult<bool> {
-        self.changed(
-            async {
-                let updated = scoped_update::<clients::Entity>(scope)
-                    .col_expr(clients::Column::Name, Expr::val(profile.name))
-                    .col_expr(clients::Column::GrantTypes, Expr::val(to_json(&profile.grant_types)))
-                    .col_expr(clients::Column::Scopes, Expr::val(to_json(&profile.scopes)))
-                    .col_expr(clients::Column::DefaultScopes, Expr::val(to_json(&profile.default_scopes)))
-                    .col_expr(clients::Column::Audiences, Expr::val(to_json(&profile.audiences)))
-                    .col_expr(clients::Column::AccessTtl, Expr::val(ttl_to_db(profile.access_ttl)))
-                    .col_expr(clients::Column::RefreshTtl, Expr::val(ttl_to_db(profile.refresh_ttl)))
-                    .col_expr(clients::Column::UpdatedAt, Expr::val(now))
-                    .filter(clients::Column::ClientId.eq(id.as_str()))
-                    .exec(&self.db)
-                    .await
-                    .map_err(map_err)?;
-                Ok(updated.rows_affected == 1)
-            }
-            .await,
-        )
+        self.changed(async {
+            let updated = scoped_update::<clients::Entity>(scope)
+                .col_expr(clients::Column::Name, Expr::val(profile.name))
+                .col_expr(clients::Column::GrantTypes, Expr::val(to_json(&profile.grant_types)))
+                .col_expr(clients::Column::Scopes, Expr::val(to_json(&profile.scopes)))
+                .col_expr(clients::Column::DefaultScopes, Expr::val(to_json(&profile.default_scopes)))
+                .col_expr(clients::Column::Audiences, Expr::val(to_json(&profile.audiences)))
+                .col_expr(clients::Column::AccessTtl, Expr::val(ttl_to_db(profile.access_ttl)))
+                .col_expr(clients::Column::RefreshTtl, Expr::val(ttl_to_db(profile.refresh_ttl)))
+                .col_expr(clients::Column::UpdatedAt, Expr::val(now))
+                .filter(clients::Column::ClientId.eq(id.as_str()))
+                .exec(&self.db)
+                .await
+                .map_err(map_err)?;
+            Ok(updated.rows_affected == 1)
+        })
+        .await
     }
 
     async fn replace_client_secret(
@@ -142,49 +133,42 @@ impl ClientStore for SeaStore {
         previous_until: Option<i64>,
         now: i64,
     ) -> StoreResult<bool> {
-        self.changed(
-            async {
-                let txn = self.write_txn().await?;
-                let Some(current) = scoped::<clients::Entity>(scope)
-                    .filter(clients::Column::ClientId.eq(id.as_str()))
-                    .one(&txn)
-                    .await
-                    .map_err(map_err)?
-                else {
-                    txn.rollback().await.map_err(map_err)?;
-                    return Ok(false);
-                };
-                let previous = previous_until.map(|_| current.secret_hash);
-                scoped_update::<clients::Entity>(scope)
-                    .col_expr(clients::Column::SecretHash, Expr::val(secret_hash))
-                    .col_expr(clients::Column::PreviousSecretHash, Expr::val(previous))
-                    .col_expr(clients::Column::PreviousSecretExpiresAt, Expr::val(previous_until))
-                    .col_expr(clients::Column::UpdatedAt, Expr::val(now))
-                    .filter(clients::Column::ClientId.eq(id.as_str()))
-                    .exec(&txn)
-                    .await
-                    .map_err(map_err)?;
-                txn.commit().await.map_err(map_err)?;
-                Ok(true)
-            }
-            .await,
-        )
+        self.changed(async {
+            let txn = self.write_txn().await?;
+            let Some(current) = scoped::<clients::Entity>(scope)
+                .filter(clients::Column::ClientId.eq(id.as_str()))
+                .one(&txn)
+                .await
+                .map_err(map_err)?
+            else {
+                txn.rollback().await.map_err(map_err)?;
+                return Ok(false);
+            };
+            let previous = previous_until.map(|_| current.secret_hash);
+            scoped_update::<clients::Entity>(scope)
+                .col_expr(clients::Column::SecretHash, Expr::val(secret_hash))
+                .col_expr(clients::Column::PreviousSecretHash, Expr::val(previous))
+                .col_expr(clients::Column::PreviousSecretExpiresAt, Expr::val(previous_until))
+                .col_expr(clients::Column::UpdatedAt, Expr::val(now))
+                .filter(clients::Column::ClientId.eq(id.as_str()))
+                .exec(&txn)
+                .await
+                .map_err(map_err)?;
+            txn.commit().await.map_err(map_err)?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn delete_client(&self, scope: &BrandScope, id: &ClientId, at: RevokeAt) -> StoreResult<bool> {
-        self.changed(
-            async {
-                change_holder(self, scope, Holder::Client(id.as_str()), at, true, async |txn| {
-                    let deleted = scoped_delete::<clients::Entity>(scope)
-                        .filter(clients::Column::ClientId.eq(id.as_str()))
-                        .exec(txn)
-                        .await
-                        .map_err(map_err)?;
-                    Ok(deleted.rows_affected)
-                })
+        self.changed(change_holder(self, scope, Holder::Client(id.as_str()), at, true, async |txn| {
+            let deleted = scoped_delete::<clients::Entity>(scope)
+                .filter(clients::Column::ClientId.eq(id.as_str()))
+                .exec(txn)
                 .await
-            }
-            .await,
-        )
+                .map_err(map_err)?;
+            Ok(deleted.rows_affected)
+        }))
+        .await
     }
 }

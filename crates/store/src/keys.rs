@@ -67,65 +67,61 @@ impl KeyStore for SeaStore {
     }
 
     async fn add_key(&self, scope: &BrandScope, key: NewSigningKey, now: i64) -> StoreResult<()> {
-        self.changed(
-            async {
-                signing_keys::Entity::insert(active_model(scope.brand_id().0, key, now))
-                    .exec_without_returning(&self.db)
-                    .await
-                    .map_err(map_err)?;
-                Ok(())
-            }
-            .await,
-        )
+        self.changed(async {
+            signing_keys::Entity::insert(active_model(scope.brand_id().0, key, now))
+                .exec_without_returning(&self.db)
+                .await
+                .map_err(map_err)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn rotate_keys(&self, scope: &BrandScope, rotation: KeyRotation, now: i64) -> StoreResult<bool> {
-        self.changed(
-            async {
-                let txn = self.write_txn().await?;
-                let retired = scoped_update::<signing_keys::Entity>(scope)
-                    .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Retired.as_str()))
-                    .col_expr(signing_keys::Column::RetiredAt, Expr::val(now))
-                    .col_expr(signing_keys::Column::PublishUntil, Expr::val(rotation.publish_until))
-                    .filter(signing_keys::Column::Kid.eq(rotation.retire.as_str()))
-                    .filter(signing_keys::Column::Status.eq(KeyStatus::Active.as_str()))
-                    .exec(&txn)
-                    .await
-                    .map_err(map_err)?;
-                let activated = match rotation.activate {
-                    Activation::Promote(kid) => {
-                        scoped_update::<signing_keys::Entity>(scope)
-                            .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Active.as_str()))
-                            .col_expr(signing_keys::Column::ActivatedAt, Expr::val(now))
-                            .filter(signing_keys::Column::Kid.eq(kid.as_str()))
-                            .filter(signing_keys::Column::Status.eq(KeyStatus::Next.as_str()))
-                            .exec(&txn)
-                            .await
-                            .map_err(map_err)?
-                            .rows_affected
-                    }
-                    Activation::Insert(key) => {
-                        let key = NewSigningKey { status: KeyStatus::Active, ..key };
-                        signing_keys::Entity::insert(active_model(scope.brand_id().0, key, now))
-                            .exec_without_returning(&txn)
-                            .await
-                            .map_err(map_err)?;
-                        1
-                    }
-                };
-                if retired.rows_affected != 1 || activated != 1 {
-                    txn.rollback().await.map_err(map_err)?;
-                    return Ok(false);
+        self.changed(async {
+            let txn = self.write_txn().await?;
+            let retired = scoped_update::<signing_keys::Entity>(scope)
+                .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Retired.as_str()))
+                .col_expr(signing_keys::Column::RetiredAt, Expr::val(now))
+                .col_expr(signing_keys::Column::PublishUntil, Expr::val(rotation.publish_until))
+                .filter(signing_keys::Column::Kid.eq(rotation.retire.as_str()))
+                .filter(signing_keys::Column::Status.eq(KeyStatus::Active.as_str()))
+                .exec(&txn)
+                .await
+                .map_err(map_err)?;
+            let activated = match rotation.activate {
+                Activation::Promote(kid) => {
+                    scoped_update::<signing_keys::Entity>(scope)
+                        .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Active.as_str()))
+                        .col_expr(signing_keys::Column::ActivatedAt, Expr::val(now))
+                        .filter(signing_keys::Column::Kid.eq(kid.as_str()))
+                        .filter(signing_keys::Column::Status.eq(KeyStatus::Next.as_str()))
+                        .exec(&txn)
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected
                 }
-                let next = NewSigningKey { status: KeyStatus::Next, ..rotation.next };
-                signing_keys::Entity::insert(active_model(scope.brand_id().0, next, now))
-                    .exec_without_returning(&txn)
-                    .await
-                    .map_err(map_err)?;
-                txn.commit().await.map_err(map_err)?;
-                Ok(true)
+                Activation::Insert(key) => {
+                    let key = NewSigningKey { status: KeyStatus::Active, ..key };
+                    signing_keys::Entity::insert(active_model(scope.brand_id().0, key, now))
+                        .exec_without_returning(&txn)
+                        .await
+                        .map_err(map_err)?;
+                    1
+                }
+            };
+            if retired.rows_affected != 1 || activated != 1 {
+                txn.rollback().await.map_err(map_err)?;
+                return Ok(false);
             }
-            .await,
-        )
+            let next = NewSigningKey { status: KeyStatus::Next, ..rotation.next };
+            signing_keys::Entity::insert(active_model(scope.brand_id().0, next, now))
+                .exec_without_returning(&txn)
+                .await
+                .map_err(map_err)?;
+            txn.commit().await.map_err(map_err)?;
+            Ok(true)
+        })
+        .await
     }
 }

@@ -56,10 +56,11 @@ impl SeaStore {
         self.db.begin_with_options(options).await.map_err(error::map_err)
     }
 
-    /// Passes `result` through, first forgetting cached brands, clients and keys: call it on
-    /// the outcome of every change to those tables (after its commit, and on failure too,
-    /// since a failed commit may still have happened).
-    pub(crate) fn changed<T>(&self, result: StoreResult<T>) -> StoreResult<T> {
+    /// Runs `change` (a change to brands, clients or signing keys, committed when it returns),
+    /// then forgets the cached rows of those tables, whatever the outcome: a failed commit may
+    /// still have happened.
+    pub(crate) async fn changed<T>(&self, change: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        let result = change.await;
         self.cache.invalidate();
         result
     }

@@ -49,7 +49,7 @@ impl SeaStore {
         }
         let check = platform_meta::ActiveModel { name: Set(check_name.to_owned()), value: Set(new_check) };
         check.update(&txn).await.map_err(map_err)?;
-        self.changed(txn.commit().await.map_err(map_err))?;
+        self.changed(async { txn.commit().await.map_err(map_err) }).await?;
         Ok(count)
     }
 }

@@ -57,7 +57,7 @@ pub(crate) async fn read_form(
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
     }
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let mut stream = body.into_data_stream();
+    let stream = body.into_data_stream();
     if let Some(declared) = declared.filter(|&n| n > limit as u64) {
         // A body larger than we would read anyway is not worth waiting for.
         if declared <= DISCARD_BYTES as u64 {
@@ -65,17 +65,17 @@ pub(crate) async fn read_form(
         }
         return Err(OAuthError::too_large(limit));
     }
-    let bytes = read_at_most(&mut stream, limit).await?;
+    let bytes = read_at_most(stream, limit).await?;
     parse_pairs(&bytes, repeatable)
 }
 
 /// Collects the body, refusing it once it passes `limit` bytes.
-async fn read_at_most(stream: &mut BodyDataStream, limit: usize) -> Result<Bytes, OAuthError> {
+async fn read_at_most(mut stream: BodyDataStream, limit: usize) -> Result<Bytes, OAuthError> {
     let mut collected = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
         if collected.len() + chunk.len() > limit {
-            discard(std::mem::replace(stream, Body::empty().into_data_stream())).await;
+            discard(stream).await;
             return Err(OAuthError::too_large(limit));
         }
         collected.extend_from_slice(&chunk);

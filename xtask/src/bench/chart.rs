@@ -168,6 +168,7 @@ pub(crate) fn draw(runs: &[Run]) -> anyhow::Result<PathBuf> {
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::{ms, svg};
+    use crate::bench::suite::{Backend, Endpoint, Point, Run};
 
     #[test]
     fn milliseconds_are_short() {
@@ -176,7 +177,6 @@ mod tests {
         assert_eq!(ms(4.56), "4.6");
         assert_eq!(ms(11.9), "12");
     }
-    use crate::bench::suite::{Backend, Endpoint, Point, Run};
 
     fn run(backend: Backend, rates: [f64; 3]) -> Run {
         let points = [1, 16, 64]

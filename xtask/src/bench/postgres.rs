@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use super::server::free_port;
-use crate::root;
+use crate::{start_postgres, stop_postgres};
 
 /// Where Debian's PostgreSQL packages put their binaries, one directory per major version.
 const PG_LIB: &str = "/usr/lib/postgresql";
@@ -57,17 +57,8 @@ impl Cluster {
         let dir = std::env::temp_dir().join(format!("portcullis-bench-pg-{}", std::process::id()));
         // The guard exists before the cluster does, so a failure half-way still cleans up.
         let mut cluster = Self { dir, url: String::new(), major };
-        let dir = cluster.dir.to_string_lossy().into_owned();
-        eprintln!("$ .ci/start-postgres.sh {dir} {port}");
-        let output = Command::new(root().join(".ci/start-postgres.sh"))
-            .args([dir.as_str(), port.as_str()])
-            .current_dir(root())
-            .output()
-            .context("running .ci/start-postgres.sh")?;
-        if !output.status.success() {
-            bail!("starting PostgreSQL failed: {}", String::from_utf8_lossy(&output.stderr).trim());
-        }
-        let admin_url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        eprintln!("$ .ci/start-postgres.sh {} {port}", cluster.dir.display());
+        let admin_url = start_postgres(&cluster.dir, &port)?;
         let output = Command::new(bin.join("createdb"))
             .args(["-h", "127.0.0.1", "-p", port.as_str(), "-U", "postgres", DATABASE])
             .output()
@@ -92,13 +83,8 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let status = Command::new(root().join(".ci/stop-postgres.sh"))
-            .arg(&self.dir)
-            .current_dir(root())
-            .stdout(std::process::Stdio::null())
-            .status();
-        if !matches!(status, Ok(s) if s.success()) {
-            eprintln!("warning: .ci/stop-postgres.sh {} failed; stop that cluster by hand", self.dir.display());
+        if let Err(e) = stop_postgres(&self.dir) {
+            eprintln!("warning: {e:#}; stop the cluster in {} by hand", self.dir.display());
         }
         drop(std::fs::remove_dir_all(&self.dir));
     }
