@@ -9,6 +9,7 @@ mod m20261123_000003_refresh_tokens;
 mod m20261123_000004_login_failures;
 mod m20261123_000005_revocations;
 mod m20261201_000006_change_epoch;
+mod m20261202_000007_oidc_login;
 
 /// Applies Portcullis's migrations.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_login_failures::Migration),
             Box::new(m20261123_000005_revocations::Migration),
             Box::new(m20261201_000006_change_epoch::Migration),
+            Box::new(m20261202_000007_oidc_login::Migration),
         ]
     }
 }

@@ -128,18 +128,6 @@ pub enum PrincipalCommand {
     Delete(PrincipalChangeArgs),
 }
 
-impl PrincipalCommand {
-    /// The change an enable/disable/delete subcommand asks for, with its arguments.
-    pub fn change(self) -> Result<(Change, PrincipalChangeArgs), PrincipalCreateArgs> {
-        match self {
-            Self::Create(args) => Err(args),
-            Self::Enable(args) => Ok((Change::Enable, args)),
-            Self::Disable(args) => Ok((Change::Disable, args)),
-            Self::Delete(args) => Ok((Change::Delete, args)),
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct PrincipalCreateArgs {
     /// The brand key.
@@ -155,6 +143,12 @@ pub struct PrincipalCreateArgs {
     /// A permission (scope) the principal may be granted; repeat or space-separate for several.
     #[arg(long = "permission", num_args = 1..)]
     pub permissions: Vec<String>,
+    /// Email address (the `email` claim of OpenID Connect).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Full name (the `name` claim of OpenID Connect).
+    #[arg(long)]
+    pub name: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -209,6 +203,15 @@ pub struct BrandCreateArgs {
     /// Require an explicit audience at the token endpoint.
     #[arg(long)]
     pub require_audience: bool,
+    /// The name shown on the brand's login page (defaults to the name).
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// An https:// URL of the logo shown on the brand's login page.
+    #[arg(long)]
+    pub logo_url: Option<String>,
+    /// The login page's primary colour, as #rrggbb.
+    #[arg(long)]
+    pub primary_color: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -252,6 +255,17 @@ pub struct ClientCreateArgs {
     /// Refresh-token lifetime in seconds.
     #[arg(long)]
     pub refresh_ttl: Option<u32>,
+    /// Where the authorization endpoint may send users back to (exact match; repeat for
+    /// several). Required with the authorization_code grant.
+    #[arg(long = "redirect-uri", num_args = 1..)]
+    pub redirect_uris: Vec<String>,
+    /// Where logout may send users back to (exact match; repeat for several).
+    #[arg(long = "post-logout-redirect-uri", num_args = 1..)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (browser or native app): no secret, PKCE only; authorization_code and
+    /// refresh_token grants only.
+    #[arg(long)]
+    pub public: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,

@@ -5,7 +5,7 @@ use anyhow::Context;
 use portcullis_core::{BrandKey, GrantType, ScopeSet, SigningAlgorithm};
 use portcullis_grants::provision::{self, Actor, CreatedClient, PrincipalSpec, ProvisionError};
 use portcullis_store::{PoolSettings, SeaStore};
-use portcullis_tenancy::{BrandScope, BrandSettings, ClientProfile, PrincipalKind, resolve_brand};
+use portcullis_tenancy::{BrandScope, BrandSettings, Branding, ClientProfile, PrincipalKind, resolve_brand};
 use serde::Serialize;
 
 use crate::cli::{
@@ -49,10 +49,13 @@ async fn principal_command(
     command: PrincipalCommand,
 ) -> anyhow::Result<()> {
     let platform = Platform::open(config, true).await?;
-    match command.change() {
-        Err(create) => create_principal(&platform, kind, create).await,
-        Ok((change, args)) => lifecycle::change_principal(&platform, kind, change, args).await,
-    }
+    let (change, args) = match command {
+        PrincipalCommand::Create(args) => return create_principal(&platform, kind, args).await,
+        PrincipalCommand::Enable(args) => (Change::Enable, args),
+        PrincipalCommand::Disable(args) => (Change::Disable, args),
+        PrincipalCommand::Delete(args) => (Change::Delete, args),
+    };
+    lifecycle::change_principal(&platform, kind, change, args).await
 }
 
 fn cli_actor() -> Actor {
@@ -73,7 +76,11 @@ async fn migrate(config: Option<&std::path::Path>) -> anyhow::Result<()> {
 struct RevealedClient<'a> {
     brand_key: &'a str,
     client_id: &'a str,
-    client_secret: &'a str,
+    /// Absent for a public client, which has no secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,6 +91,10 @@ struct RevealedClient<'a> {
     default_scopes: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     audiences: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirect_uris: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    post_logout_redirect_uris: Option<&'a [String]>,
 }
 
 /// Prints a newly created client with its one-time secret.
@@ -92,22 +103,32 @@ pub fn reveal_client(brand: &str, created: &CreatedClient, json: bool, detailed:
     let revealed = RevealedClient {
         brand_key: brand,
         client_id: c.client_id.as_str(),
-        client_secret: created.secret.expose(),
+        client_secret: created.secret.as_ref().map(|s| s.expose()),
+        public: detailed.then_some(c.profile.public),
         name: detailed.then_some(c.profile.name.as_str()),
         grant_types: detailed.then(|| c.profile.grant_types.iter().map(|g| g.as_str()).collect()),
         scopes: detailed.then(|| c.profile.scopes.to_strings()),
         default_scopes: detailed.then(|| c.profile.default_scopes.to_strings()),
         audiences: detailed.then_some(c.profile.audiences.as_slice()),
+        redirect_uris: detailed.then_some(c.profile.redirect_uris.as_slice()),
+        post_logout_redirect_uris: detailed.then_some(c.profile.post_logout_redirect_uris.as_slice()),
     };
     if json {
         return output::json(&revealed);
     }
-    output::lines(&[
-        format!("brand_key:     {brand}"),
-        format!("client_id:     {}", c.client_id),
-        format!("client_secret: {}", created.secret.expose()),
-        "The secret is shown only now: store it safely; it cannot be shown again.".into(),
-    ]);
+    match &created.secret {
+        Some(secret) => output::lines(&[
+            format!("brand_key:     {brand}"),
+            format!("client_id:     {}", c.client_id),
+            format!("client_secret: {}", secret.expose()),
+            "The secret is shown only now: store it safely; it cannot be shown again.".into(),
+        ]),
+        None => output::lines(&[
+            format!("brand_key:     {brand}"),
+            format!("client_id:     {}", c.client_id),
+            "A public client: it has no secret and must use PKCE.".into(),
+        ]),
+    }
     Ok(())
 }
 
@@ -124,6 +145,12 @@ struct BrandOut<'a> {
     issuer: String,
     signing_algorithm: &'a str,
     require_audience: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logo_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary_color: Option<&'a str>,
 }
 
 async fn create_brand(platform: &Platform, args: BrandCreateArgs) -> anyhow::Result<()> {
@@ -133,6 +160,11 @@ async fn create_brand(platform: &Platform, args: BrandCreateArgs) -> anyhow::Res
     let settings = BrandSettings {
         signing_algorithm: algorithm,
         require_audience: args.require_audience,
+        branding: Branding {
+            display_name: args.display_name,
+            logo_url: args.logo_url,
+            primary_color: args.primary_color,
+        },
         ..BrandSettings::default()
     };
     let name = args.name.unwrap_or_else(|| key.to_string());
@@ -144,6 +176,9 @@ async fn create_brand(platform: &Platform, args: BrandCreateArgs) -> anyhow::Res
         issuer: g.issuer(&scope),
         signing_algorithm: algorithm.as_str(),
         require_audience: scope.brand().settings.require_audience,
+        display_name: scope.brand().settings.branding.display_name.as_deref(),
+        logo_url: scope.brand().settings.branding.logo_url.as_deref(),
+        primary_color: scope.brand().settings.branding.primary_color.as_deref(),
     };
     if args.json {
         return output::json(&out);
@@ -184,6 +219,9 @@ async fn create_client(platform: &Platform, args: ClientCreateArgs) -> anyhow::R
         audiences: args.audiences,
         access_ttl: args.access_ttl,
         refresh_ttl: args.refresh_ttl,
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        public: args.public,
     };
     let created = provision::create_client(&g.store, &scope, profile, &cli_actor(), g.clock.now()).await?;
     reveal_client(key.as_str(), &created, args.json, true)
@@ -208,6 +246,8 @@ async fn create_principal(platform: &Platform, kind: PrincipalKind, args: Princi
         username: args.username,
         password: password_from_stdin()?,
         permissions: scope_set("permission", &args.permissions)?,
+        email: args.email,
+        name: args.name,
     };
     let principal = provision::create_principal(&g.store, &scope, spec, &cli_actor(), g.clock.now()).await?;
     let id_field = match kind {
@@ -219,6 +259,8 @@ async fn create_principal(platform: &Platform, kind: PrincipalKind, args: Princi
         id_field: principal.id,
         "username": principal.username,
         "permissions": principal.permissions.to_strings(),
+        "email": principal.email,
+        "name": principal.name,
     });
     if args.json {
         return output::json(&out);

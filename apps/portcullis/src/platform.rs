@@ -50,6 +50,7 @@ impl Platform {
                 access_ttl: settings.tokens.access_ttl,
                 refresh_ttl: settings.tokens.refresh_ttl,
                 refresh_reuse_grace: settings.tokens.refresh_reuse_grace,
+                session_ttl: settings.tokens.session_ttl,
             },
             public_url: settings.http.public_url.as_str().into(),
             clock: Clock::system(),

@@ -4,7 +4,7 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject};
 use portcullis_core::{BrandKey, GrantType, Scope, SigningAlgorithm};
 use portcullis_grants::provision;
-use portcullis_tenancy::{Brand, BrandId, BrandSettings, BrandStore};
+use portcullis_tenancy::{Brand, BrandId, BrandSettings, BrandStore, Branding};
 
 use crate::error::{AdminError, AdminResult};
 use crate::paging::{TotalCount, decode_cursor, encode_cursor, page_size};
@@ -42,6 +42,12 @@ pub struct BrandSettingsNode {
     pub allowed_grants: Option<Vec<String>>,
     /// The scope catalog, in display order.
     pub scope_catalog: Vec<String>,
+    /// The name shown to people signing in; null means the brand's `name`.
+    pub display_name: Option<String>,
+    /// The `https` URL of the logo on the brand's login pages.
+    pub logo_url: Option<String>,
+    /// The primary colour of the brand's login pages, `#rrggbb`.
+    pub primary_color: Option<String>,
 }
 
 impl BrandNode {
@@ -58,6 +64,9 @@ impl BrandNode {
                 refresh_ttl: s.refresh_ttl,
                 allowed_grants: s.allowed_grants.as_ref().map(|g| g.iter().map(|g| g.as_str().to_owned()).collect()),
                 scope_catalog: s.scope_catalog.iter().map(|s| s.as_str().to_owned()).collect(),
+                display_name: s.branding.display_name.clone(),
+                logo_url: s.branding.logo_url.clone(),
+                primary_color: s.branding.primary_color.clone(),
             },
             created_at: brand.created_at,
         }
@@ -83,10 +92,16 @@ pub struct CreateBrandInput {
     pub allowed_grants: Option<Vec<String>>,
     /// The scope catalog.
     pub scope_catalog: Option<Vec<String>>,
+    /// The name shown to people signing in (1 to 200 printable characters; default: `name`).
+    pub display_name: Option<String>,
+    /// An `https://` URL of the logo for the login pages (at most 2048 characters).
+    pub logo_url: Option<String>,
+    /// The primary colour of the login pages, `#rrggbb` (for example `#1a73e8`).
+    pub primary_color: Option<String>,
 }
 
 /// What `updateBrand` takes: the brand and what to change (absent fields stay; `null` clears a
-/// lifetime or the grant list back to the server's default).
+/// lifetime or the grant list back to the server's default, or removes a branding field).
 #[derive(Debug, InputObject)]
 pub struct UpdateBrandInput {
     /// The brand.
@@ -105,6 +120,14 @@ pub struct UpdateBrandInput {
     pub allowed_grants: MaybeUndefined<Vec<String>>,
     /// The scope catalog.
     pub scope_catalog: Option<Vec<String>>,
+    /// The name shown to people signing in (1 to 200 printable characters); `null` falls back to
+    /// `name`.
+    pub display_name: MaybeUndefined<String>,
+    /// An `https://` URL of the logo for the login pages (at most 2048 characters); `null`
+    /// removes the logo.
+    pub logo_url: MaybeUndefined<String>,
+    /// The primary colour of the login pages, `#rrggbb`; `null` removes it.
+    pub primary_color: MaybeUndefined<String>,
 }
 
 /// What `updateBrand` returns.
@@ -148,6 +171,11 @@ fn settings(input: &CreateBrandInput) -> AdminResult<BrandSettings> {
         refresh_ttl: input.refresh_ttl,
         allowed_grants,
         scope_catalog,
+        branding: Branding {
+            display_name: input.display_name.clone(),
+            logo_url: input.logo_url.clone(),
+            primary_color: input.primary_color.clone(),
+        },
     })
 }
 
@@ -256,6 +284,11 @@ impl BrandMutation {
                 .map(catalog)
                 .transpose()?
                 .unwrap_or_else(|| old.scope_catalog.clone()),
+            branding: Branding {
+                display_name: patched(old.branding.display_name.clone(), input.display_name),
+                logo_url: patched(old.branding.logo_url.clone(), input.logo_url),
+                primary_color: patched(old.branding.primary_color.clone(), input.primary_color),
+            },
         };
         let name = input.name.unwrap_or_else(|| current.name.clone());
         let brand =

@@ -29,6 +29,13 @@ pub struct ClientNode {
     pub access_ttl: Option<u32>,
     /// Refresh-token lifetime override, seconds.
     pub refresh_ttl: Option<u32>,
+    /// Where the authorization endpoint may send the browser back to (exact match).
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser back to (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (a browser or native app) has no secret and may use only the
+    /// `authorization_code` (with PKCE) and `refresh_token` grants. Fixed at creation.
+    pub public: bool,
     /// Disabled clients cannot authenticate.
     pub enabled: bool,
     /// Until when the previous secret still works after a rotation with a grace period.
@@ -48,6 +55,9 @@ impl From<&Client> for ClientNode {
             audiences: c.profile.audiences.clone(),
             access_ttl: c.profile.access_ttl,
             refresh_ttl: c.profile.refresh_ttl,
+            redirect_uris: c.profile.redirect_uris.clone(),
+            post_logout_redirect_uris: c.profile.post_logout_redirect_uris.clone(),
+            public: c.profile.public,
             enabled: c.enabled,
             previous_secret_expires_at: c.previous_secret_expires_at,
             created_at: c.created_at,
@@ -77,10 +87,22 @@ pub struct CreateClientInput {
     pub access_ttl: Option<u32>,
     /// Refresh-token lifetime override, seconds.
     pub refresh_ttl: Option<u32>,
+    /// Where the authorization endpoint may send the browser back to (exact match); the
+    /// `authorization_code` grant needs at least one.
+    #[graphql(default)]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser back to (exact match).
+    #[graphql(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Whether this is a public client (a browser or native app): it gets no secret and may use
+    /// only the `authorization_code` (with PKCE) and `refresh_token` grants. It cannot be changed
+    /// after creation.
+    #[graphql(default)]
+    pub public: bool,
 }
 
 /// What `updateClient` takes: the client and what to change (absent fields stay; `null` clears a
-/// lifetime back to the brand's default).
+/// lifetime back to the brand's default). Whether a client is public is fixed at creation.
 #[derive(Debug, InputObject)]
 pub struct UpdateClientInput {
     /// The brand.
@@ -101,6 +123,10 @@ pub struct UpdateClientInput {
     pub access_ttl: MaybeUndefined<u32>,
     /// Refresh-token lifetime override, seconds.
     pub refresh_ttl: MaybeUndefined<u32>,
+    /// Where the authorization endpoint may send the browser back to (replacing the old list).
+    pub redirect_uris: Option<Vec<String>>,
+    /// Where RP-initiated logout may send the browser back to (replacing the old list).
+    pub post_logout_redirect_uris: Option<Vec<String>>,
 }
 
 /// What `updateClient` returns.
@@ -115,8 +141,9 @@ pub struct UpdateClientPayload {
 pub struct CreateClientPayload {
     /// The new client.
     pub client: ClientNode,
-    /// Its secret. Store it now: it is never shown again.
-    pub client_secret: String,
+    /// Its secret. Store it now: it is never shown again. Null for a public client, which has
+    /// no secret.
+    pub client_secret: Option<String>,
 }
 
 /// What `rotateClientSecret` returns: the new secret, this once.
@@ -207,7 +234,7 @@ pub struct ClientMutation;
 
 #[Object]
 impl ClientMutation {
-    /// Creates a client; its secret is returned this once.
+    /// Creates a client; its secret (if it is confidential) is returned this once.
     async fn create_client(
         &self,
         ctx: &Context<'_>,
@@ -226,6 +253,9 @@ impl ClientMutation {
             audiences: input.audiences,
             access_ttl: input.access_ttl,
             refresh_ttl: input.refresh_ttl,
+            redirect_uris: input.redirect_uris,
+            post_logout_redirect_uris: input.post_logout_redirect_uris,
+            public: input.public,
         };
         let created =
             provision::create_client(&grants.store, access.scope(), profile, &caller.actor(), grants.clock.now())
@@ -233,12 +263,12 @@ impl ClientMutation {
                 .map_err(AdminError::from)?;
         Ok(CreateClientPayload {
             client: ClientNode::from(&created.client),
-            client_secret: created.secret.expose().to_owned(),
+            client_secret: created.secret.as_ref().map(|s| s.expose().to_owned()),
         })
     }
 
-    /// Changes a client's name, grants, scopes, audiences or lifetimes. Tokens already issued
-    /// keep what they were granted.
+    /// Changes a client's name, grants, scopes, audiences, lifetimes or redirect URIs (not
+    /// whether it is public). Tokens already issued keep what they were granted.
     async fn update_client(
         &self,
         ctx: &Context<'_>,
@@ -263,6 +293,10 @@ impl ClientMutation {
             audiences: input.audiences.unwrap_or(old.audiences),
             access_ttl: patched(old.access_ttl, input.access_ttl),
             refresh_ttl: patched(old.refresh_ttl, input.refresh_ttl),
+            redirect_uris: input.redirect_uris.unwrap_or(old.redirect_uris),
+            post_logout_redirect_uris: input.post_logout_redirect_uris.unwrap_or(old.post_logout_redirect_uris),
+            // Fixed at creation: a public client was never given a usable secret.
+            public: old.public,
         };
         let now = grants.clock.now();
         let client = provision::update_client(&grants.store, access.scope(), &id, profile, &caller.actor(), now)
@@ -271,8 +305,8 @@ impl ClientMutation {
         Ok(UpdateClientPayload { client: ClientNode::from(&client) })
     }
 
-    /// Gives a client a new secret, returned this once. With `graceSeconds`, the previous secret
-    /// keeps working that long.
+    /// Gives a confidential client a new secret, returned this once. With `graceSeconds`, the
+    /// previous secret keeps working that long. A public client has no secret to rotate.
     async fn rotate_client_secret(
         &self,
         ctx: &Context<'_>,
@@ -283,6 +317,10 @@ impl ClientMutation {
         let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let id = self::client_id(&client_id)?;
+        // Whether a client is public never changes, so this check cannot race with an update.
+        if load(grants, access.scope(), &id).await?.profile.public {
+            return Err(AdminError::BadUserInput("a public client has no secret to rotate".into()).into());
+        }
         let now = grants.clock.now();
         let secret =
             provision::rotate_client_secret(&grants.store, access.scope(), &id, grace_seconds, &caller.actor(), now)

@@ -26,6 +26,10 @@ pub struct PrincipalNode {
     pub username: String,
     /// Scopes it may be granted.
     pub permissions: Vec<String>,
+    /// Email address (the `email` claim of its ID tokens), if known.
+    pub email: Option<String>,
+    /// Full name (the `name` claim of its ID tokens), if known.
+    pub name: Option<String>,
     /// Disabled principals cannot sign in.
     pub enabled: bool,
     /// Whether a personal API token is enabled (users).
@@ -43,6 +47,8 @@ impl From<&Principal> for PrincipalNode {
             kind: p.kind.as_str().to_owned(),
             username: p.username.clone(),
             permissions: p.permissions.to_strings(),
+            email: p.email.clone(),
+            name: p.name.clone(),
             enabled: p.enabled,
             api_access: p.api_token_issued_at.is_some(),
             api_token_issued_at: p.api_token_issued_at,
@@ -63,6 +69,12 @@ pub struct CreatePrincipalInput {
     /// Scopes it may be granted.
     #[graphql(default)]
     pub permissions: Vec<String>,
+    /// Email address (the `email` claim), like `name@example.com`. Set at creation
+    /// only: `updateUser` and `updateOperator` cannot change it yet.
+    pub email: Option<String>,
+    /// Full name (the `name` claim), 1 to 200 printable characters. Set at creation
+    /// only: `updateUser` and `updateOperator` cannot change it yet.
+    pub name: Option<String>,
 }
 
 /// What `updateUser` and `updateOperator` take: what to change.
@@ -167,6 +179,8 @@ async fn create(ctx: &Context<'_>, kind: PrincipalKind, input: CreatePrincipalIn
         username: input.username,
         password: input.password,
         permissions: permissions(&input.permissions)?,
+        email: input.email,
+        name: input.name,
     };
     let now = grants.clock.now();
     let created = provision::create_principal(&grants.store, access.scope(), spec, &caller.actor(), now).await?;

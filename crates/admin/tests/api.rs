@@ -278,3 +278,164 @@ async fn brand_settings_and_client_profiles_are_updated() {
         assert_eq!(code(&body), Some("FORBIDDEN"), "{body}");
     }
 }
+
+#[tokio::test]
+async fn brands_carry_branding_that_updates_keep_clear_and_check() {
+    for api in apis().await {
+        let create = r##"mutation($k: String!, $logo: String, $colour: String) {
+            createBrand(input: {key: $k, name: $k, displayName: "Acme Corp", logoUrl: $logo, primaryColor: $colour}) {
+            brand { key settings { displayName logoUrl primaryColor } } } }"##;
+        let vars = json!({"k": "acme", "logo": "https://cdn.acme.example/logo.svg", "colour": "#1a73e8"});
+        let (_, body) = call(&api, Some(&api.admin), create, vars).await;
+        assert_eq!(body["data"]["createBrand"]["brand"]["key"], "acme", "{body}");
+        let read = r#"{ brand(key: "acme") { settings { displayName logoUrl primaryColor } } }"#;
+        let (_, body) = call(&api, Some(&api.admin), read, json!({})).await;
+        assert_eq!(
+            body["data"]["brand"]["settings"],
+            json!({"displayName": "Acme Corp", "logoUrl": "https://cdn.acme.example/logo.svg", "primaryColor": "#1a73e8"}),
+            "{body}"
+        );
+
+        // Absent keeps, a value sets, null clears.
+        let update = r##"mutation { updateBrand(input: {key: "acme", primaryColor: "#000000", logoUrl: null}) {
+            brand { settings { displayName logoUrl primaryColor } } } }"##;
+        let (_, body) = call(&api, Some(&api.admin), update, json!({})).await;
+        assert_eq!(
+            body["data"]["updateBrand"]["brand"]["settings"],
+            json!({"displayName": "Acme Corp", "logoUrl": null, "primaryColor": "#000000"}),
+            "{body}"
+        );
+        let (_, body) = call(
+            &api,
+            Some(&api.admin),
+            r#"mutation { updateBrand(input: {key: "acme", name: "Renamed"}) { brand { name } } }"#,
+            json!({}),
+        )
+        .await;
+        assert_eq!(body["data"]["updateBrand"]["brand"]["name"], "Renamed", "{body}");
+        let (_, body) = call(&api, Some(&api.admin), read, json!({})).await;
+        assert_eq!(body["data"]["brand"]["settings"]["primaryColor"], "#000000", "other changes keep branding: {body}");
+
+        // Values that could inject into a login page are refused, at creation and on update.
+        for (logo, colour) in [
+            ("https://cdn.example/logo.png", "red"),
+            ("https://cdn.example/logo.png", "#12345"),
+            ("https://cdn.example/logo.png", "#1a73e8; background: url(x)"),
+            ("http://cdn.example/logo.png", "#1a73e8"),
+            ("javascript:alert(1)", "#1a73e8"),
+            ("not a url", "#1a73e8"),
+        ] {
+            let (_, body) =
+                call(&api, Some(&api.admin), create, json!({"k": "bad", "logo": logo, "colour": colour})).await;
+            assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{logo} {colour}: {body}");
+            let update = r#"mutation($logo: String, $colour: String) {
+                updateBrand(input: {key: "acme", logoUrl: $logo, primaryColor: $colour}) { brand { key } } }"#;
+            let (_, body) = call(&api, Some(&api.admin), update, json!({"logo": logo, "colour": colour})).await;
+            assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{logo} {colour}: {body}");
+        }
+        let (_, body) = call(&api, Some(&api.admin), "{ brand(key: \"bad\") { key } }", json!({})).await;
+        assert_eq!(code(&body), Some("NOT_FOUND"), "no brand was created: {body}");
+        let (_, body) = call(&api, Some(&api.admin), read, json!({})).await;
+        assert_eq!(
+            body["data"]["brand"]["settings"],
+            json!({"displayName": "Acme Corp", "logoUrl": null, "primaryColor": "#000000"}),
+            "refused updates change nothing: {body}"
+        );
+    }
+}
+
+const CREATE_BROWSER_CLIENT: &str = r#"mutation($b: String!, $grants: [String!]!, $uris: [String!]!, $public: Boolean!) {
+  createClient(input: {brandKey: $b, name: "spa", grantTypes: $grants, scopes: ["openid"], redirectUris: $uris,
+                       postLogoutRedirectUris: ["https://app.example.com/"], public: $public}) {
+    client { clientId public redirectUris postLogoutRedirectUris grantTypes } clientSecret } }"#;
+
+#[tokio::test]
+async fn public_clients_get_no_secret_and_only_browser_grants() {
+    for api in apis().await {
+        create_brand(&api, "acme").await;
+        let vars = |grants: &[&str], uris: &[&str], public: bool| json!({"b": "acme", "grants": grants, "uris": uris, "public": public});
+        let code_grants = ["authorization_code", "refresh_token"];
+        let (_, body) = call(
+            &api,
+            Some(&api.admin),
+            CREATE_BROWSER_CLIENT,
+            vars(&code_grants, &["https://app.example.com/callback"], true),
+        )
+        .await;
+        let created = &body["data"]["createClient"];
+        assert!(created["clientSecret"].is_null(), "a public client has no secret: {body}");
+        assert_eq!(created["client"]["public"], true, "{body}");
+        assert_eq!(created["client"]["redirectUris"], json!(["https://app.example.com/callback"]));
+        let id = created["client"]["clientId"].as_str().unwrap().to_owned();
+
+        let read = "query($c: String!) { client(brandKey: \"acme\", clientId: $c) { public redirectUris postLogoutRedirectUris } }";
+        let (_, body) = call(&api, Some(&api.admin), read, json!({"c": id})).await;
+        assert_eq!(
+            body["data"]["client"],
+            json!({"public": true, "redirectUris": ["https://app.example.com/callback"], "postLogoutRedirectUris": ["https://app.example.com/"]}),
+            "{body}"
+        );
+
+        // Redirect URIs are replaced by an update; what is absent stays, and `public` stays.
+        let change = r#"mutation($c: String!, $uris: [String!]) {
+            updateClient(input: {brandKey: "acme", clientId: $c, redirectUris: $uris}) {
+            client { public redirectUris postLogoutRedirectUris } } }"#;
+        let uris = ["http://127.0.0.1:8400/cb", "com.example.app:/oauth2redirect"];
+        let (_, body) = call(&api, Some(&api.admin), change, json!({"c": id, "uris": uris})).await;
+        assert_eq!(
+            body["data"]["updateClient"]["client"],
+            json!({"public": true, "redirectUris": uris, "postLogoutRedirectUris": ["https://app.example.com/"]}),
+            "{body}"
+        );
+        let (_, body) = call(&api, Some(&api.admin), change, json!({"c": id, "uris": []})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "authorization_code needs a redirect URI: {body}");
+        let (_, body) =
+            call(&api, Some(&api.admin), change, json!({"c": id, "uris": ["http://app.example.com/cb"]})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "plain http off loopback: {body}");
+
+        // There is no secret to rotate.
+        let rotate = "mutation($c: String!) { rotateClientSecret(brandKey: \"acme\", clientId: $c) { clientSecret } }";
+        let (_, body) = call(&api, Some(&api.admin), rotate, json!({"c": id})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+        assert!(body["data"].is_null(), "{body}");
+
+        // A public client cannot use a grant that needs a secret.
+        let (_, body) = call(
+            &api,
+            Some(&api.admin),
+            CREATE_BROWSER_CLIENT,
+            vars(&["authorization_code", "client_credentials"], &["https://app.example.com/cb"], true),
+        )
+        .await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+        let widen = r#"mutation($c: String!) { updateClient(input: {brandKey: "acme", clientId: $c,
+            grantTypes: ["client_credentials"]}) { client { grantTypes } } }"#;
+        let (_, body) = call(&api, Some(&api.admin), widen, json!({"c": id})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+
+        // authorization_code without a redirect URI, public or not.
+        for public in [true, false] {
+            let (_, body) = call(&api, Some(&api.admin), CREATE_BROWSER_CLIENT, vars(&code_grants, &[], public)).await;
+            assert_eq!(code(&body), Some("BAD_USER_INPUT"), "public: {public}: {body}");
+        }
+
+        // A confidential web client still gets its secret; `public` defaults to false.
+        let (_, body) = call(
+            &api,
+            Some(&api.admin),
+            CREATE_BROWSER_CLIENT,
+            vars(&code_grants, &["https://app.example.com/callback"], false),
+        )
+        .await;
+        let created = &body["data"]["createClient"];
+        assert!(created["clientSecret"].as_str().is_some_and(|s| s.starts_with("pcs_")), "{body}");
+        assert_eq!(created["client"]["public"], false);
+        let (id, _) = create_client(&api, &api.admin, "acme", &["read"]).await;
+        let (_, body) = call(&api, Some(&api.admin), read, json!({"c": id})).await;
+        assert_eq!(
+            body["data"]["client"],
+            json!({"public": false, "redirectUris": [], "postLogoutRedirectUris": []}),
+            "{body}"
+        );
+    }
+}

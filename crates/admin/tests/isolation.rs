@@ -17,8 +17,11 @@ use common::*;
 const OPERATIONS: &[(&str, &str)] = &[
     ("brand", "query($b: String!) { brand(key: $b) { key } }"),
     ("brands", "{ brands { totalCount } }"),
-    ("client", "query($b: String!, $c: String!) { client(brandKey: $b, clientId: $c) { clientId } }"),
-    ("clients", "query($b: String!) { clients(brandKey: $b) { clientId } }"),
+    (
+        "client",
+        "query($b: String!, $c: String!) { client(brandKey: $b, clientId: $c) { clientId redirectUris postLogoutRedirectUris } }",
+    ),
+    ("clients", "query($b: String!) { clients(brandKey: $b) { clientId redirectUris } }"),
     ("user", "query($b: String!, $u: String!) { user(brandKey: $b, userId: $u) { id } }"),
     ("users", "query($b: String!) { users(brandKey: $b) { totalCount } }"),
     ("operator", "query($b: String!, $o: String!) { operator(brandKey: $b, operatorId: $o) { id } }"),
@@ -35,7 +38,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ),
     (
         "updateClient",
-        "mutation($b: String!, $c: String!) { updateClient(input: {brandKey: $b, clientId: $c, name: \"x\"}) { client { name } } }",
+        "mutation($b: String!, $c: String!) { updateClient(input: {brandKey: $b, clientId: $c, name: \"x\", redirectUris: [\"https://evil.example/cb\"]}) { client { name } } }",
     ),
     (
         "rotateClientSecret",
@@ -96,8 +99,8 @@ const OPERATIONS: &[(&str, &str)] = &[
 
 /// A snapshot of brand B as its platform administrator sees it.
 async fn snapshot(api: &Api) -> Value {
-    let query = r#"{ brand(key: "globex") { name settings { accessTtl } }
-        clients(brandKey: "globex") { clientId name enabled }
+    let query = r#"{ brand(key: "globex") { name settings { accessTtl displayName logoUrl primaryColor } }
+        clients(brandKey: "globex") { clientId name enabled public redirectUris postLogoutRedirectUris }
         users(brandKey: "globex") { nodes { id enabled apiAccess permissions } }
         operators(brandKey: "globex") { nodes { id enabled permissions } }
         tokens(brandKey: "globex") { nodes { jti status attributes { name } } }
@@ -132,6 +135,15 @@ async fn a_brand_admin_gets_nothing_of_another_brand_from_any_operation() {
         let intruder = token(&api.grants, "acme", &admin_id, &admin_secret, Some("brand:admin")).await;
         let (victim, victim_secret) = create_client(&api, &api.admin, "globex", &["read"]).await;
         token(&api.grants, "globex", &victim, &victim_secret, None).await;
+        let uris = r#"mutation($c: String!) { updateClient(input: {brandKey: "globex", clientId: $c,
+            redirectUris: ["https://globex.example/cb"], postLogoutRedirectUris: ["https://globex.example/"]}) {
+            client { redirectUris } } }"#;
+        let (_, body) = call(&api, Some(&api.admin), uris, json!({"c": victim})).await;
+        assert_eq!(
+            body["data"]["updateClient"]["client"]["redirectUris"],
+            json!(["https://globex.example/cb"]),
+            "{body}"
+        );
         let user = r#"mutation { createUser(input: {brandKey: "globex", username: "bob", password: "correct horse"}) { user { id } } }"#;
         let (_, u) = call(&api, Some(&api.admin), user, json!({})).await;
         let op = r#"mutation { createOperator(input: {brandKey: "globex", username: "olga", password: "correct horse"}) { operator { id } } }"#;

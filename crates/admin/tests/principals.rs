@@ -168,3 +168,57 @@ async fn a_brand_admin_cannot_manage_another_brands_people() {
         assert_eq!(code(&body), Some("NOT_FOUND"));
     }
 }
+
+#[tokio::test]
+async fn users_and_operators_carry_an_email_and_a_name() {
+    for api in apis().await {
+        create_brand(&api, "acme").await;
+        let create = r#"mutation($u: String!, $email: String, $name: String) {
+            createUser(input: {brandKey: "acme", username: $u, password: "correct horse", email: $email, name: $name}) {
+            user { id email name } } }"#;
+        let vars = json!({"u": "alice", "email": "alice@example.com", "name": "Alice Liddell"});
+        let (_, body) = call(&api, Some(&api.admin), create, vars).await;
+        let id = body["data"]["createUser"]["user"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+        assert_eq!(body["data"]["createUser"]["user"]["email"], "alice@example.com", "{body}");
+
+        let (_, body) = call(
+            &api,
+            Some(&api.admin),
+            "query($id: String!) { user(brandKey: \"acme\", userId: $id) { email name } users(brandKey: \"acme\") { nodes { username email name } } }",
+            json!({"id": id}),
+        )
+        .await;
+        assert_eq!(body["data"]["user"], json!({"email": "alice@example.com", "name": "Alice Liddell"}), "{body}");
+        assert_eq!(
+            body["data"]["users"]["nodes"],
+            json!([{"username": "alice", "email": "alice@example.com", "name": "Alice Liddell"}])
+        );
+
+        // Both are optional.
+        let (_, body) = call(&api, Some(&api.admin), create, json!({"u": "bob"})).await;
+        assert_eq!(body["data"]["createUser"]["user"]["email"], Value::Null, "{body}");
+        assert_eq!(body["data"]["createUser"]["user"]["name"], Value::Null);
+
+        let op = r#"mutation { createOperator(input: {brandKey: "acme", username: "olga", password: "correct horse",
+            email: "olga@example.com", name: "Olga"}) { operator { id } } }"#;
+        let (_, body) = call(&api, Some(&api.admin), op, json!({})).await;
+        let op_id = body["data"]["createOperator"]["operator"]["id"].as_str().unwrap_or_else(|| panic!("{body}"));
+        let (_, body) = call(
+            &api,
+            Some(&api.admin),
+            "query($id: String!) { operator(brandKey: \"acme\", operatorId: $id) { email name } }",
+            json!({"id": op_id}),
+        )
+        .await;
+        assert_eq!(body["data"]["operator"], json!({"email": "olga@example.com", "name": "Olga"}), "{body}");
+
+        for (email, name) in [("not-an-address", "Carol"), ("carol@example.com", " "), ("carol@example.com", "a\u{7}b")]
+        {
+            let (_, body) =
+                call(&api, Some(&api.admin), create, json!({"u": "carol", "email": email, "name": name})).await;
+            assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{email:?} {name:?}: {body}");
+        }
+        let (_, body) = call(&api, Some(&api.admin), "{ users(brandKey: \"acme\") { totalCount } }", json!({})).await;
+        assert_eq!(body["data"]["users"]["totalCount"], 2, "refused users are not created: {body}");
+    }
+}

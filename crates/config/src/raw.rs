@@ -84,6 +84,7 @@ pub struct RawTokens {
     pub refresh_ttl: u32,
     pub refresh_reuse_grace: u32,
     pub retention: u32,
+    pub session_ttl: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,6 +116,7 @@ impl Default for RawSettings {
                 refresh_ttl: 30 * 24 * 3600,
                 refresh_reuse_grace: 0,
                 retention: 7 * 24 * 3600,
+                session_ttl: 12 * 3600,
             },
             keys: RawKeys { rotation_interval: 90 * 24 * 3600 },
             log: RawLog { format: "text".into(), level: "info,sea_orm_migration=warn".into() },

@@ -103,6 +103,8 @@ pub struct TokenSettings {
     /// Seconds that expired or revoked token records (and expired revocation-feed entries) are
     /// kept before background pruning deletes them (0: as soon as they expire).
     pub retention: u32,
+    /// How long a browser stays signed in at a brand (single sign-on), seconds.
+    pub session_ttl: u32,
 }
 
 /// `keys.*`
@@ -260,6 +262,7 @@ impl RawSettings {
             tokens: TokenSettings {
                 access_ttl: ttl("tokens.access_ttl", self.tokens.access_ttl)?,
                 refresh_ttl: ttl("tokens.refresh_ttl", self.tokens.refresh_ttl)?,
+                session_ttl: ttl("tokens.session_ttl", self.tokens.session_ttl)?,
                 refresh_reuse_grace: match self.tokens.refresh_reuse_grace {
                     grace @ 0..=60 => grace,
                     other => {

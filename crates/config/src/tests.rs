@@ -20,6 +20,7 @@ fn defaults_run_on_embedded_sqlite_on_loopback() {
         assert_eq!(s.http.public_url, "http://127.0.0.1:8080");
         assert_eq!(s.tokens.access_ttl, 900);
         assert_eq!(s.tokens.refresh_ttl, 30 * 24 * 3600);
+        assert_eq!(s.tokens.session_ttl, 12 * 3600);
         assert_eq!(s.log.format, LogFormat::Text);
         assert!(s.secrets.master_key.is_none());
         Ok(())
@@ -55,6 +56,7 @@ fn bad_values_name_their_key() {
         ("PORTCULLIS_TOKENS__REFRESH_REUSE_GRACE", "600", "tokens.refresh_reuse_grace"),
         ("PORTCULLIS_TOKENS__RETENTION", "99999999", "tokens.retention"),
         ("PORTCULLIS_TOKENS__RETENTION", "-1", "tokens.retention"),
+        ("PORTCULLIS_TOKENS__SESSION_TTL", "0", "tokens.session_ttl"),
         ("PORTCULLIS_KEYS__ROTATION_INTERVAL", "60", "keys.rotation_interval"),
         ("PORTCULLIS_SECRETS__MASTER_KEY", "c2hvcnQ=", "secrets.master_key"),
         ("PORTCULLIS_HTTP__PUBLIC_URL", "ftp://x", "http.public_url"),

@@ -75,6 +75,31 @@ pub struct AccessTokenClaims {
     pub act_type: ActType,
 }
 
+/// The payload of a Portcullis ID token (OpenID Connect Core §2, plus `brand`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    /// The brand's issuer URL.
+    pub iss: String,
+    /// The user's id.
+    pub sub: String,
+    /// The client id of the relying party.
+    pub aud: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issue time, seconds since the epoch.
+    pub iat: i64,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// The relying party's `nonce`, when it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The access token's hash (OpenID Connect Core §3.1.3.6), when one was issued with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    /// The brand key.
+    pub brand: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

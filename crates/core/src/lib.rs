@@ -10,7 +10,7 @@ mod grant;
 mod ids;
 mod scope;
 
-pub use claims::{AccessTokenClaims, ActType, Audience};
+pub use claims::{AccessTokenClaims, ActType, Audience, IdTokenClaims};
 pub use error::{InvalidValue, OAuthErrorCode};
 pub use grant::{GrantType, SigningAlgorithm};
 pub use ids::{BrandKey, ClientId, Jti, KeyId};

@@ -9,11 +9,13 @@
 //! * [`signing`]: per-brand signing keys (Ed25519, ECDSA P-256, RSA-2048) parsed once and kept
 //!   ready to sign, their public JWKs and RFC 7638 thumbprint key ids.
 //! * [`jwt`]: JWS compact serialisation of claims with a [`signing::SigningKey`].
+//! * [`oidc`]: the `at_hash` of ID tokens and PKCE's `S256` challenge.
 //!
 //! All primitives come from `aws-lc-rs`, the same backend `jsonwebtoken` uses for verification.
 
 pub mod jwt;
 pub mod master;
+pub mod oidc;
 pub mod password;
 pub mod secret;
 pub mod signing;

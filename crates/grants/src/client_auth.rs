@@ -39,7 +39,8 @@ pub async fn authenticate<S: ClientStore + AuditStore>(
         None => None,
     };
     let verified = match &client {
-        Some(client) => client.enabled && secret_matches(client, &credentials.secret, now),
+        // A public client's stored secret was never revealed: it cannot authenticate by secret.
+        Some(client) => client.enabled && !client.profile.public && secret_matches(client, &credentials.secret, now),
         None => {
             // Equalise timing with the known-client path.
             let _ = verify_secret(&credentials.secret, &hash_secret("unknown-client"));
@@ -53,19 +54,65 @@ pub async fn authenticate<S: ClientStore + AuditStore>(
         }
         _ => {
             throttle.failure(attempt, now);
-            let event = AuditEvent {
-                at: now,
-                actor: format!("client:{}", printable(&credentials.client_id)),
-                action: "auth.failed".into(),
-                target: None,
-                source: source.map(str::to_owned),
-                detail: Some(format!("client authentication failed ({})", if basic { "basic" } else { "post" })),
-            };
-            if let Err(e) = store.record_event(scope, event).await {
-                tracing::warn!(error = %e, "could not write the audit event for a failed client authentication");
-            }
+            let how = if basic { "basic" } else { "post" };
+            audit_failure(store, scope, &credentials.client_id, source, now, how).await;
             Err(GrantError::InvalidClient { challenge: basic })
         }
+    }
+}
+
+/// Identifies a public client by its `client_id` alone (RFC 6749 §2.1: it has no secret; PKCE
+/// binds its codes instead). A confidential client cannot be used this way: it must
+/// authenticate. Failures are throttled and audited like failed authentications.
+pub async fn identify_public<S: ClientStore + AuditStore>(
+    store: &S,
+    throttle: &Throttle,
+    scope: &BrandScope,
+    client_id: &str,
+    now: i64,
+    source: Option<&str>,
+) -> GrantResult<Client> {
+    let id = ClientId::parse(client_id).ok();
+    let throttle_id = id.as_ref().map_or("", ClientId::as_str);
+    let attempt = Attempt { brand: scope.brand_id(), client_id: throttle_id, source };
+    if let Some(retry_after) = throttle.check(attempt, now) {
+        return Err(GrantError::Throttled { retry_after });
+    }
+    let client = match &id {
+        Some(id) => store.find_client(scope, id).await?,
+        None => None,
+    };
+    match client {
+        Some(client) if client.enabled && client.profile.public => {
+            throttle.success(attempt);
+            Ok(client)
+        }
+        _ => {
+            throttle.failure(attempt, now);
+            audit_failure(store, scope, client_id, source, now, "public client without credentials").await;
+            Err(GrantError::InvalidClient { challenge: true })
+        }
+    }
+}
+
+async fn audit_failure<S: AuditStore>(
+    store: &S,
+    scope: &BrandScope,
+    client_id: &str,
+    source: Option<&str>,
+    now: i64,
+    how: &str,
+) {
+    let event = AuditEvent {
+        at: now,
+        actor: format!("client:{}", printable(client_id)),
+        action: "auth.failed".into(),
+        target: None,
+        source: source.map(str::to_owned),
+        detail: Some(format!("client authentication failed ({how})")),
+    };
+    if let Err(e) = store.record_event(scope, event).await {
+        tracing::warn!(error = %e, "could not write the audit event for a failed client authentication");
     }
 }
 

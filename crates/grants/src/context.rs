@@ -19,6 +19,8 @@ pub struct TokenDefaults {
     /// Seconds after a rotation during which the rotated refresh token is still honoured once
     /// more (a client's concurrent retry) instead of being treated as reuse; 0 disables it.
     pub refresh_reuse_grace: u32,
+    /// How long a browser login session lasts.
+    pub session_ttl: u32,
 }
 
 /// The source of "now", in seconds since the epoch. Replaceable in tests.

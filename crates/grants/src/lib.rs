@@ -15,21 +15,30 @@
 //! * [`keyring`]: the brand's signing keys, unsealed and parsed once.
 //! * [`provision`]: creating brands, clients and the platform administrator.
 //! * [`throttle`]: brute-force defence for client authentication.
+//! * OpenID Connect login: [`authorize`] (the authorization request and its codes), [`login`]
+//!   (passwords under the throttle, browser sessions), the authorization-code grant with ID
+//!   tokens, [`userinfo`], and [`logout`] (RP-initiated logout).
 
 pub mod api_access;
+mod authorization_code;
+pub mod authorize;
 pub mod client_auth;
 pub mod client_credentials;
 mod context;
 mod error;
 pub mod feed;
+mod id_token;
 pub mod introspect;
 pub mod issue;
 pub mod keyring;
 pub mod lifecycle;
+pub mod login;
+pub mod logout;
 pub mod maintenance;
 pub mod password;
 mod password_work;
 pub mod provision;
+mod redirect_uri;
 mod refresh;
 mod request;
 pub mod revoke;
@@ -37,12 +46,13 @@ pub mod rotation;
 pub mod throttle;
 mod token_endpoint;
 mod tokens;
+pub mod userinfo;
 pub mod verify;
 
 pub use context::{Clock, GrantContext, TokenDefaults};
 pub use error::{GrantError, GrantResult};
 pub use request::{ClientAuthMethod, ClientCredentials, TokenRequest};
-pub use token_endpoint::{SUPPORTED_GRANTS, TokenResponse, exchange};
+pub use token_endpoint::{PUBLIC_CLIENT_GRANTS, SUPPORTED_GRANTS, TokenResponse, exchange};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

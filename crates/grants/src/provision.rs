@@ -5,7 +5,7 @@ use portcullis_core::{BrandKey, ClientId, GrantType, PLATFORM_ADMIN_SCOPE, SYSTE
 use portcullis_credentials::CredentialError;
 use portcullis_credentials::secret::{RevealedSecret, generate_secret};
 use portcullis_tenancy::{
-    AuditEvent, AuditStore, Brand, BrandScope, BrandSettings, BrandStore, Client, ClientProfile, ClientStore,
+    AuditEvent, AuditStore, Brand, BrandScope, BrandSettings, BrandStore, Branding, Client, ClientProfile, ClientStore,
     KeyStatus, KeyStore, NewBrand, NewClient, NewPrincipal, Principal, PrincipalKind, PrincipalStore, StoreError,
     resolve_brand,
 };
@@ -102,8 +102,8 @@ impl Actor {
 pub struct CreatedClient {
     /// The stored client.
     pub client: Client,
-    /// Its secret in clear.
-    pub secret: RevealedSecret,
+    /// Its secret in clear; `None` for a public client, which has none.
+    pub secret: Option<RevealedSecret>,
 }
 
 fn check_name(name: &str) -> ProvisionResult<()> {
@@ -137,6 +137,7 @@ pub async fn create_brand<S: BrandStore + KeyStore + AuditStore>(
     check_name(&name)?;
     check_ttl("access_ttl", settings.access_ttl)?;
     check_ttl("refresh_ttl", settings.refresh_ttl)?;
+    check_branding(&settings.branding)?;
     let first_key = keys.generate(&key, settings.signing_algorithm, KeyStatus::Active)?;
     let next_key = keys.generate(&key, settings.signing_algorithm, KeyStatus::Next)?;
     let brand = store.create_brand(NewBrand { key, name, settings }, first_key).await?;
@@ -179,7 +180,23 @@ fn checked_profile(mut profile: ClientProfile) -> ProvisionResult<ClientProfile>
     }
     check_ttl("access_ttl", profile.access_ttl)?;
     check_ttl("refresh_ttl", profile.refresh_ttl)?;
+    for uri in profile.redirect_uris.iter().chain(&profile.post_logout_redirect_uris) {
+        crate::redirect_uri::check(uri).map_err(ProvisionError::Invalid)?;
+    }
+    if profile.grant_types.contains(&GrantType::AuthorizationCode) && profile.redirect_uris.is_empty() {
+        return Err(ProvisionError::Invalid("the authorization_code grant needs at least one redirect URI".into()));
+    }
+    if profile.public
+        && let Some(g) = profile.grant_types.iter().find(|g| !crate::PUBLIC_CLIENT_GRANTS.contains(g))
+    {
+        return Err(ProvisionError::Invalid(format!(
+            "a public client has no secret, so it may use only the authorization_code and refresh_token grants, \
+             not {g}"
+        )));
+    }
     profile.audiences = dedup(profile.audiences);
+    profile.redirect_uris = dedup(profile.redirect_uris);
+    profile.post_logout_redirect_uris = dedup(profile.post_logout_redirect_uris);
     profile.grant_types = dedup(profile.grant_types);
     Ok(profile)
 }
@@ -194,7 +211,10 @@ pub async fn create_client<S: ClientStore + AuditStore>(
 ) -> ProvisionResult<CreatedClient> {
     let profile = checked_profile(profile)?;
     let client_id = ClientId::parse(random_id()?).map_err(|e| ProvisionError::Invalid(e.to_string()))?;
+    // A public client gets a secret too, so that every row has one, but it is never revealed:
+    // nobody can authenticate with it.
     let (secret, hash) = generate_secret(CLIENT_SECRET_PREFIX)?;
+    let secret = (!profile.public).then_some(secret);
     let client =
         store.create_client(scope, NewClient { client_id, profile, secret_hash: hash.as_str().to_owned() }).await?;
     audit(store, scope, actor, "client.created", Some(client.client_id.to_string()), now).await;
@@ -235,9 +255,45 @@ pub async fn update_brand<S: BrandStore + AuditStore>(
     check_name(&name)?;
     check_ttl("access_ttl", settings.access_ttl)?;
     check_ttl("refresh_ttl", settings.refresh_ttl)?;
+    check_branding(&settings.branding)?;
     let brand = store.update_brand(scope, name, settings, now).await?;
     audit(store, scope, actor, "brand.updated", Some(brand.key.to_string()), now).await;
     Ok(brand)
+}
+
+/// Email addresses: one `@` with something on each side, at most 254 characters, no spaces or
+/// control characters. (Deliverability is the administrator's business.)
+fn check_email(email: &str) -> ProvisionResult<()> {
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !domain.starts_with('.')
+        });
+    if !valid {
+        return Err(ProvisionError::Invalid("email must be an address like name@example.com".into()));
+    }
+    Ok(())
+}
+
+/// Branding goes into the login page: the logo must be an `https` URL (no `javascript:`, no
+/// mixed content) and the colour a `#rrggbb` value, so neither can inject anything.
+fn check_branding(branding: &Branding) -> ProvisionResult<()> {
+    if let Some(name) = &branding.display_name {
+        check_name(name)?;
+    }
+    if let Some(logo) = &branding.logo_url {
+        let parsed = url::Url::parse(logo).ok().filter(|u| u.scheme() == "https" && u.host().is_some());
+        if parsed.is_none() || logo.len() > 2048 {
+            return Err(ProvisionError::Invalid("logo_url must be an https:// URL of at most 2048 characters".into()));
+        }
+    }
+    if let Some(colour) = &branding.primary_color {
+        let hex = colour.strip_prefix('#').unwrap_or_default();
+        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ProvisionError::Invalid("primary_color must be a hex colour like #1a73e8".into()));
+        }
+    }
+    Ok(())
 }
 
 /// Usernames: 1–128 characters, no control characters, no surrounding spaces.
@@ -283,6 +339,10 @@ pub struct PrincipalSpec {
     pub password: String,
     /// The scopes this principal may be granted.
     pub permissions: ScopeSet,
+    /// Email address (the `email` claim).
+    pub email: Option<String>,
+    /// Full name (the `name` claim).
+    pub name: Option<String>,
 }
 
 impl std::fmt::Debug for PrincipalSpec {
@@ -292,6 +352,8 @@ impl std::fmt::Debug for PrincipalSpec {
             .field("username", &self.username)
             .field("password", &"[redacted]")
             .field("permissions", &self.permissions)
+            .field("email", &self.email)
+            .field("name", &self.name)
             .finish()
     }
 }
@@ -304,11 +366,17 @@ pub async fn create_principal<S: PrincipalStore + AuditStore>(
     actor: &Actor,
     now: i64,
 ) -> ProvisionResult<Principal> {
-    let PrincipalSpec { kind, username, password, permissions } = spec;
+    let PrincipalSpec { kind, username, password, permissions, email, name } = spec;
     check_username(&username)?;
     check_password(&password)?;
+    if let Some(email) = &email {
+        check_email(email)?;
+    }
+    if let Some(name) = &name {
+        check_name(name)?;
+    }
     let password_hash = hash_password_off_runtime(password).await?;
-    let new = NewPrincipal { id: random_id()?, kind, username, password_hash, permissions };
+    let new = NewPrincipal { id: random_id()?, kind, username, password_hash, permissions, email, name };
     let principal = store.create_principal(scope, new).await?;
     let action = format!("{}.created", kind.as_str());
     audit(store, scope, actor, &action, Some(principal.id.clone()), now).await;
@@ -415,6 +483,13 @@ pub async fn rotate_client_secret<S: ClientStore + AuditStore>(
 ) -> ProvisionResult<RevealedSecret> {
     if grace.is_some_and(|g| g > MAX_SECRET_GRACE) {
         return Err(ProvisionError::Invalid(format!("graceSeconds must be at most {MAX_SECRET_GRACE}")));
+    }
+    let client = store
+        .find_client(scope, client_id)
+        .await?
+        .ok_or_else(|| ProvisionError::NotFound(format!("no client '{client_id}' in this brand")))?;
+    if client.profile.public {
+        return Err(ProvisionError::Invalid("a public client has no secret to rotate".into()));
     }
     let (secret, hash) = generate_secret(CLIENT_SECRET_PREFIX)?;
     let previous_until = grace.filter(|g| *g > 0).map(|g| now + i64::from(g));

@@ -5,11 +5,10 @@
 use portcullis_core::{ActType, ScopeSet};
 use portcullis_credentials::secret::hash_secret;
 use portcullis_tenancy::{
-    AuditEvent, AuditStore, BrandScope, Client, KeyStore, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore,
-    TokenStore,
+    AuditStore, BrandScope, Client, KeyStore, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore, TokenStore,
 };
 
-use crate::tokens::{IssuedPair, PairGrant, issue_pair};
+use crate::tokens::{IssuedPair, PairGrant, Replay, issue_pair, revoke_replayed_family};
 use crate::{GrantContext, GrantError, GrantResult, TokenRequest};
 
 const INVALID: &str = "the refresh token is invalid, expired or revoked";
@@ -113,23 +112,14 @@ async fn reuse<S: RefreshStore + AuditStore>(
     request: &TokenRequest,
     now: i64,
 ) -> GrantError {
-    match ctx.store.revoke_family(scope, family_id, now).await {
-        Ok(revoked) => {
-            ctx.feed.notify();
-            tracing::warn!(brand = %scope.key(), revoked, "refresh token reuse: family revoked");
-        }
-        Err(e) => return GrantError::Store(e),
-    }
-    let event = AuditEvent {
-        at: now,
-        actor: "system".into(),
-        action: "refresh.reused".into(),
-        target: Some(format!("family:{family_id}")),
-        source: request.source.clone(),
-        detail: Some("a rotated refresh token was presented again; its family was revoked".into()),
+    let replay = Replay {
+        family_id,
+        source: request.source.as_deref(),
+        action: "refresh.reused",
+        detail: "a rotated refresh token was presented again; its family was revoked",
     };
-    if let Err(e) = ctx.store.record_event(scope, event).await {
-        tracing::warn!(error = %e, "could not write the audit event for a refresh-token reuse");
+    match revoke_replayed_family(ctx, scope, &replay, now).await {
+        Ok(()) => GrantError::InvalidGrant(INVALID.into()),
+        Err(e) => e,
     }
-    GrantError::InvalidGrant(INVALID.into())
 }

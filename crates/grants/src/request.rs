@@ -53,6 +53,14 @@ pub struct TokenRequest {
     pub password: Option<String>,
     /// `refresh_token` (refresh grant).
     pub refresh_token: Option<String>,
+    /// `code` (authorization-code grant).
+    pub code: Option<String>,
+    /// `redirect_uri` (authorization-code grant).
+    pub redirect_uri: Option<String>,
+    /// `code_verifier` (authorization-code grant, PKCE).
+    pub code_verifier: Option<String>,
+    /// `client_id` of a public client, which presents no credentials.
+    pub public_client_id: Option<String>,
 }
 
 impl fmt::Debug for TokenRequest {
@@ -67,6 +75,10 @@ impl fmt::Debug for TokenRequest {
             .field("username", &self.username)
             .field("password", &hidden(&self.password))
             .field("refresh_token", &hidden(&self.refresh_token))
+            .field("code", &hidden(&self.code))
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_verifier", &hidden(&self.code_verifier))
+            .field("public_client_id", &self.public_client_id)
             .finish()
     }
 }

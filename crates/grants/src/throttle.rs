@@ -9,7 +9,7 @@
 //! and bounded in size: client secrets are 256-bit random values that no number of processes can
 //! guess, so this throttle sheds abusive load rather than protecting a guessable secret, and it
 //! stays off the database on the hot path. Human passwords are throttled per username in the
-//! database instead (see [`crate::password::LOGIN_LOCKOUT`]), shared by every process.
+//! database instead (see [`crate::login::LOGIN_LOCKOUT`]), shared by every process.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -2,15 +2,16 @@
 
 use portcullis_core::GrantType;
 use portcullis_tenancy::{
-    AuditStore, BrandScope, ClientStore, KeyStore, LoginThrottleStore, PrincipalKind, PrincipalStore, RefreshStore,
-    TokenStore,
+    AuditStore, BrandScope, ClientStore, KeyStore, LoginStore, LoginThrottleStore, PrincipalKind, PrincipalStore,
+    RefreshStore, TokenStore,
 };
 use serde::Serialize;
 
-use crate::client_auth::authenticate;
+use crate::client_auth::{authenticate, identify_public};
 use crate::tokens::IssuedPair;
 use crate::{
-    ClientCredentials, GrantContext, GrantError, GrantResult, TokenRequest, client_credentials, password, refresh,
+    ClientCredentials, GrantContext, GrantError, GrantResult, TokenRequest, authorization_code, client_credentials,
+    password, refresh,
 };
 
 /// The successful token response (RFC 6749 §5.1).
@@ -27,11 +28,22 @@ pub struct TokenResponse {
     /// A refresh token, for grants that issue one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// An ID token, for OpenID Connect requests (scope `openid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// Grant types this server implements today.
-pub const SUPPORTED_GRANTS: &[GrantType] =
-    &[GrantType::ClientCredentials, GrantType::Password, GrantType::OperatorPassword, GrantType::RefreshToken];
+pub const SUPPORTED_GRANTS: &[GrantType] = &[
+    GrantType::ClientCredentials,
+    GrantType::Password,
+    GrantType::OperatorPassword,
+    GrantType::RefreshToken,
+    GrantType::AuthorizationCode,
+];
+
+/// The grant types a public client (no secret) may use.
+pub const PUBLIC_CLIENT_GRANTS: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
 
 /// Handles one token request at the scoped brand.
 pub async fn exchange<S>(
@@ -41,7 +53,14 @@ pub async fn exchange<S>(
     request: &TokenRequest,
 ) -> GrantResult<TokenResponse>
 where
-    S: ClientStore + PrincipalStore + LoginThrottleStore + AuditStore + KeyStore + TokenStore + RefreshStore,
+    S: ClientStore
+        + PrincipalStore
+        + LoginThrottleStore
+        + LoginStore
+        + AuditStore
+        + KeyStore
+        + TokenStore
+        + RefreshStore,
 {
     let grant_type = request
         .grant_type
@@ -49,14 +68,19 @@ where
         .filter(|g| !g.is_empty())
         .ok_or_else(|| GrantError::InvalidRequest("missing grant_type parameter".into()))?;
     let now = ctx.clock.now();
-    let client = authenticate(&ctx.store, &ctx.throttle, scope, credentials, now, request.source.as_deref()).await?;
+    let source = request.source.as_deref();
+    let client = match (credentials, request.public_client_id.as_deref()) {
+        (None, Some(client_id)) => identify_public(&ctx.store, &ctx.throttle, scope, client_id, now, source).await?,
+        _ => authenticate(&ctx.store, &ctx.throttle, scope, credentials, now, source).await?,
+    };
 
     let grant = grant_type.parse::<GrantType>().ok().filter(|g| SUPPORTED_GRANTS.contains(g)).ok_or_else(|| {
         let shown: String = grant_type.chars().take(64).collect();
         GrantError::UnsupportedGrantType(format!("unsupported grant_type '{}'", shown.escape_default()))
     })?;
     let brand_allows = scope.brand().settings.allowed_grants.as_ref().is_none_or(|allowed| allowed.contains(&grant));
-    if !client.profile.grant_types.contains(&grant) || !brand_allows {
+    let kind_allows = !client.profile.public || PUBLIC_CLIENT_GRANTS.contains(&grant);
+    if !client.profile.grant_types.contains(&grant) || !brand_allows || !kind_allows {
         return Err(GrantError::UnauthorizedClient(grant.to_string()));
     }
 
@@ -69,12 +93,13 @@ where
                 expires_in: issued.expires_in,
                 scope: issued.claims.scope,
                 refresh_token: None,
+                id_token: None,
             });
         }
+        GrantType::AuthorizationCode => return authorization_code::grant(ctx, scope, &client, request).await,
         GrantType::Password => password::grant(ctx, scope, &client, request, PrincipalKind::User).await?,
         GrantType::OperatorPassword => password::grant(ctx, scope, &client, request, PrincipalKind::Operator).await?,
         GrantType::RefreshToken => refresh::grant(ctx, scope, &client, request).await?,
-        other => return Err(GrantError::UnsupportedGrantType(format!("unsupported grant_type '{other}'"))),
     };
     let IssuedPair { access, refresh_value, .. } = pair;
     Ok(TokenResponse {
@@ -83,5 +108,6 @@ where
         expires_in: access.expires_in,
         scope: access.claims.scope,
         refresh_token: Some(refresh_value),
+        id_token: None,
     })
 }

@@ -3,7 +3,9 @@
 
 use portcullis_core::{ActType, GrantType, ScopeSet};
 use portcullis_credentials::secret::generate_secret;
-use portcullis_tenancy::{BrandScope, Client, KeyStore, RefreshStatus, RefreshToken, TokenStore};
+use portcullis_tenancy::{
+    AuditEvent, AuditStore, BrandScope, Client, KeyStore, RefreshStatus, RefreshStore, RefreshToken, TokenStore,
+};
 
 use crate::issue::{AccessGrant, IssuedAccessToken, issue_access_token};
 use crate::{GrantContext, GrantResult};
@@ -73,4 +75,40 @@ pub(crate) async fn issue_pair<S: KeyStore + TokenStore>(
 /// The refresh lifetime: the client's, else the brand's, else the configuration's.
 pub(crate) fn refresh_ttl<S>(ctx: &GrantContext<S>, scope: &BrandScope, client: &Client) -> u32 {
     client.profile.refresh_ttl.or(scope.brand().settings.refresh_ttl).unwrap_or(ctx.defaults.refresh_ttl)
+}
+
+/// A credential presented again after it was spent (a rotated refresh token, a redeemed
+/// authorization code): a sign that it leaked.
+pub(crate) struct Replay<'a> {
+    pub(crate) family_id: &'a str,
+    pub(crate) source: Option<&'a str>,
+    /// The audit action, e.g. `refresh.reused`.
+    pub(crate) action: &'a str,
+    /// The audit detail.
+    pub(crate) detail: &'a str,
+}
+
+/// Revokes every token of the replayed credential's family (RFC 9700 §4.14.2, RFC 6749
+/// §4.1.2), wakes the revocation feed, and audits the replay.
+pub(crate) async fn revoke_replayed_family<S: RefreshStore + AuditStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    replay: &Replay<'_>,
+    now: i64,
+) -> GrantResult<()> {
+    let revoked = ctx.store.revoke_family(scope, replay.family_id, now).await?;
+    ctx.feed.notify();
+    tracing::warn!(brand = %scope.key(), revoked, action = replay.action, "replayed credential: family revoked");
+    let event = AuditEvent {
+        at: now,
+        actor: "system".into(),
+        action: replay.action.into(),
+        target: Some(format!("family:{}", replay.family_id)),
+        source: replay.source.map(str::to_owned),
+        detail: Some(replay.detail.into()),
+    };
+    if let Err(e) = ctx.store.record_event(scope, event).await {
+        tracing::warn!(error = %e, "could not write the audit event for a replayed credential");
+    }
+    Ok(())
 }

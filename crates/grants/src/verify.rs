@@ -3,10 +3,12 @@
 //! anything else that must accept a token issued here.
 
 use jsonwebtoken::{Validation, decode, decode_header};
-use portcullis_core::AccessTokenClaims;
+use portcullis_core::{AccessTokenClaims, IdTokenClaims};
 use portcullis_credentials::jwt::ACCESS_TOKEN_TYP;
+use portcullis_credentials::oidc::ID_TOKEN_TYP;
 use portcullis_credentials::signing::jws_algorithm;
 use portcullis_tenancy::{BrandScope, KeyStore, RevocationStore, TokenStore};
+use serde::de::DeserializeOwned;
 
 use crate::{GrantContext, GrantResult};
 
@@ -29,10 +31,57 @@ pub async fn access_token<S: KeyStore>(
     token: &str,
     expiry: Expiry,
 ) -> GrantResult<Option<AccessTokenClaims>> {
+    signed(ctx, scope, token, ACCESS_TOKEN_TYP, expiry).await
+}
+
+/// Returns the claims of `token` if it is an ID token of the scoped brand with a valid
+/// signature, like [`access_token`] (e.g. an `id_token_hint`, which may have expired).
+pub async fn id_token<S: KeyStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    token: &str,
+    expiry: Expiry,
+) -> GrantResult<Option<IdTokenClaims>> {
+    signed(ctx, scope, token, ID_TOKEN_TYP, expiry).await
+}
+
+/// The claims every token of this platform carries, whatever its kind.
+trait PlatformClaims: DeserializeOwned {
+    fn brand(&self) -> &str;
+    fn exp(&self) -> i64;
+}
+
+impl PlatformClaims for AccessTokenClaims {
+    fn brand(&self) -> &str {
+        &self.brand
+    }
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl PlatformClaims for IdTokenClaims {
+    fn brand(&self) -> &str {
+        &self.brand
+    }
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+/// A JWT of type `typ` signed by a published key of the scoped brand, with its issuer and
+/// brand, and unexpired when `expiry` says so.
+async fn signed<S: KeyStore, C: PlatformClaims>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    token: &str,
+    typ: &str,
+    expiry: Expiry,
+) -> GrantResult<Option<C>> {
     let Ok(header) = decode_header(token) else {
         return Ok(None);
     };
-    if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+    if header.typ.as_deref() != Some(typ) {
         return Ok(None);
     }
     let Some(kid) = header.kid.as_deref() else {
@@ -52,12 +101,12 @@ pub async fn access_token<S: KeyStore>(
     validation.validate_aud = false;
     validation.set_issuer(&[ctx.issuer(scope)]);
     validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-    let Ok(data) = decode::<AccessTokenClaims>(token, &key.key, &validation) else {
+    let Ok(data) = decode::<C>(token, &key.key, &validation) else {
         return Ok(None);
     };
     let claims = data.claims;
     // The clock is injectable, so expiry is checked here rather than by jsonwebtoken.
-    if claims.brand != scope.key().as_str() || (expiry == Expiry::Enforce && claims.exp <= now) {
+    if claims.brand() != scope.key().as_str() || (expiry == Expiry::Enforce && claims.exp() <= now) {
         return Ok(None);
     }
     Ok(Some(claims))

@@ -45,6 +45,9 @@ impl BrandStore for SeaStore {
                 refresh_ttl: Set(ttl_to_db(settings.refresh_ttl)),
                 allowed_grants: Set(settings.allowed_grants.as_ref().map(to_json)),
                 scope_catalog: Set(to_json(&settings.scope_catalog)),
+                display_name: Set(settings.branding.display_name.clone()),
+                logo_url: Set(settings.branding.logo_url.clone()),
+                primary_color: Set(settings.branding.primary_color.clone()),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
@@ -95,6 +98,9 @@ impl BrandStore for SeaStore {
                 .col_expr(brands::Column::RefreshTtl, Expr::val(ttl_to_db(settings.refresh_ttl)))
                 .col_expr(brands::Column::AllowedGrants, Expr::val(settings.allowed_grants.as_ref().map(to_json)))
                 .col_expr(brands::Column::ScopeCatalog, Expr::val(to_json(&settings.scope_catalog)))
+                .col_expr(brands::Column::DisplayName, Expr::val(settings.branding.display_name))
+                .col_expr(brands::Column::LogoUrl, Expr::val(settings.branding.logo_url))
+                .col_expr(brands::Column::PrimaryColor, Expr::val(settings.branding.primary_color))
                 .col_expr(brands::Column::UpdatedAt, Expr::val(now))
                 .filter(brands::Column::Id.eq(id))
                 .exec(&self.db)

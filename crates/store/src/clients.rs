@@ -58,6 +58,9 @@ impl ClientStore for SeaStore {
                 audiences: Set(to_json(&client.profile.audiences)),
                 access_ttl: Set(ttl_to_db(client.profile.access_ttl)),
                 refresh_ttl: Set(ttl_to_db(client.profile.refresh_ttl)),
+                redirect_uris: Set(to_json(&client.profile.redirect_uris)),
+                post_logout_redirect_uris: Set(to_json(&client.profile.post_logout_redirect_uris)),
+                public: Set(client.profile.public),
                 secret_hash: Set(client.secret_hash),
                 previous_secret_hash: Set(None),
                 previous_secret_expires_at: Set(None),
@@ -115,6 +118,12 @@ impl ClientStore for SeaStore {
                 .col_expr(clients::Column::Audiences, Expr::val(to_json(&profile.audiences)))
                 .col_expr(clients::Column::AccessTtl, Expr::val(ttl_to_db(profile.access_ttl)))
                 .col_expr(clients::Column::RefreshTtl, Expr::val(ttl_to_db(profile.refresh_ttl)))
+                .col_expr(clients::Column::RedirectUris, Expr::val(to_json(&profile.redirect_uris)))
+                .col_expr(
+                    clients::Column::PostLogoutRedirectUris,
+                    Expr::val(to_json(&profile.post_logout_redirect_uris)),
+                )
+                .col_expr(clients::Column::Public, Expr::val(profile.public))
                 .col_expr(clients::Column::UpdatedAt, Expr::val(now))
                 .filter(clients::Column::ClientId.eq(id.as_str()))
                 .exec(&self.db)

@@ -2,8 +2,8 @@
 
 use portcullis_core::{ActType, BrandKey, ClientId, GrantType, Jti, KeyId, Scope, ScopeSet, SigningAlgorithm};
 use portcullis_tenancy::{
-    AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, IssuedToken, KeyStatus, Principal, PrincipalKind,
-    RefreshStatus, RefreshToken, StoreResult, StoredKey, TokenAttribute, TokenStatus,
+    AuditEvent, Brand, BrandId, BrandSettings, Branding, Client, ClientProfile, IssuedToken, KeyStatus, Principal,
+    PrincipalKind, RefreshStatus, RefreshToken, StoreResult, StoredKey, TokenAttribute, TokenStatus,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -59,6 +59,11 @@ pub(crate) fn brand(row: brands::Model) -> StoreResult<Brand> {
                 .map(|g| from_json::<Vec<GrantType>>("allowed grants", g))
                 .transpose()?,
             scope_catalog: from_json::<Vec<Scope>>("scope catalog", &row.scope_catalog)?,
+            branding: Branding {
+                display_name: row.display_name,
+                logo_url: row.logo_url,
+                primary_color: row.primary_color,
+            },
         },
         created_at: row.created_at,
     })
@@ -75,6 +80,9 @@ pub(crate) fn client(row: clients::Model) -> StoreResult<Client> {
             audiences: from_json("audiences", &row.audiences)?,
             access_ttl: ttl_from_db(row.access_ttl),
             refresh_ttl: ttl_from_db(row.refresh_ttl),
+            redirect_uris: from_json("redirect URIs", &row.redirect_uris)?,
+            post_logout_redirect_uris: from_json("post-logout redirect URIs", &row.post_logout_redirect_uris)?,
+            public: row.public,
         },
         secret_hash: row.secret_hash,
         previous_secret_hash: row.previous_secret_hash,
@@ -94,6 +102,8 @@ pub(crate) fn principal(row: principals::Model) -> StoreResult<Principal> {
         enabled: row.enabled,
         created_at: row.created_at,
         api_token_issued_at: row.api_token_issued_at,
+        email: row.email,
+        name: row.name,
     })
 }
 

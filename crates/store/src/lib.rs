@@ -15,6 +15,7 @@ mod convert;
 mod entity;
 mod error;
 mod keys;
+mod login;
 mod login_throttle;
 mod maintenance;
 mod master_key;

@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Condition, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::SeaStore;
-use crate::entity::{issued_tokens, refresh_tokens, revocations};
+use crate::entity::{authorization_codes, issued_tokens, login_sessions, refresh_tokens, revocations};
 use crate::error::map_err;
 
 impl MaintenanceStore for SeaStore {
@@ -62,6 +62,34 @@ impl MaintenanceStore for SeaStore {
             .exec(&self.db)
             .await
             .map_err(map_err)?;
-        Ok(tokens.rows_affected + refresh.rows_affected + feed.rows_affected)
+        // A spent code is kept until its expiry plus the retention, so a replay in that time is
+        // still recognised (and revokes what the code issued).
+        let codes = Query::select()
+            .column(authorization_codes::Column::Id)
+            .from(authorization_codes::Entity)
+            .and_where(authorization_codes::Column::ExpiresAt.lt(cutoff))
+            .limit(batch)
+            .to_owned();
+        let codes = authorization_codes::Entity::delete_many()
+            .filter(authorization_codes::Column::Id.in_subquery(codes))
+            .exec(&self.db)
+            .await
+            .map_err(map_err)?;
+        let sessions = Query::select()
+            .column(login_sessions::Column::Id)
+            .from(login_sessions::Entity)
+            .and_where(login_sessions::Column::ExpiresAt.lt(cutoff))
+            .limit(batch)
+            .to_owned();
+        let sessions = login_sessions::Entity::delete_many()
+            .filter(login_sessions::Column::Id.in_subquery(sessions))
+            .exec(&self.db)
+            .await
+            .map_err(map_err)?;
+        Ok(tokens.rows_affected
+            + refresh.rows_affected
+            + feed.rows_affected
+            + codes.rows_affected
+            + sessions.rows_affected)
     }
 }

@@ -56,6 +56,8 @@ impl PrincipalStore for SeaStore {
             updated_at: Set(now),
             api_token_hash: Set(None),
             api_token_issued_at: Set(None),
+            email: Set(principal.email),
+            name: Set(principal.name),
             ..Default::default()
         }
         .insert(&self.db)

@@ -4,7 +4,8 @@ use portcullis_tenancy::BrandScope;
 use sea_orm::{ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
 
 use crate::entity::{
-    audit_events, clients, issued_tokens, login_failures, principals, refresh_tokens, revocations, signing_keys,
+    audit_events, authorization_codes, clients, issued_tokens, login_failures, login_sessions, principals,
+    refresh_tokens, revocations, signing_keys,
 };
 
 /// An entity whose rows belong to one brand.
@@ -31,7 +32,9 @@ brand_owned!(
     refresh_tokens,
     revocations,
     audit_events,
-    login_failures
+    login_failures,
+    authorization_codes,
+    login_sessions
 );
 
 /// `SELECT … FROM {E} WHERE brand_id = {scope}`: the only way this crate reads tenant rows.

@@ -46,6 +46,8 @@ async fn principal(store: &SeaStore, scope: &BrandScope, id: &str, username: &st
         username: username.into(),
         password_hash: "$argon2id$x".into(),
         permissions: ScopeSet::parse_delimited("read").unwrap(),
+        email: None,
+        name: None,
     };
     store.create_principal(scope, new).await.unwrap();
 }

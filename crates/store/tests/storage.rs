@@ -87,6 +87,8 @@ async fn principals_are_scoped_by_brand_and_kind() {
             username: "alice".into(),
             password_hash: "$argon2id$stub".into(),
             permissions: ScopeSet::parse_delimited("read write").unwrap(),
+            email: Some("alice@example.com".into()),
+            name: Some("Alice".into()),
         };
         let user = store.create_principal(&acme, new("u1", PrincipalKind::User)).await.unwrap();
         assert_eq!(store.find_principal(&acme, PrincipalKind::User, "alice").await.unwrap(), Some(user), "{}", db.name);

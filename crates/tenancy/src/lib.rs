@@ -5,20 +5,22 @@
 //! first naming the brand, and the storage implementation applies the brand filter itself (one
 //! place, not one per query site). Records here are plain data; policy and crypto live elsewhere.
 
+mod login;
 mod records;
 mod scope;
 mod storage;
 
+pub use login::{AuthorizationCode, CodeRedemption, LoginSession};
 pub use records::{
-    Activation, AuditEvent, Brand, BrandId, BrandSettings, Client, ClientProfile, FailureCounter, IssuedToken,
-    KeyRotation, KeyStatus, LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind,
-    RefreshStatus, RefreshToken, Revocation, RevocationKind, RevokeAt, StoredKey, TokenAttribute, TokenCursor,
-    TokenFilter, TokenStatus,
+    Activation, AuditEvent, Brand, BrandId, BrandSettings, Branding, Client, ClientProfile, FailureCounter,
+    IssuedToken, KeyRotation, KeyStatus, LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal,
+    PrincipalKind, RefreshStatus, RefreshToken, Revocation, RevocationKind, RevokeAt, StoredKey, TokenAttribute,
+    TokenCursor, TokenFilter, TokenStatus,
 };
 pub use scope::BrandScope;
 pub use storage::{
-    AuditStore, BrandStore, ClientStore, KeyStore, LoginThrottleStore, MaintenanceStore, MetaStore, PoolStatus,
-    PrincipalStore, RefreshStore, RevocationStore, Storage, StoreError, StoreResult, TokenStore,
+    AuditStore, BrandStore, ClientStore, KeyStore, LoginStore, LoginThrottleStore, MaintenanceStore, MetaStore,
+    PoolStatus, PrincipalStore, RefreshStore, RevocationStore, Storage, StoreError, StoreResult, TokenStore,
 };
 
 use portcullis_core::BrandKey;

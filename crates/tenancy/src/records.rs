@@ -36,6 +36,21 @@ pub struct BrandSettings {
     pub allowed_grants: Option<Vec<GrantType>>,
     /// The brand's scope catalog, in display order; empty means "no catalog".
     pub scope_catalog: Vec<Scope>,
+    /// How the brand's login pages look.
+    pub branding: Branding,
+}
+
+/// How a brand's login pages look. Validated when set (see `portcullis_grants::provision`):
+/// the logo is an `https` URL and the colour a `#rrggbb` hex value, so both are safe to put in
+/// a page.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Branding {
+    /// The name shown to people signing in (else the brand's name).
+    pub display_name: Option<String>,
+    /// An `https` URL of the brand's logo.
+    pub logo_url: Option<String>,
+    /// The brand's primary colour, `#rrggbb`.
+    pub primary_color: Option<String>,
 }
 
 /// What is needed to create a brand.
@@ -66,6 +81,13 @@ pub struct ClientProfile {
     pub access_ttl: Option<u32>,
     /// Refresh-token lifetime override, seconds.
     pub refresh_ttl: Option<u32>,
+    /// Where the authorization endpoint may send the browser back to (exact match).
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser back to (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (a browser or native app) holds no secret: it identifies itself by
+    /// `client_id` alone and may use only the authorization-code (with PKCE) and refresh grants.
+    pub public: bool,
 }
 
 /// A client (API credential) of a brand.
@@ -142,6 +164,10 @@ pub struct Principal {
     pub created_at: i64,
     /// When the current API token was issued; `None` while API access is off.
     pub api_token_issued_at: Option<i64>,
+    /// Email address (the `email` claim), if known.
+    pub email: Option<String>,
+    /// Full name (the `name` claim), if known.
+    pub name: Option<String>,
 }
 
 /// What is needed to create a principal.
@@ -157,6 +183,10 @@ pub struct NewPrincipal {
     pub password_hash: String,
     /// Permissions.
     pub permissions: ScopeSet,
+    /// Email address.
+    pub email: Option<String>,
+    /// Full name.
+    pub name: Option<String>,
 }
 
 /// How failed logins turn into lock-outs.

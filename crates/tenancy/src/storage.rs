@@ -11,9 +11,10 @@ use portcullis_core::{BrandKey, ClientId, ScopeSet};
 use crate::BrandId;
 
 use crate::{
-    AuditEvent, Brand, BrandScope, BrandSettings, Client, ClientProfile, FailureCounter, IssuedToken, KeyRotation,
-    LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal, PrincipalKind, RefreshToken,
-    Revocation, RevokeAt, StoredKey, TokenAttribute, TokenCursor, TokenFilter,
+    AuditEvent, AuthorizationCode, Brand, BrandScope, BrandSettings, Client, ClientProfile, CodeRedemption,
+    FailureCounter, IssuedToken, KeyRotation, LockoutPolicy, LoginSession, NewBrand, NewClient, NewPrincipal,
+    NewSigningKey, Principal, PrincipalKind, RefreshToken, Revocation, RevokeAt, StoredKey, TokenAttribute,
+    TokenCursor, TokenFilter,
 };
 
 /// Storage failures.
@@ -400,6 +401,36 @@ pub trait LoginThrottleStore: Send + Sync {
     fn clear_login_failures(&self, scope: &BrandScope, username: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// Browser sign-in: authorization codes and login sessions, stored by hash.
+pub trait LoginStore: Send + Sync {
+    /// Durably stores a new authorization code; returns once committed.
+    fn create_code(&self, scope: &BrandScope, code: AuthorizationCode) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Redeems the code with this hash at `now`, atomically: the first redemption marks it
+    /// spent and gets [`CodeRedemption::First`]; every later one gets
+    /// [`CodeRedemption::Replayed`]. `None` when the brand has no such code.
+    fn redeem_code(
+        &self,
+        scope: &BrandScope,
+        code_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Option<CodeRedemption>>> + Send;
+
+    /// Durably stores a new login session.
+    fn create_session(&self, scope: &BrandScope, session: LoginSession)
+    -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Finds a login session of the scoped brand by the hash of its cookie.
+    fn find_session(
+        &self,
+        scope: &BrandScope,
+        session_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<LoginSession>>> + Send;
+
+    /// Ends a login session. Returns whether it existed.
+    fn end_session(&self, scope: &BrandScope, session_hash: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
 /// The audit log.
 pub trait AuditStore: Send + Sync {
     /// Appends an event to the scoped brand's log.
@@ -462,6 +493,7 @@ pub trait Storage:
     + RevocationStore
     + MaintenanceStore
     + LoginThrottleStore
+    + LoginStore
     + AuditStore
     + MetaStore
     + Clone
@@ -481,6 +513,7 @@ impl<T> Storage for T where
         + RevocationStore
         + MaintenanceStore
         + LoginThrottleStore
+        + LoginStore
         + AuditStore
         + MetaStore
         + Clone

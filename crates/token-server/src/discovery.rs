@@ -1,73 +1,152 @@
 //! Discovery (OIDC and RFC 8414) and JWKS.
 //!
-//! The metadata lists only what works today: no authorization or userinfo endpoint is named
-//! until it exists.
+//! One document serves both: `openidconnect`'s [`ProviderMetadata`] with the fields of OpenID
+//! Connect Discovery, plus RFC 8414 / RFC 7662 / RFC 7009 / RP-Initiated Logout fields as its
+//! additional metadata. It lists only what works.
 
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use http::header::CACHE_CONTROL;
-use openidconnect::core::{CoreClientAuthMethod, CoreGrantType, CoreResponseType};
-use openidconnect::{IssuerUrl, JsonWebKeySetUrl, ResponseTypes, Scope, TokenUrl};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthUrl, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata, ResponseTypes, Scope, TokenUrl,
+    UserInfoUrl,
+};
+use portcullis_core::{GrantType, SigningAlgorithm};
+use portcullis_grants::authorize::OIDC_SCOPES;
 use portcullis_tenancy::{BrandScope, Storage};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::brand::{BrandParam, scope_or_404};
 use crate::{AppState, OAuthError};
 
-/// Authorization-server metadata, built from `openidconnect`'s typed fields.
-#[derive(Debug, Serialize)]
-struct Metadata {
-    issuer: IssuerUrl,
-    token_endpoint: TokenUrl,
-    jwks_uri: JsonWebKeySetUrl,
-    /// Required by RFC 8414; empty until the authorization endpoint exists.
-    response_types_supported: Vec<ResponseTypes<CoreResponseType>>,
-    grant_types_supported: Vec<CoreGrantType>,
-    token_endpoint_auth_methods_supported: Vec<CoreClientAuthMethod>,
+/// The fields beyond OpenID Connect Discovery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Extra {
     /// RFC 7662.
     introspection_endpoint: String,
     introspection_endpoint_auth_methods_supported: Vec<CoreClientAuthMethod>,
     /// RFC 7009.
     revocation_endpoint: String,
     revocation_endpoint_auth_methods_supported: Vec<CoreClientAuthMethod>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    scopes_supported: Vec<Scope>,
+    /// RP-Initiated Logout 1.0.
+    end_session_endpoint: String,
+    /// RFC 7636: PKCE, `S256` only.
+    code_challenge_methods_supported: Vec<String>,
+    /// RFC 9207: the `iss` parameter in authorization responses.
+    authorization_response_iss_parameter_supported: bool,
 }
 
-fn client_auth_methods() -> Vec<CoreClientAuthMethod> {
+impl AdditionalProviderMetadata for Extra {}
+
+type Metadata = ProviderMetadata<
+    Extra,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+fn secret_methods() -> Vec<CoreClientAuthMethod> {
     vec![CoreClientAuthMethod::ClientSecretBasic, CoreClientAuthMethod::ClientSecretPost]
+}
+
+fn jws_algorithm(algorithm: SigningAlgorithm) -> CoreJwsSigningAlgorithm {
+    match algorithm {
+        SigningAlgorithm::EdDSA => CoreJwsSigningAlgorithm::EdDsa,
+        SigningAlgorithm::ES256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        SigningAlgorithm::RS256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    }
 }
 
 fn metadata<S>(state: &AppState<S>, scope: &BrandScope) -> Result<Metadata, OAuthError> {
     let issuer = state.grants.issuer(scope);
     let url_error = |e: openidconnect::url::ParseError| OAuthError::internal(&e);
-    let supported = portcullis_grants::SUPPORTED_GRANTS;
-    let allowed = scope.brand().settings.allowed_grants.as_ref();
-    Ok(Metadata {
-        token_endpoint: TokenUrl::new(format!("{issuer}/oauth/token")).map_err(url_error)?,
-        jwks_uri: JsonWebKeySetUrl::new(format!("{issuer}/jwks.json")).map_err(url_error)?,
-        issuer: IssuerUrl::new(issuer.clone()).map_err(url_error)?,
-        response_types_supported: Vec::new(),
-        grant_types_supported: supported
+    let settings = &scope.brand().settings;
+    let grants: Vec<GrantType> = portcullis_grants::SUPPORTED_GRANTS
+        .iter()
+        .copied()
+        .filter(|g| settings.allowed_grants.as_ref().is_none_or(|a| a.contains(g)))
+        .collect();
+    let login = grants.contains(&GrantType::AuthorizationCode);
+    let mut scopes: Vec<Scope> = OIDC_SCOPES.iter().map(|s| Scope::new((*s).to_owned())).collect();
+    for s in &settings.scope_catalog {
+        if !OIDC_SCOPES.contains(&s.as_str()) {
+            scopes.push(Scope::new(s.to_string()));
+        }
+    }
+    let mut token_auth = secret_methods();
+    if login {
+        // Public clients of the authorization-code flow present only their client_id.
+        token_auth.push(CoreClientAuthMethod::None);
+    }
+    let claims = [
+        "sub",
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "at_hash",
+        "brand",
+        "name",
+        "preferred_username",
+        "email",
+    ];
+    let extra = Extra {
+        introspection_endpoint: format!("{issuer}/oauth/introspect"),
+        introspection_endpoint_auth_methods_supported: secret_methods(),
+        revocation_endpoint: format!("{issuer}/oauth/revoke"),
+        revocation_endpoint_auth_methods_supported: secret_methods(),
+        end_session_endpoint: format!("{issuer}/logout"),
+        code_challenge_methods_supported: vec!["S256".into()],
+        authorization_response_iss_parameter_supported: true,
+    };
+    let metadata = Metadata::new(
+        IssuerUrl::new(issuer.clone()).map_err(url_error)?,
+        AuthUrl::new(format!("{issuer}/oauth/authorize")).map_err(url_error)?,
+        JsonWebKeySetUrl::new(format!("{issuer}/jwks.json")).map_err(url_error)?,
+        if login { vec![ResponseTypes::new(vec![CoreResponseType::Code])] } else { Vec::new() },
+        vec![CoreSubjectIdentifierType::Public],
+        vec![jws_algorithm(settings.signing_algorithm)],
+        extra,
+    )
+    .set_token_endpoint(Some(TokenUrl::new(format!("{issuer}/oauth/token")).map_err(url_error)?))
+    .set_userinfo_endpoint(Some(UserInfoUrl::new(format!("{issuer}/userinfo")).map_err(url_error)?))
+    .set_scopes_supported(Some(scopes))
+    .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))
+    .set_grant_types_supported(Some(
+        grants
             .iter()
-            .filter(|g| allowed.is_none_or(|a| a.contains(g)))
             .map(|g| match g {
-                portcullis_core::GrantType::ClientCredentials => CoreGrantType::ClientCredentials,
-                portcullis_core::GrantType::AuthorizationCode => CoreGrantType::AuthorizationCode,
-                portcullis_core::GrantType::RefreshToken => CoreGrantType::RefreshToken,
-                portcullis_core::GrantType::Password => CoreGrantType::Password,
+                GrantType::ClientCredentials => CoreGrantType::ClientCredentials,
+                GrantType::AuthorizationCode => CoreGrantType::AuthorizationCode,
+                GrantType::RefreshToken => CoreGrantType::RefreshToken,
+                GrantType::Password => CoreGrantType::Password,
                 other => CoreGrantType::Extension(other.as_str().to_owned()),
             })
             .collect(),
-        token_endpoint_auth_methods_supported: client_auth_methods(),
-        introspection_endpoint: format!("{issuer}/oauth/introspect"),
-        introspection_endpoint_auth_methods_supported: client_auth_methods(),
-        revocation_endpoint: format!("{issuer}/oauth/revoke"),
-        revocation_endpoint_auth_methods_supported: client_auth_methods(),
-        scopes_supported: scope.brand().settings.scope_catalog.iter().map(|s| Scope::new(s.to_string())).collect(),
-    })
+    ))
+    .set_token_endpoint_auth_methods_supported(Some(token_auth))
+    .set_claims_supported(Some(claims.iter().map(|c| CoreClaimName::new((*c).to_owned())).collect()))
+    .set_claims_parameter_supported(Some(false))
+    .set_request_parameter_supported(Some(false))
+    .set_request_uri_parameter_supported(Some(false));
+    Ok(metadata)
 }
 
 fn cacheable(body: impl Serialize, seconds: u32) -> Response {

@@ -68,6 +68,16 @@ impl OAuthError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, OAuthErrorCode::ServerError.as_str(), "internal server error")
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The `error_description`.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
         Self { status, error, description: description.into(), basic_challenge: false, retry_after: None }
     }

@@ -1,6 +1,7 @@
 //! The public listener's axum router: discovery (OIDC and RFC 8414), JWKS, the token endpoint
 //! in both URL forms, introspection (RFC 7662), revocation (RFC 7009), the revocation feed,
-//! and health checks.
+//! OpenID Connect login (authorization endpoint, login page, userinfo, logout), and health
+//! checks.
 //!
 //! Handlers are thin: they parse HTTP (form bodies, Basic headers, brand in path or query),
 //! call `portcullis-grants`, and map results to RFC 6749 responses. Every error a client can
@@ -8,18 +9,24 @@
 
 mod brand;
 mod client_auth;
+mod cookies;
 mod discovery;
 mod error;
 mod form;
 mod health;
+mod html;
 mod introspect;
+mod login;
+mod logout;
 mod metrics;
 mod observe;
+mod pages;
 mod revocations;
 mod revoke;
 mod shutdown;
 mod state;
 mod token;
+mod userinfo;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -50,6 +57,10 @@ pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
         .route("/brands/{brand}/oauth/introspect", post(introspect::handle::<S>))
         .route("/brands/{brand}/oauth/revoke", post(revoke::handle::<S>))
         .route("/brands/{brand}/revocations", get(revocations::handle::<S>))
+        .route("/brands/{brand}/oauth/authorize", get(login::authorize::<S>).post(login::authorize::<S>))
+        .route("/brands/{brand}/login", post(login::login::<S>))
+        .route("/brands/{brand}/userinfo", get(userinfo::handle::<S>).post(userinfo::handle::<S>))
+        .route("/brands/{brand}/logout", get(logout::logout::<S>).post(logout::logout::<S>))
         .merge(health::routes::<S>())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -53,6 +53,11 @@ async fn handle<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
         username: form.get("username").map(str::to_owned),
         password: form.get("password").map(str::to_owned),
         refresh_token: form.get("refresh_token").map(str::to_owned),
+        code: form.get("code").map(str::to_owned),
+        redirect_uri: form.get("redirect_uri").map(str::to_owned),
+        code_verifier: form.get("code_verifier").map(str::to_owned),
+        // Without credentials, a client_id in the body names a public client.
+        public_client_id: if credentials.is_none() { form.get("client_id").map(str::to_owned) } else { None },
     };
     let span = tracing::info_span!(
         "token",

@@ -25,14 +25,42 @@ async fn discovery_documents_agree_and_name_only_working_endpoints() {
         assert_eq!(oidc["jwks_uri"], format!("{PUBLIC_URL}/brands/acme/jwks.json"));
         assert_eq!(
             oidc["grant_types_supported"],
-            serde_json::json!(["client_credentials", "password", "operator_password", "refresh_token"])
+            serde_json::json!([
+                "client_credentials",
+                "password",
+                "operator_password",
+                "refresh_token",
+                "authorization_code"
+            ])
         );
-        for absent in ["authorization_endpoint", "userinfo_endpoint"] {
-            assert!(oidc.get(absent).is_none(), "{absent} is not published before it works");
+        let issuer = format!("{PUBLIC_URL}/brands/acme");
+        assert_eq!(oidc["authorization_endpoint"], format!("{issuer}/oauth/authorize"));
+        assert_eq!(oidc["userinfo_endpoint"], format!("{issuer}/userinfo"));
+        assert_eq!(oidc["end_session_endpoint"], format!("{issuer}/logout"));
+        assert_eq!(oidc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(oidc["response_modes_supported"], serde_json::json!(["query"]));
+        assert_eq!(oidc["subject_types_supported"], serde_json::json!(["public"]));
+        assert_eq!(oidc["id_token_signing_alg_values_supported"], serde_json::json!(["EdDSA"]));
+        assert_eq!(oidc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(oidc["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(
+            oidc["token_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+        );
+        assert_eq!(
+            oidc["introspection_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post"])
+        );
+        for scope in ["openid", "profile", "email"] {
+            assert!(oidc["scopes_supported"].as_array().unwrap().contains(&serde_json::json!(scope)), "{scope}");
         }
+        assert!(oidc.get("registration_endpoint").is_none(), "no dynamic registration is offered");
         assert_eq!(oidc["introspection_endpoint"], format!("{PUBLIC_URL}/brands/acme/oauth/introspect"));
         assert_eq!(oidc["revocation_endpoint"], format!("{PUBLIC_URL}/brands/acme/oauth/revoke"));
-        assert_eq!(oidc["revocation_endpoint_auth_methods_supported"], oidc["token_endpoint_auth_methods_supported"]);
+        assert_eq!(
+            oidc["revocation_endpoint_auth_methods_supported"],
+            oidc["introspection_endpoint_auth_methods_supported"]
+        );
         let (status, _, body) = send(&f.router, get("/brands/nobody/.well-known/openid-configuration")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["error"], "not_found");
@@ -80,7 +108,7 @@ async fn tokens_verify_against_their_brand_only() {
 async fn both_url_forms_and_both_auth_methods_work() {
     for f in fixtures().await {
         let id = f.acme.client.client_id.as_str();
-        let secret = f.acme.secret.expose();
+        let secret = f.acme.secret.as_ref().expect("secret").expose();
         let post_body = format!(
             "grant_type=client_credentials&scope=write&audience=https%3A%2F%2Fapi.acme&client_id={id}&client_secret={secret}"
         );
@@ -151,7 +179,10 @@ async fn errors_follow_rfc_6749() {
             (
                 "/brands/acme/oauth/token",
                 auth(&f.acme),
-                format!("grant_type=client_credentials&client_secret={}", f.acme.secret.expose()),
+                format!(
+                    "grant_type=client_credentials&client_secret={}",
+                    f.acme.secret.as_ref().expect("secret").expose()
+                ),
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
             ),
@@ -178,7 +209,10 @@ async fn errors_follow_rfc_6749() {
             if status == StatusCode::UNAUTHORIZED {
                 assert!(headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
             }
-            assert!(!json.to_string().contains(f.acme.secret.expose()), "no secret is echoed");
+            assert!(
+                !json.to_string().contains(f.acme.secret.as_ref().expect("secret").expose()),
+                "no secret is echoed"
+            );
         }
     }
 }

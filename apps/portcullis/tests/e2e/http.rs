@@ -69,8 +69,15 @@ impl Reply {
         self
     }
 
-    /// Asserts a successful RFC 6749 §5.1 token response and returns its body.
+    /// Asserts a successful RFC 6749 §5.1 client_credentials response and returns its body.
     pub fn assert_token(&self) -> &Value {
+        let body = self.assert_tokens();
+        assert!(body.get("refresh_token").is_none(), "client_credentials must not issue a refresh token");
+        body
+    }
+
+    /// Asserts a successful RFC 6749 §5.1 token response of any grant and returns its body.
+    pub fn assert_tokens(&self) -> &Value {
         assert_eq!(self.status, StatusCode::OK, "token request failed: {}", self.text);
         assert_eq!(self.header(CACHE_CONTROL.as_str()), Some("no-store"), "token responses must not be cached");
         assert_eq!(self.header("pragma"), Some("no-cache"));
@@ -78,7 +85,6 @@ impl Reply {
         assert!(body["access_token"].as_str().is_some_and(|t| t.split('.').count() == 3), "not a JWS: {body}");
         assert_eq!(body["token_type"], "Bearer");
         assert!(body["expires_in"].as_u64().is_some_and(|s| s > 0), "no expires_in: {body}");
-        assert!(body.get("refresh_token").is_none(), "client_credentials must not issue a refresh token");
         body
     }
 

@@ -10,12 +10,14 @@
 mod admin_api;
 mod bad_input;
 mod bootstrap;
+mod browser;
 mod config_errors;
 mod crash;
 mod fixture;
 mod http;
 mod multi_instance;
 mod oauth_client;
+mod oidc_login;
 mod operations;
 mod password_flow;
 mod principals;

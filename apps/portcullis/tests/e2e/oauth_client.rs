@@ -45,17 +45,29 @@ async fn discovery_documents_agree_and_describe_the_brand() {
         assert_eq!(metadata["issuer"], issuer.as_str(), "[{backend}] {metadata}");
         assert_eq!(metadata["token_endpoint"], format!("{issuer}/oauth/token"), "[{backend}]");
         assert_eq!(metadata["jwks_uri"], format!("{issuer}/jwks.json"), "[{backend}]");
-        assert!(metadata.get("authorization_endpoint").is_none(), "[{backend}] no authorization endpoint exists yet");
+        assert_eq!(metadata["authorization_endpoint"], format!("{issuer}/oauth/authorize"), "[{backend}]");
+        assert_eq!(metadata["userinfo_endpoint"], format!("{issuer}/userinfo"), "[{backend}]");
+        assert_eq!(metadata["end_session_endpoint"], format!("{issuer}/logout"), "[{backend}]");
         assert_eq!(
             metadata["grant_types_supported"],
-            serde_json::json!(["client_credentials", "password", "operator_password", "refresh_token"]),
+            serde_json::json!([
+                "client_credentials",
+                "password",
+                "operator_password",
+                "refresh_token",
+                "authorization_code"
+            ]),
             "[{backend}]"
         );
         assert_eq!(
             metadata["token_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post"]),
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none"]),
             "[{backend}]"
         );
+        // openidconnect's own types read the document.
+        let typed: openidconnect::core::CoreProviderMetadata =
+            serde_json::from_value(metadata.clone()).unwrap_or_else(|e| panic!("[{backend}] {e}"));
+        assert_eq!(typed.issuer().as_str(), issuer);
 
         let jwks = get(metadata["jwks_uri"].as_str().expect("jwks_uri")).await;
         assert_eq!(jwks.status.as_u16(), 200, "[{backend}] {}", jwks.text);

@@ -30,14 +30,21 @@ pub async fn apis() -> Vec<Api> {
         let grants = GrantContext {
             store: db.store().await,
             keys: KeyRing::new(MasterKey::generate().unwrap().0),
-            defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600, refresh_reuse_grace: 0 },
+            defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600, refresh_reuse_grace: 0, session_ttl: 3600 },
             public_url: "https://id.example.com".into(),
             clock: Clock::system(),
             throttle: portcullis_grants::throttle::Throttle::new(),
             feed: portcullis_grants::feed::RevocationSignal::new(),
         };
         let created = bootstrap(&grants.store, &grants.keys, false, &Actor::new("test"), 0).await.unwrap();
-        let admin = token(&grants, "system", created.client.client_id.as_str(), created.secret.expose(), None).await;
+        let admin = token(
+            &grants,
+            "system",
+            created.client.client_id.as_str(),
+            created.secret.as_ref().expect("a confidential client has a secret").expose(),
+            None,
+        )
+        .await;
         // Requests appear to come from 10.0.0.7, as the audit log should record.
         let peer = std::net::SocketAddr::from(([10, 0, 0, 7], 40_000));
         let router = router(AdminState::new(grants.clone(), 64 * 1024))

@@ -22,7 +22,7 @@ async fn context() -> (GrantContext<SeaStore>, TestDatabase) {
     let ctx = GrantContext {
         store: db.store().await,
         keys: crate::keyring::KeyRing::new(MasterKey::generate().unwrap().0),
-        defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 86_400, refresh_reuse_grace: 0 },
+        defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 86_400, refresh_reuse_grace: 0, session_ttl: 3600 },
         public_url: "https://id.example.com".into(),
         clock: Clock::from_fn(|| NOW),
         throttle: crate::throttle::Throttle::new(),
@@ -73,7 +73,7 @@ async fn client(ctx: &GrantContext<SeaStore>, scope: &BrandScope, audiences: &[&
 fn creds(c: &CreatedClient) -> ClientCredentials {
     ClientCredentials {
         client_id: c.client.client_id.to_string(),
-        secret: c.secret.expose().to_owned(),
+        secret: c.secret.as_ref().expect("secret").expose().to_owned(),
         method: ClientAuthMethod::Post,
     }
 }
@@ -168,7 +168,12 @@ async fn errors_have_the_right_codes() {
 
     let failures = events(&ctx, &acme).await.iter().filter(|e| e.action == "auth.failed").count();
     assert_eq!(failures, 1, "a failed authentication is audited; a request without credentials is not an attempt");
-    assert!(events(&ctx, &acme).await.iter().all(|e| !format!("{e:?}").contains(c.secret.expose())));
+    assert!(
+        events(&ctx, &acme)
+            .await
+            .iter()
+            .all(|e| !format!("{e:?}").contains(c.secret.as_ref().expect("secret").expose()))
+    );
 }
 
 #[tokio::test]
@@ -260,6 +265,8 @@ async fn principals_are_created_with_argon2id_hashes_per_brand_and_kind() {
         username: "alice".into(),
         password: password.into(),
         permissions: scopes("read"),
+        email: None,
+        name: None,
     };
     let user =
         create_principal(&ctx.store, &acme, spec(PrincipalKind::User, "correct horse"), &actor, NOW).await.unwrap();
@@ -318,6 +325,8 @@ mod password_and_refresh {
                 username: name.into(),
                 password: "correct horse".into(),
                 permissions: scopes(perms),
+                email: None,
+                name: None,
             };
             create_principal(&ctx.store, &acme, spec, &Actor::new("test"), NOW).await.unwrap();
         }
@@ -582,7 +591,7 @@ mod password_and_refresh {
     #[tokio::test]
     async fn password_guessing_is_throttled_per_username() {
         let (ctx, acme, c, _db) = setup().await;
-        for _ in 0..crate::password::LOGIN_LOCKOUT.limit {
+        for _ in 0..crate::login::LOGIN_LOCKOUT.limit {
             let err =
                 exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "guess", None)).await.unwrap_err();
             assert_eq!(err.code(), OAuthErrorCode::InvalidGrant);

@@ -17,6 +17,9 @@ pub struct Model {
     pub refresh_ttl: Option<i32>,
     pub allowed_grants: Option<String>,
     pub scope_catalog: String,
+    pub display_name: Option<String>,
+    pub logo_url: Option<String>,
+    pub primary_color: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -23,6 +23,9 @@ pub struct Model {
     pub enabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub public: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

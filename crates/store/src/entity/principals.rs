@@ -20,6 +20,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub api_token_hash: Option<String>,
     pub api_token_issued_at: Option<i64>,
+    pub email: Option<String>,
+    pub name: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

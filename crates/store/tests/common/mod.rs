@@ -25,6 +25,11 @@ pub async fn brand(store: &SeaStore, name: &str) -> BrandScope {
         access_ttl: Some(60),
         allowed_grants: Some(vec![GrantType::ClientCredentials]),
         scope_catalog: ScopeSet::parse_delimited("b a").unwrap().iter().cloned().collect(),
+        branding: portcullis_tenancy::Branding {
+            display_name: Some(format!("{name} Inc.")),
+            logo_url: Some(format!("https://{name}.example/logo.png")),
+            primary_color: Some("#0b6e4f".into()),
+        },
         ..BrandSettings::default()
     };
     let new = NewBrand { key: BrandKey::parse(name).unwrap(), name: name.to_uppercase(), settings };
@@ -42,6 +47,9 @@ pub fn client(id: &str) -> NewClient {
             audiences: vec!["https://api".into()],
             access_ttl: Some(30),
             refresh_ttl: None,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec!["https://app.example/bye".into()],
+            public: false,
         },
         secret_hash: "sha256:abc".into(),
     }

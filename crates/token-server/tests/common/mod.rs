@@ -79,7 +79,7 @@ pub fn context(store: SeaStore, keys: KeyRing) -> GrantContext<SeaStore> {
     GrantContext {
         store,
         keys,
-        defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600, refresh_reuse_grace: 0 },
+        defaults: TokenDefaults { access_ttl: 900, refresh_ttl: 3600, refresh_reuse_grace: 0, session_ttl: 3600 },
         public_url: PUBLIC_URL.into(),
         clock: Clock::system(),
         throttle: portcullis_grants::throttle::Throttle::new(),
@@ -119,5 +119,5 @@ pub fn token_request(uri: &str, auth: Option<String>, body: &str) -> Request<Bod
 }
 
 pub fn auth(c: &CreatedClient) -> Option<String> {
-    Some(basic(c.client.client_id.as_str(), c.secret.expose()))
+    Some(basic(c.client.client_id.as_str(), c.secret.as_ref().expect("secret").expose()))
 }
