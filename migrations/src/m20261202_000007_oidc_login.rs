@@ -45,10 +45,12 @@ enum AuthorizationCodes {
     Nonce,
     Scopes,
     AuthTime,
+    Sid,
     FamilyId,
     IssuedAt,
     ExpiresAt,
     RedeemedAt,
+    ReplayedAt,
 }
 
 #[derive(DeriveIden)]
@@ -59,6 +61,7 @@ enum LoginSessions {
     SessionHash,
     Subject,
     AuthTime,
+    Sid,
     ExpiresAt,
 }
 
@@ -102,10 +105,12 @@ impl MigrationTrait for Migration {
                     .col(text_null(AuthorizationCodes::Nonce))
                     .col(text(AuthorizationCodes::Scopes))
                     .col(big_integer(AuthorizationCodes::AuthTime))
+                    .col(string(AuthorizationCodes::Sid))
                     .col(string(AuthorizationCodes::FamilyId))
                     .col(big_integer(AuthorizationCodes::IssuedAt))
                     .col(big_integer(AuthorizationCodes::ExpiresAt))
                     .col(big_integer_null(AuthorizationCodes::RedeemedAt))
+                    .col(big_integer_null(AuthorizationCodes::ReplayedAt))
                     .foreign_key(&mut brand_fk(
                         "fk_authorization_codes_brand",
                         AuthorizationCodes::Table,
@@ -123,6 +128,7 @@ impl MigrationTrait for Migration {
                     .col(string(LoginSessions::SessionHash))
                     .col(string(LoginSessions::Subject))
                     .col(big_integer(LoginSessions::AuthTime))
+                    .col(string(LoginSessions::Sid))
                     .col(big_integer(LoginSessions::ExpiresAt))
                     .foreign_key(&mut brand_fk("fk_login_sessions_brand", LoginSessions::Table, LoginSessions::BrandId))
                     .to_owned(),

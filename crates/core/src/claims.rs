@@ -96,6 +96,9 @@ pub struct IdTokenClaims {
     /// The access token's hash (OpenID Connect Core §3.1.3.6), when one was issued with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
+    /// The login session (`sid`): a logout request's `id_token_hint` names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// The brand key.
     pub brand: String,
 }

@@ -40,19 +40,11 @@ where
     let redirect_uri = required(&request.redirect_uri, "redirect_uri")?;
     let verifier = required(&request.code_verifier, "code_verifier")?;
     let now = ctx.clock.now();
-    let code = match ctx.store.redeem_code(scope, hash_secret(&presented).as_str(), now).await? {
+    let code_hash = hash_secret(&presented);
+    let code = match ctx.store.redeem_code(scope, code_hash.as_str(), now).await? {
         None => return Err(GrantError::InvalidGrant(INVALID.into())),
         Some(CodeRedemption::First(code)) => code,
-        Some(CodeRedemption::Replayed(code)) => {
-            let replay = Replay {
-                family_id: &code.family_id,
-                source: request.source.as_deref(),
-                action: "code.replayed",
-                detail: "an authorization code was redeemed twice; the tokens issued from it were revoked",
-            };
-            revoke_replayed_family(ctx, scope, &replay, now).await?;
-            return Err(GrantError::InvalidGrant(INVALID.into()));
-        }
+        Some(CodeRedemption::Replayed(code)) => return Err(replayed(ctx, scope, &code.family_id, request, now).await),
     };
     // Bound to its client, redirect URI and verifier; the code is spent whatever the outcome.
     let bound = code.client_id == client.client_id
@@ -98,11 +90,17 @@ where
         .await?;
         (access, None)
     };
+    // A replay that came while these tokens were being recorded found nothing to revoke: if one
+    // did, revoke them now (it marked the code before revoking, so one of us always sees both).
+    if ctx.store.code_replayed(scope, code_hash.as_str()).await? {
+        return Err(replayed(ctx, scope, &code.family_id, request, now).await);
+    }
     let id_token = if is_openid(&code.scopes) {
         let grant = IdTokenGrant {
             client,
             subject: &code.subject,
             auth_time: code.auth_time,
+            sid: &code.sid,
             nonce: code.nonce.as_deref(),
             access_token: &access.token,
             ttl: access.expires_in,
@@ -119,4 +117,24 @@ where
         refresh_token,
         id_token,
     })
+}
+
+/// Revokes what a replayed code issued and returns the error to answer with.
+async fn replayed<S: RefreshStore + AuditStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    family_id: &str,
+    request: &TokenRequest,
+    now: i64,
+) -> GrantError {
+    let replay = Replay {
+        family_id,
+        source: request.source.as_deref(),
+        action: "code.replayed",
+        detail: "an authorization code was redeemed twice; the tokens issued from it were revoked",
+    };
+    match revoke_replayed_family(ctx, scope, &replay, now).await {
+        Ok(()) => GrantError::InvalidGrant(INVALID.into()),
+        Err(e) => e,
+    }
 }

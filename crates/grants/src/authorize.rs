@@ -8,7 +8,7 @@
 use portcullis_core::{GrantType, Scope, ScopeSet};
 use portcullis_credentials::oidc::is_s256_challenge;
 use portcullis_credentials::secret::generate_secret;
-use portcullis_tenancy::{AuthorizationCode, BrandScope, Client, ClientStore, LoginStore, Principal};
+use portcullis_tenancy::{AuthorizationCode, BrandScope, Client, ClientStore, LoginSession, LoginStore, Principal};
 
 use crate::client_credentials::requested_scopes;
 use crate::{GrantContext, GrantError, GrantResult, random_id};
@@ -356,7 +356,7 @@ impl Authorization {
     }
 }
 
-/// Issues an authorization code for `user`, who authenticated at `auth_time`, and returns the
+/// Issues an authorization code for `user`, signed in by `session`, and returns the
 /// `Location` to send the browser to: the redirect URI with `code`, `state` and `iss`.
 ///
 /// The scopes are the request's, narrowed to the user's permissions (OpenID Connect's own
@@ -366,7 +366,7 @@ pub async fn issue_code<S: LoginStore>(
     scope: &BrandScope,
     request: &Authorization,
     user: &Principal,
-    auth_time: i64,
+    session: &LoginSession,
 ) -> GrantResult<String> {
     let now = ctx.clock.now();
     let scopes: ScopeSet = request
@@ -384,7 +384,8 @@ pub async fn issue_code<S: LoginStore>(
         code_challenge: request.code_challenge.clone(),
         nonce: request.nonce.clone(),
         scopes,
-        auth_time,
+        auth_time: session.auth_time,
+        sid: session.sid.clone(),
         family_id: random_id()?,
         issued_at: now,
         expires_at: now + CODE_TTL,

@@ -13,6 +13,7 @@ pub(crate) struct IdTokenGrant<'a> {
     pub(crate) client: &'a Client,
     pub(crate) subject: &'a str,
     pub(crate) auth_time: i64,
+    pub(crate) sid: &'a str,
     pub(crate) nonce: Option<&'a str>,
     pub(crate) access_token: &'a str,
     /// Lifetime, seconds.
@@ -37,6 +38,7 @@ pub(crate) async fn mint_id_token<S: KeyStore>(
         auth_time: grant.auth_time,
         nonce: grant.nonce.map(str::to_owned),
         at_hash: Some(at_hash(key.algorithm(), grant.access_token)),
+        sid: Some(grant.sid.to_owned()),
         brand: scope.key().to_string(),
     };
     Ok(mint(&key, ID_TOKEN_TYP, &claims)?)

@@ -130,6 +130,7 @@ pub async fn start_session<S: LoginStore>(
         session_hash: hash.as_str().to_owned(),
         subject: subject.to_owned(),
         auth_time,
+        sid: crate::random_id()?,
         expires_at: auth_time + i64::from(ctx.defaults.session_ttl),
     };
     ctx.store.create_session(scope, session.clone()).await?;

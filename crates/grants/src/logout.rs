@@ -26,9 +26,19 @@ pub struct LogoutParams {
 pub struct LogoutPlan {
     /// Where to send the browser afterwards (with `state`); `None`: show a signed-out page.
     pub redirect: Option<String>,
-    /// The subject of a valid `id_token_hint`. Without one, the user confirms the logout first
-    /// (a cross-site link alone must not sign anyone out).
-    pub hinted_subject: Option<String>,
+    /// Whom a valid `id_token_hint` names. Unless it names the signed-in login, the user confirms
+    /// the logout first (a cross-site link alone must not sign anyone out).
+    pub hint: Option<Hint>,
+}
+
+/// What a valid `id_token_hint` says about the login it was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    /// The user.
+    pub subject: String,
+    /// The login session it was issued in (`sid`): an ID token of an earlier login of the same
+    /// user does not match the current session.
+    pub sid: Option<String>,
 }
 
 /// Why a logout request was refused (shown to the user: nothing is redirected).
@@ -83,5 +93,5 @@ pub async fn plan<S: KeyStore + ClientStore>(
             Some(if state.is_empty() { uri.to_owned() } else { with_query(uri, &state) })
         }
     };
-    Ok(LogoutPlan { redirect, hinted_subject: hint.map(|claims| claims.sub) })
+    Ok(LogoutPlan { redirect, hint: hint.map(|claims| Hint { subject: claims.sub, sid: claims.sid }) })
 }

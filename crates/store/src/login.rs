@@ -22,6 +22,7 @@ fn code(row: authorization_codes::Model) -> StoreResult<AuthorizationCode> {
         nonce: row.nonce,
         scopes: from_json("authorization code scopes", &row.scopes)?,
         auth_time: row.auth_time,
+        sid: row.sid,
         family_id: row.family_id,
         issued_at: row.issued_at,
         expires_at: row.expires_at,
@@ -40,10 +41,12 @@ impl LoginStore for SeaStore {
             nonce: Set(code.nonce),
             scopes: Set(to_json(&code.scopes)),
             auth_time: Set(code.auth_time),
+            sid: Set(code.sid),
             family_id: Set(code.family_id),
             issued_at: Set(code.issued_at),
             expires_at: Set(code.expires_at),
             redeemed_at: Set(None),
+            replayed_at: Set(None),
             ..Default::default()
         };
         authorization_codes::Entity::insert(row).exec_without_returning(&self.db).await.map_err(map_err)?;
@@ -52,7 +55,8 @@ impl LoginStore for SeaStore {
 
     async fn redeem_code(&self, scope: &BrandScope, code_hash: &str, now: i64) -> StoreResult<Option<CodeRedemption>> {
         // The spend is a compare-and-set on `redeemed_at IS NULL`: of two concurrent
-        // redemptions exactly one sees its update take effect.
+        // redemptions exactly one sees its update take effect. A losing redemption marks the
+        // code replayed, in the same transaction, before its caller revokes the family.
         let txn = self.write_txn().await?;
         let Some(row) = scoped::<authorization_codes::Entity>(scope)
             .filter(authorization_codes::Column::CodeHash.eq(code_hash))
@@ -69,9 +73,28 @@ impl LoginStore for SeaStore {
             .exec(&txn)
             .await
             .map_err(map_err)?;
+        if spent.rows_affected == 0 {
+            scoped_update::<authorization_codes::Entity>(scope)
+                .col_expr(authorization_codes::Column::ReplayedAt, Expr::val(now))
+                .filter(authorization_codes::Column::Id.eq(row.id))
+                .filter(authorization_codes::Column::ReplayedAt.is_null())
+                .exec(&txn)
+                .await
+                .map_err(map_err)?;
+        }
         txn.commit().await.map_err(map_err)?;
         let code = code(row)?;
         Ok(Some(if spent.rows_affected == 1 { CodeRedemption::First(code) } else { CodeRedemption::Replayed(code) }))
+    }
+
+    async fn code_replayed(&self, scope: &BrandScope, code_hash: &str) -> StoreResult<bool> {
+        Ok(scoped::<authorization_codes::Entity>(scope)
+            .filter(authorization_codes::Column::CodeHash.eq(code_hash))
+            .filter(authorization_codes::Column::ReplayedAt.is_not_null())
+            .one(&self.db)
+            .await
+            .map_err(map_err)?
+            .is_some())
     }
 
     async fn create_session(&self, scope: &BrandScope, session: LoginSession) -> StoreResult<()> {
@@ -80,6 +103,7 @@ impl LoginStore for SeaStore {
             session_hash: Set(session.session_hash),
             subject: Set(session.subject),
             auth_time: Set(session.auth_time),
+            sid: Set(session.sid),
             expires_at: Set(session.expires_at),
             ..Default::default()
         };
@@ -97,6 +121,7 @@ impl LoginStore for SeaStore {
                 session_hash: row.session_hash,
                 subject: row.subject,
                 auth_time: row.auth_time,
+                sid: row.sid,
                 expires_at: row.expires_at,
             }))
     }

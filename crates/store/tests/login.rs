@@ -19,6 +19,7 @@ fn code(hash: &str) -> AuthorizationCode {
         nonce: Some("n-0S6_WzA2Mj".into()),
         scopes: ScopeSet::parse_delimited("openid profile").unwrap(),
         auth_time: 100,
+        sid: "sid1".into(),
         family_id: "fam1".into(),
         issued_at: 100,
         expires_at: 160,
@@ -36,7 +37,9 @@ async fn a_code_is_redeemed_once_then_recognised_as_a_replay() {
             "{}",
             db.name
         );
+        assert!(!store.code_replayed(&acme, "h1").await.unwrap(), "one redemption is no replay");
         assert_eq!(store.redeem_code(&acme, "h1", 111).await.unwrap(), Some(CodeRedemption::Replayed(code("h1"))));
+        assert!(store.code_replayed(&acme, "h1").await.unwrap(), "the second redemption marks it");
         assert_eq!(store.redeem_code(&acme, "unknown", 111).await.unwrap(), None);
     })
     .await;
@@ -71,7 +74,13 @@ async fn codes_and_sessions_of_one_brand_are_invisible_to_another() {
         assert_eq!(store.redeem_code(&globex, "h3", 110).await.unwrap(), None, "{}", db.name);
         assert!(matches!(store.redeem_code(&acme, "h3", 110).await.unwrap(), Some(CodeRedemption::First(_))));
 
-        let session = LoginSession { session_hash: "s1".into(), subject: "u1".into(), auth_time: 100, expires_at: 200 };
+        let session = LoginSession {
+            session_hash: "s1".into(),
+            subject: "u1".into(),
+            auth_time: 100,
+            sid: "sid1".into(),
+            expires_at: 200,
+        };
         store.create_session(&acme, session.clone()).await.unwrap();
         assert_eq!(store.find_session(&globex, "s1").await.unwrap(), None);
         assert!(!store.end_session(&globex, "s1").await.unwrap(), "another brand cannot end it");
@@ -87,7 +96,13 @@ async fn pruning_removes_expired_codes_and_sessions() {
     each(async |db, store| {
         let acme = brand(&store, "acme").await;
         store.create_code(&acme, code("h4")).await.unwrap();
-        let session = LoginSession { session_hash: "s2".into(), subject: "u1".into(), auth_time: 100, expires_at: 200 };
+        let session = LoginSession {
+            session_hash: "s2".into(),
+            subject: "u1".into(),
+            auth_time: 100,
+            sid: "sid1".into(),
+            expires_at: 200,
+        };
         store.create_session(&acme, session).await.unwrap();
         store.prune(150, 100).await.unwrap();
         assert!(store.find_session(&acme, "s2").await.unwrap().is_some(), "{}: not expired yet", db.name);

@@ -23,6 +23,8 @@ pub struct AuthorizationCode {
     pub scopes: ScopeSet,
     /// When the user authenticated (the `auth_time` claim).
     pub auth_time: i64,
+    /// The login session it came from (the `sid` claim).
+    pub sid: String,
     /// The token family the code's tokens belong to: a replayed code revokes it.
     pub family_id: String,
     /// Issue time.
@@ -49,6 +51,9 @@ pub struct LoginSession {
     pub subject: String,
     /// When the user authenticated.
     pub auth_time: i64,
+    /// The session's public id: the `sid` claim of the ID tokens it yields (OpenID Connect
+    /// Front-Channel Logout §3), which lets a logout request name exactly this login.
+    pub sid: String,
     /// When the session ends.
     pub expires_at: i64,
 }

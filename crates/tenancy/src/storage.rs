@@ -416,6 +416,11 @@ pub trait LoginStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = StoreResult<Option<CodeRedemption>>> + Send;
 
+    /// Whether the code with this hash has been presented again after its first redemption.
+    /// The first redeemer asks after recording its tokens: a replay that raced its issuance
+    /// (and so found nothing to revoke yet) is caught this way.
+    fn code_replayed(&self, scope: &BrandScope, code_hash: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+
     /// Durably stores a new login session.
     fn create_session(&self, scope: &BrandScope, session: LoginSession)
     -> impl Future<Output = StoreResult<()>> + Send;

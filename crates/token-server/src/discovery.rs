@@ -103,6 +103,7 @@ fn metadata<S>(state: &AppState<S>, scope: &BrandScope) -> Result<Metadata, OAut
         "nonce",
         "at_hash",
         "brand",
+        "sid",
         "name",
         "preferred_username",
         "email",

@@ -48,25 +48,44 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The router of the public listener.
 pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
-    let router = Router::new()
+    // What a browser application (a public client) calls from its own origin: metadata, keys,
+    // the token endpoint and userinfo. None of them reads cookies, so any origin may call them;
+    // the login and logout pages are not among them.
+    let cross_origin = Router::new()
         .route("/brands/{brand}/.well-known/openid-configuration", get(discovery::openid_configuration::<S>))
         .route("/.well-known/oauth-authorization-server/brands/{brand}", get(discovery::authorization_server::<S>))
         .route("/brands/{brand}/jwks.json", get(discovery::jwks::<S>))
         .route("/brands/{brand}/oauth/token", post(token::token_at_path::<S>))
         .route("/oauth/token", post(token::token_by_query::<S>))
+        .route("/brands/{brand}/userinfo", get(userinfo::handle::<S>).post(userinfo::handle::<S>))
+        // Set before the CORS layer, so that the layer answers preflights (OPTIONS) first.
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(cors());
+    let router = Router::new()
         .route("/brands/{brand}/oauth/introspect", post(introspect::handle::<S>))
         .route("/brands/{brand}/oauth/revoke", post(revoke::handle::<S>))
         .route("/brands/{brand}/revocations", get(revocations::handle::<S>))
         .route("/brands/{brand}/oauth/authorize", get(login::authorize::<S>).post(login::authorize::<S>))
         .route("/brands/{brand}/login", post(login::login::<S>))
-        .route("/brands/{brand}/userinfo", get(userinfo::handle::<S>).post(userinfo::handle::<S>))
         .route("/brands/{brand}/logout", get(logout::logout::<S>).post(logout::logout::<S>))
         .merge(health::routes::<S>())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .merge(cross_origin)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .with_state(state.clone());
     observed(router, &state.metrics, "public")
+}
+
+/// CORS for the endpoints browser applications call: any origin, no credentials (cookies are
+/// never sent), the `Authorization` and `Content-Type` request headers.
+fn cors() -> tower_http::cors::CorsLayer {
+    use http::{Method, header};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600))
 }
 
 /// The router of the admin listener: health checks, `GET /metrics` (Prometheus), and `extra`

@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::brand::BrandParam;
 use crate::cookies;
 use crate::html::{self, LoginPage};
-use crate::pages::{PageRequest, form_page, jar, see_other, server_error_page};
+use crate::pages::{PageRequest, brand_path, form_page, jar, see_other, server_error_page};
 
 /// A browser request carrying an authorization request, validated.
 struct AuthorizationPage {
@@ -64,7 +64,7 @@ pub(crate) async fn authorize<S: Storage>(
         && !request.prompt.login
         && request.accepts_auth_time(session.auth_time, now)
     {
-        return match issue_code(&state.grants, scope, &request, user, session.auth_time).await {
+        return match issue_code(&state.grants, scope, &request, user, session).await {
             Ok(location) => see_other(&location),
             Err(e) => server_error_page(Some(scope), e),
         };
@@ -139,7 +139,7 @@ async fn signed_in<S: Storage>(
         Ok(started) => started,
         Err(e) => return server_error_page(Some(scope), e),
     };
-    let location = match issue_code(&state.grants, scope, request, user, session.auth_time).await {
+    let location = match issue_code(&state.grants, scope, request, user, &session).await {
         Ok(location) => location,
         Err(e) => return server_error_page(Some(scope), e),
     };
@@ -167,7 +167,7 @@ struct LoginForm<'a> {
 impl LoginForm<'_> {
     /// Renders the form.
     fn render<S>(&self, state: &AppState<S>, page: &PageRequest, status: StatusCode) -> Response {
-        let action = format!("/brands/{}/login", page.scope.key());
+        let action = format!("{}/login", brand_path(state, &page.scope));
         form_page(state, page, |look, nonce, csrf| {
             let login = LoginPage {
                 title: "Sign in",

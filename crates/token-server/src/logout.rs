@@ -9,6 +9,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use http::header::SET_COOKIE;
 use http::{Method, StatusCode};
+use portcullis_grants::authorize::with_query;
 use portcullis_grants::login::{current_session, end_session};
 use portcullis_grants::logout::{LogoutError, LogoutParams, LogoutPlan, plan};
 use portcullis_tenancy::Storage;
@@ -17,7 +18,7 @@ use crate::AppState;
 use crate::brand::BrandParam;
 use crate::cookies;
 use crate::html::{self, Confirm, MessagePage};
-use crate::pages::{PageRequest, form_page, jar, see_other, server_error_page};
+use crate::pages::{PageRequest, brand_path, form_page, jar, see_other, server_error_page};
 
 const NAMES: [&str; 4] = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"];
 
@@ -28,12 +29,19 @@ pub(crate) async fn logout<S: Storage>(
     BrandParam(brand): BrandParam,
     request: Request,
 ) -> Response {
-    let confirmation = request.method() == Method::POST;
+    let posted = request.method() == Method::POST;
     let page = match PageRequest::read(&state, &brand, request).await {
         Ok(page) => page,
         Err(response) => return response,
     };
     let scope = &page.scope;
+    let confirmation = posted && page.form.get("csrf").is_some();
+    if posted && !confirmation {
+        // A relying party's cross-site POST carries no `SameSite=Lax` session cookie. Turn it
+        // into a top-level GET of the same request, which does.
+        let pairs: Vec<(&str, &str)> = NAMES.iter().filter_map(|n| page.form.get(n).map(|v| (*n, v))).collect();
+        return see_other(&with_query(&format!("{}/logout", state.grants.issuer(scope)), &pairs));
+    }
     let take = |name: &str| page.form.get(name).map(str::to_owned);
     let params = LogoutParams {
         id_token_hint: take("id_token_hint"),
@@ -57,7 +65,11 @@ pub(crate) async fn logout<S: Storage>(
     };
     let proven = match &session {
         None => true,
-        Some((_, session)) => plan.hinted_subject.as_deref() == Some(session.subject.as_str()),
+        // An ID token of this very login: same user, same authentication.
+        Some((_, session)) => plan
+            .hint
+            .as_ref()
+            .is_some_and(|h| h.subject == session.subject && h.sid.as_deref() == Some(session.sid.as_str())),
     };
     if proven || (confirmation && page.csrf_matches()) {
         finished(&state, &page, &plan, session.map(|(cookie, _)| cookie).as_deref()).await
@@ -94,7 +106,7 @@ async fn finished<S: Storage>(
 
 /// "Sign out of {brand}?" with a form that posts the same request back.
 fn confirm_page<S>(state: &AppState<S>, page: &PageRequest) -> Response {
-    let action = format!("/brands/{}/logout", page.scope.key());
+    let action = format!("{}/logout", brand_path(state, &page.scope));
     form_page(state, page, |look, nonce, csrf| {
         let hidden: Vec<(&str, &str)> =
             NAMES.iter().filter_map(|name| page.form.get(name).map(|v| (*name, v))).collect();

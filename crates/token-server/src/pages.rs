@@ -84,9 +84,18 @@ pub(crate) fn form_page<S>(
     response
 }
 
-/// The cookie jar of a brand.
+/// The brand's pages' path as the browser sees it: the issuer's path, which includes any path
+/// of `http.public_url` (a proxy prefix such as `/auth`), e.g. `/auth/brands/acme`.
+pub(crate) fn brand_path<S>(state: &AppState<S>, scope: &BrandScope) -> String {
+    let issuer = state.grants.issuer(scope);
+    openidconnect::url::Url::parse(&issuer)
+        .map(|url| url.path().trim_end_matches('/').to_owned())
+        .unwrap_or_else(|_| format!("/brands/{}", scope.key()))
+}
+
+/// The cookie jar of a brand: cookies scoped to [`brand_path`].
 pub(crate) fn jar<S>(state: &AppState<S>, scope: &BrandScope) -> CookieJar {
-    CookieJar { path: format!("/brands/{}", scope.key()), secure: state.grants.public_url.starts_with("https://") }
+    CookieJar { path: brand_path(state, scope), secure: state.grants.public_url.starts_with("https://") }
 }
 
 /// Resolves the brand for a page: unknown brands get a 404 page.

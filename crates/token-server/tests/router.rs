@@ -302,3 +302,32 @@ async fn readiness_needs_signing_keys_the_master_key_opens() {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }
+
+#[tokio::test]
+async fn browser_applications_may_call_the_token_endpoint_but_not_the_login_pages_cross_origin() {
+    for f in fixtures().await {
+        let preflight = Request::builder()
+            .method("OPTIONS")
+            .uri("/brands/acme/oauth/token")
+            .header(header::ORIGIN, "https://spa.example")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, _) = send(&f.router, preflight).await;
+        assert!(status.is_success(), "{status}");
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert!(headers.get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS).is_none(), "cookies never cross origins");
+
+        let mut request = token_request("/brands/acme/oauth/token", auth(&f.acme), "grant_type=client_credentials");
+        request.headers_mut().insert(header::ORIGIN, "https://spa.example".parse().unwrap());
+        let (status, headers, _) = send(&f.router, request).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+
+        let mut page = get("/brands/acme/oauth/authorize?client_id=x");
+        page.headers_mut().insert(header::ORIGIN, "https://spa.example".parse().unwrap());
+        let (_, headers, _) = send(&f.router, page).await;
+        assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "the login pages are same-origin only");
+    }
+}

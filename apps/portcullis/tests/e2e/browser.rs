@@ -1,6 +1,9 @@
 //! The login page in a real browser: headless Chromium, driven over WebDriver by fantoccini,
 //! signs a user in through the authorization code flow with PKCE on two brands with different
-//! branding, then comes back with the login session (single sign-on). Screenshots land in
+//! branding, then comes back with the login session (single sign-on); sees the error page of a
+//! request with an unregistered redirect URI; signs out through the confirmation page, and with
+//! an `id_token_hint` straight to the post-logout redirect URI without touching the other brand's
+//! session; and lays the login page out at phone width. Screenshots land in
 //! `target/screenshots/`.
 //!
 //! The browser is Chromium with its `chromedriver` (Debian: `apt-get install chromium
@@ -32,11 +35,22 @@ use crate::fixture::{ClientCredentials, Fixture};
 use crate::http::{self, Auth};
 use crate::principals::create;
 
+/// The login session cookie (`crates/token-server/src/cookies.rs`).
+const SESSION_COOKIE: &str = "portcullis_session";
+
 /// Set to `1` to let the browser test pass on a machine without `chromedriver`.
 const SKIP_VARIABLE: &str = "PORTCULLIS_SKIP_BROWSER_TESTS";
 
 /// Debian's Chromium launcher; when it is absent, chromedriver looks for a browser itself.
 const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The browser window's size, as `--window-size` in [`CHROMIUM_FLAGS`] sets it.
+const WINDOW_WIDTH: u32 = 1024;
+const WINDOW_HEIGHT: u32 = 800;
+
+/// A phone's viewport (an iPhone 12 to 15), for the login page's narrow layout.
+const PHONE_WIDTH: u32 = 390;
+const PHONE_HEIGHT: u32 = 844;
 
 /// Headless, offline and quiet: no sandbox (CI runs as root), no GPU, no calls home.
 const CHROMIUM_FLAGS: [&str; 8] = [
@@ -49,6 +63,25 @@ const CHROMIUM_FLAGS: [&str; 8] = [
     "--disable-dev-shm-usage",
     "--window-size=1024,800",
 ];
+
+/// A redirect URI no client registered; the browser must never be sent there.
+const EVIL_REDIRECT_URI: &str = "https://evil.example/cb";
+
+/// The HTTP status of the current document (Navigation Timing Level 2 `responseStatus`).
+const NAVIGATION_STATUS: &str = "return performance.getEntriesByType('navigation')[0].responseStatus;";
+
+/// Whether the login form fits the viewport's width: the submit button within it, and no
+/// horizontal scrolling.
+const PHONE_LAYOUT: &str = "
+    const button = document.querySelector('button[type=submit]').getBoundingClientRect();
+    return {
+        innerWidth: window.innerWidth,
+        buttonLeft: button.left,
+        buttonRight: button.right,
+        scrollWidth: document.documentElement.scrollWidth,
+        buttonFits: button.left >= 0 && button.right <= window.innerWidth,
+        noSideScroll: document.documentElement.scrollWidth <= window.innerWidth,
+    };";
 
 /// How long chromedriver may take to answer `/status`.
 const DRIVER_DEADLINE: Duration = Duration::from_secs(20);
@@ -122,6 +155,8 @@ async fn login_page_in_a_real_browser() {
                 "email",
                 "--redirect-uri",
                 &callback.url,
+                "--post-logout-redirect-uri",
+                &callback.signed_out_url,
             ],
         ));
         let user = create(
@@ -140,22 +175,14 @@ async fn login_page_in_a_real_browser() {
     // brand's session cookie (on the same host) did not sign the user in there.
     for (brand, client) in BRANDS.iter().zip(&clients) {
         let issuer = fixture.issuer(brand.key);
-        let other = BRANDS.iter().find(|b| b.key != brand.key).expect("two brands");
 
         // The login page, in the brand's colours.
-        let request = AuthorizationRequest::new(&issuer, client, &callback.url);
+        let request = AuthorizationRequest::new(&issuer, client, &callback.url, &[]);
         browser.goto(&request.url).await.unwrap_or_else(|e| panic!("open {}: {e}", request.url));
         browser.wait_for_login_page(brand.key).await;
         let heading = browser.find(Locator::Css("h1")).await.expect("an <h1>").text().await.expect("<h1> text");
         assert!(heading.contains(brand.display_name), "[{}] <h1> is {heading:?}", brand.key);
-        let source = browser.source().await.expect("page source");
-        assert!(
-            source.to_lowercase().contains(brand.primary_color),
-            "[{}] the primary colour {} is not in the page:\n{source}",
-            brand.key,
-            brand.primary_color
-        );
-        assert!(!source.contains(other.display_name), "[{}] the page names brand {}", brand.key, other.key);
+        browser.assert_branded(brand, "login page").await;
         let method = browser.find(Locator::Css("form")).await.expect("a <form>").attr("method").await.expect("method");
         assert_eq!(method.map(|m| m.to_lowercase()).as_deref(), Some("post"), "[{}] the form posts", brand.key);
         for (id, kind) in [("username", None), ("password", Some("password"))] {
@@ -191,16 +218,118 @@ async fn login_page_in_a_real_browser() {
         request.redeem(&code, client, brand.key).await;
 
         // Again, with the session: straight to the callback, no form.
-        let again = AuthorizationRequest::new(&issuer, client, &callback.url);
+        let again = AuthorizationRequest::new(&issuer, client, &callback.url, &[]);
         browser.goto(&again.url).await.unwrap_or_else(|e| panic!("open {}: {e}", again.url));
         let second = browser.wait_for_callback(&callback, &again, brand.key).await;
         assert_ne!(code, second, "[{}] a code is issued once", brand.key);
         again.redeem(&second, client, brand.key).await;
+
+        // An unregistered redirect URI: an error page on the server, in the brand's look, and
+        // no way to the unregistered address (even with a session, which could issue a code).
+        let evil = AuthorizationRequest::new(&issuer, client, EVIL_REDIRECT_URI, &[]);
+        browser.goto(&evil.url).await.unwrap_or_else(|e| panic!("open {}: {e}", evil.url));
+        browser.wait_for_heading(&format!("{}-error-page", brand.key), "This sign-in link is not valid").await;
+        let url = browser.current_url().await.expect("current URL");
+        assert_eq!(url.as_str(), evil.url, "[{}] the browser left the authorization request", brand.key);
+        let status = browser.execute(NAVIGATION_STATUS, vec![]).await.expect("the navigation's status");
+        assert_eq!(status, json!(400), "[{}] the error page's HTTP status", brand.key);
+        browser.assert_branded(brand, "error page").await;
+        let links = browser.find_all(Locator::Css("a[href*='evil.example'], form")).await.expect("links");
+        assert!(links.is_empty(), "[{}] the error page links or posts somewhere", brand.key);
+        assert!(
+            browser.find(Locator::Css("[role=alert]")).await.is_ok(),
+            "[{}] the error page's message is not an alert",
+            brand.key
+        );
+        browser.screenshot(&format!("error-{}", brand.key)).await;
+
+        // Signing out without an id_token_hint: the user confirms on a page first.
+        let logout = format!("{issuer}/logout");
+        browser.goto(&logout).await.unwrap_or_else(|e| panic!("open {logout}: {e}"));
+        browser.wait_for_heading(&format!("{}-logout-confirmation", brand.key), "Sign out").await;
+        browser.assert_branded(brand, "sign-out confirmation").await;
+        assert!(browser.has_session().await, "[{}] a bare GET of the logout page signed the user out", brand.key);
+        let form = browser.find(Locator::Css("form")).await.expect("a sign-out <form>");
+        let method = form.attr("method").await.expect("method").map(|m| m.to_lowercase());
+        assert_eq!(method.as_deref(), Some("post"), "[{}] the sign-out form posts", brand.key);
+        let action = form.attr("action").await.expect("action").unwrap_or_default();
+        assert_eq!(action, format!("/brands/{}/logout", brand.key), "[{}] the sign-out form's action", brand.key);
+        let button = browser.find(Locator::Css("form button[type=submit]")).await.expect("a submit button");
+        assert_eq!(button.text().await.expect("button text"), "Sign out", "[{}] the button", brand.key);
+        browser.screenshot(&format!("logout-confirm-{}", brand.key)).await;
+        browser.submit(&format!("{}-sign-out", brand.key), "").await;
+        browser.wait_for_heading(&format!("{}-signed-out", brand.key), "Signed out").await;
+        browser.assert_branded(brand, "signed-out page").await;
+        assert!(!browser.has_session().await, "[{}] the session cookie survived signing out", brand.key);
+        browser.screenshot(&format!("signed-out-{}", brand.key)).await;
+
+        // The session is gone on the server too: `prompt=none` comes back with login_required.
+        let silent = AuthorizationRequest::new(&issuer, client, &callback.url, &[("prompt", "none")]);
+        browser.goto(&silent.url).await.unwrap_or_else(|e| panic!("open {}: {e}", silent.url));
+        let error = browser.wait_for_callback_error(&callback, &silent, brand.key).await;
+        assert_eq!(error, "login_required", "[{}] prompt=none after signing out", brand.key);
     }
+
+    // Both brands signed in again, each with its own session.
+    let [(acme, acme_client), (globex, globex_client)] = [0, 1].map(|i| (&BRANDS[i], &clients[i]));
+    let globex_issuer = fixture.issuer(globex.key);
+    let request = AuthorizationRequest::new(&globex_issuer, globex_client, &callback.url, &[]);
+    browser.goto(&request.url).await.unwrap_or_else(|e| panic!("open {}: {e}", request.url));
+    browser.wait_for_login_page(globex.key).await;
+    browser.sign_in("alice", globex.password).await;
+    let code = browser.wait_for_callback(&callback, &request, globex.key).await;
+    let globex_id_token = request.redeem(&code, globex_client, globex.key).await;
+
+    // The login page at phone width (with `prompt=login`, which shows the form even to a
+    // signed-in user; acme has no session here): nothing sticks out sideways. Then acme is
+    // signed in again.
+    browser.set_window_size(PHONE_WIDTH, PHONE_HEIGHT).await.expect("a phone-sized window");
+    let acme_issuer = fixture.issuer(acme.key);
+    let request = AuthorizationRequest::new(&acme_issuer, acme_client, &callback.url, &[("prompt", "login")]);
+    browser.goto(&request.url).await.unwrap_or_else(|e| panic!("open {}: {e}", request.url));
+    browser.wait_for_login_page(acme.key).await;
+    browser.screenshot(&format!("login-{}-phone", acme.key)).await;
+    let layout = browser.execute(PHONE_LAYOUT, vec![]).await.expect("the layout at phone width");
+    assert_eq!(layout["innerWidth"], json!(PHONE_WIDTH), "[{}] the viewport is not phone-sized: {layout}", acme.key);
+    assert_eq!(layout["buttonFits"], json!(true), "[{}] the submit button sticks out: {layout}", acme.key);
+    assert_eq!(layout["noSideScroll"], json!(true), "[{}] the page scrolls sideways: {layout}", acme.key);
+    browser.sign_in("alice", acme.password).await;
+    let code = browser.wait_for_callback(&callback, &request, acme.key).await;
+    request.redeem(&code, acme_client, acme.key).await;
+    browser.set_window_size(WINDOW_WIDTH, WINDOW_HEIGHT).await.expect("restore the window size");
+
+    // Signing out of globex with an id_token_hint for the signed-in user: no confirmation page,
+    // straight to the registered post-logout redirect URI with the state.
+    let mut logout = reqwest::Url::parse(&format!("{globex_issuer}/logout")).expect("logout URL");
+    logout
+        .query_pairs_mut()
+        .append_pair("id_token_hint", &globex_id_token)
+        .append_pair("post_logout_redirect_uri", &callback.signed_out_url)
+        .append_pair("state", "bye");
+    browser.goto(logout.as_str()).await.unwrap_or_else(|e| panic!("open {logout}: {e}"));
+    let url = browser.current_url().await.expect("current URL");
+    assert_eq!(
+        url.as_str(),
+        format!("{}?state=bye", callback.signed_out_url),
+        "[{}] a logout with id_token_hint did not go straight to the post-logout redirect URI",
+        globex.key
+    );
+    assert_eq!(callback.signed_out(), ["state=bye"], "[{}] the post-logout redirect URI's requests", globex.key);
+
+    // globex's session is gone; acme's is not.
+    let silent = AuthorizationRequest::new(&globex_issuer, globex_client, &callback.url, &[("prompt", "none")]);
+    browser.goto(&silent.url).await.unwrap_or_else(|e| panic!("open {}: {e}", silent.url));
+    let error = browser.wait_for_callback_error(&callback, &silent, globex.key).await;
+    assert_eq!(error, "login_required", "[{}] prompt=none after the hinted logout", globex.key);
+    let silent = AuthorizationRequest::new(&acme_issuer, acme_client, &callback.url, &[("prompt", "none")]);
+    browser.goto(&silent.url).await.unwrap_or_else(|e| panic!("open {}: {e}", silent.url));
+    let code = browser.wait_for_callback(&callback, &silent, acme.key).await;
+    silent.redeem(&code, acme_client, acme.key).await;
     drop(server);
 }
 
-/// An authorization request with fresh `state`, `nonce` and PKCE verifier.
+/// An authorization request with fresh `state`, `nonce` and PKCE verifier, and `extra`
+/// parameters (e.g. `prompt`).
 struct AuthorizationRequest {
     url: String,
     issuer: String,
@@ -211,7 +340,7 @@ struct AuthorizationRequest {
 }
 
 impl AuthorizationRequest {
-    fn new(issuer: &str, client: &ClientCredentials, redirect_uri: &str) -> Self {
+    fn new(issuer: &str, client: &ClientCredentials, redirect_uri: &str, extra: &[(&str, &str)]) -> Self {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let state = CsrfToken::new_random().secret().clone();
         let nonce = CsrfToken::new_random().secret().clone();
@@ -224,7 +353,8 @@ impl AuthorizationRequest {
             .append_pair("state", &state)
             .append_pair("nonce", &nonce)
             .append_pair("code_challenge", challenge.as_str())
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("code_challenge_method", "S256")
+            .extend_pairs(extra);
         // The form encoder writes a space as `+` (and a `+` as `%2B`); write spaces as `%20`.
         let url = url.as_str().replace('+', "%20");
         Self {
@@ -237,8 +367,9 @@ impl AuthorizationRequest {
         }
     }
 
-    /// Exchanges `code` at the token endpoint and checks the ID token's `nonce`, `aud` and `iss`.
-    async fn redeem(&self, code: &str, client: &ClientCredentials, brand: &str) {
+    /// Exchanges `code` at the token endpoint, checks the ID token's `nonce`, `aud` and `iss`,
+    /// and returns the ID token.
+    async fn redeem(&self, code: &str, client: &ClientCredentials, brand: &str) -> String {
         let params = [
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -262,31 +393,52 @@ impl AuthorizationRequest {
         assert!(audience_ok, "[{brand}] aud is not {}: {claims}", client.id);
         assert_eq!(claims["iss"].as_str(), Some(self.issuer.as_str()), "[{brand}] {claims}");
         assert!(claims["sub"].as_str().is_some_and(|s| !s.is_empty()), "[{brand}] no sub: {claims}");
+        id_token.to_owned()
     }
 }
 
-/// The relying party's redirect URI: answers "signed in" and remembers each query string.
+/// The relying party's redirect URI (`/callback`: answers "signed in") and post-logout redirect
+/// URI (`/signed-out`); each remembers the query strings it received.
 struct Callback {
     url: String,
-    queries: Arc<Mutex<Vec<String>>>,
+    signed_out_url: String,
+    queries: Requests,
+    signed_out: Requests,
     task: JoinHandle<()>,
 }
+
+/// The query strings one path of [`Callback`] received, in order.
+type Requests = Arc<Mutex<Vec<String>>>;
 
 impl Callback {
     async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the callback listener");
         let port = listener.local_addr().expect("callback address").port();
-        let queries = Arc::new(Mutex::new(Vec::new()));
-        let app = Router::new().route("/callback", get(record_callback)).with_state(Arc::clone(&queries));
+        let queries = Requests::default();
+        let signed_out = Requests::default();
+        let app = Router::new()
+            .route("/callback", get(record_callback).with_state(Arc::clone(&queries)))
+            .route("/signed-out", get(record_signed_out).with_state(Arc::clone(&signed_out)));
         let task = tokio::spawn(async move {
             drop(axum::serve(listener, app).await);
         });
-        Self { url: format!("http://127.0.0.1:{port}/callback"), queries, task }
+        Self {
+            url: format!("http://127.0.0.1:{port}/callback"),
+            signed_out_url: format!("http://127.0.0.1:{port}/signed-out"),
+            queries,
+            signed_out,
+            task,
+        }
     }
 
-    /// The query strings received so far.
+    /// The query strings `/callback` received so far.
     fn queries(&self) -> Vec<String> {
         self.queries.lock().map(|q| q.clone()).unwrap_or_default()
+    }
+
+    /// The query strings `/signed-out` received so far.
+    fn signed_out(&self) -> Vec<String> {
+        self.signed_out.lock().map(|q| q.clone()).unwrap_or_default()
     }
 }
 
@@ -296,14 +448,20 @@ impl Drop for Callback {
     }
 }
 
-async fn record_callback(
-    State(queries): State<Arc<Mutex<Vec<String>>>>,
-    RawQuery(query): RawQuery,
-) -> Html<&'static str> {
+async fn record_callback(State(queries): State<Requests>, RawQuery(query): RawQuery) -> Html<&'static str> {
+    record(&queries, query);
+    Html("<!doctype html><title>signed in</title><h1>signed in</h1>")
+}
+
+async fn record_signed_out(State(queries): State<Requests>, RawQuery(query): RawQuery) -> Html<&'static str> {
+    record(&queries, query);
+    Html("<!doctype html><title>signed out</title><h1>signed out</h1>")
+}
+
+fn record(queries: &Requests, query: Option<String>) {
     if let Ok(mut queries) = queries.lock() {
         queries.push(query.unwrap_or_default());
     }
-    Html("<!doctype html><title>signed in</title><h1>signed in</h1>")
 }
 
 /// A headless Chromium session through a chromedriver child process of its own.
@@ -391,18 +549,57 @@ impl Browser {
             input.clear().await.unwrap_or_else(|e| panic!("clear #{id}: {e}"));
             input.send_keys(value).await.unwrap_or_else(|e| panic!("type into #{id}: {e}"));
         }
+        // Chromium applies a `form-action` CSP to the redirects that follow the POST too, so
+        // `form-action 'self'` leaves the browser on the form instead of at the client.
+        let hint = "If the form stayed put, does a Content-Security-Policy `form-action` block the redirect?";
+        self.submit(&format!("page-after-signing-in-as-{username}"), hint).await;
+    }
+
+    /// Clicks the page's submit button, then waits until a new document has loaded (`name` and
+    /// `hint` as in [`Self::eventually`]).
+    async fn submit(&self, name: &str, hint: &str) {
         // A marker on the old document tells it apart from the one the submission loads.
         self.client.execute("window.portcullisOldPage = true;", vec![]).await.expect("mark the page");
         let submit = self.client.find(Locator::Css("button[type=submit]")).await.expect("a submit button");
         submit.click().await.expect("click the submit button");
-        // Chromium applies a `form-action` CSP to the redirects that follow the POST too, so
-        // `form-action 'self'` leaves the browser on the form instead of at the client.
-        let hint = "If the form stayed put, does a Content-Security-Policy `form-action` block the redirect?";
-        self.eventually(&format!("page-after-signing-in-as-{username}"), hint, async |client| {
+        self.eventually(name, hint, async |client| {
             let script = "return window.portcullisOldPage !== true && document.readyState === 'complete';";
             client.execute(script, vec![]).await.is_ok_and(|loaded| loaded == Value::Bool(true)).then_some(())
         })
         .await;
+    }
+
+    /// Waits for an `<h1>` reading `expected`.
+    async fn wait_for_heading(&self, name: &str, expected: &str) {
+        let hint = format!("Expected an <h1> {expected:?}.");
+        self.eventually(name, &hint, async |client| {
+            let text = client.find(Locator::Css("h1")).await.ok()?.text().await.ok()?;
+            (text.trim() == expected).then_some(())
+        })
+        .await;
+    }
+
+    /// Checks that the page is in `brand`'s look (its display name in the title, its primary
+    /// colour in the style sheet) and does not name the other brand.
+    async fn assert_branded(&self, brand: &BrandCase, what: &str) {
+        let key = brand.key;
+        let title = self.client.title().await.expect("the page title");
+        assert!(title.contains(brand.display_name), "[{key}] the {what}'s title is {title:?}");
+        let source = self.client.source().await.expect("page source");
+        assert!(
+            source.to_lowercase().contains(brand.primary_color),
+            "[{key}] the primary colour {} is not in the {what}:\n{source}",
+            brand.primary_color
+        );
+        for other in BRANDS.iter().filter(|b| b.key != key) {
+            assert!(!source.contains(other.display_name), "[{key}] the {what} names brand {}", other.key);
+        }
+    }
+
+    /// Whether the browser sends a login session cookie to the current page.
+    async fn has_session(&self) -> bool {
+        let cookies = self.client.get_all_cookies().await.expect("the cookies");
+        cookies.iter().any(|c| c.name() == SESSION_COOKIE)
     }
 
     /// Waits for the login form's `[role=alert]` and returns its text (not empty).
@@ -421,6 +618,33 @@ impl Browser {
 
     /// Waits until the browser is at the callback; checks `state` and returns the `code`.
     async fn wait_for_callback(&self, callback: &Callback, request: &AuthorizationRequest, brand: &str) -> String {
+        let (url, query) = self.wait_for_callback_query(callback, request, brand).await;
+        assert!(!query.contains_key("error"), "[{brand}] the callback got an error: {url}");
+        let code = query.get("code").filter(|c| !c.is_empty());
+        code.unwrap_or_else(|| panic!("[{brand}] no code: {url}")).clone()
+    }
+
+    /// Waits until the browser is at the callback; checks `state`, that there is no `code`, and
+    /// returns the `error`.
+    async fn wait_for_callback_error(
+        &self,
+        callback: &Callback,
+        request: &AuthorizationRequest,
+        brand: &str,
+    ) -> String {
+        let (url, query) = self.wait_for_callback_query(callback, request, brand).await;
+        assert!(!query.contains_key("code"), "[{brand}] the callback got a code: {url}");
+        query.get("error").unwrap_or_else(|| panic!("[{brand}] no error: {url}")).clone()
+    }
+
+    /// Waits until the browser is at the callback, checks `state`, and returns the URL and its
+    /// query parameters.
+    async fn wait_for_callback_query(
+        &self,
+        callback: &Callback,
+        request: &AuthorizationRequest,
+        brand: &str,
+    ) -> (reqwest::Url, HashMap<String, String>) {
         let url = self
             .eventually(&format!("{brand}-callback"), "", async |client| {
                 let url = client.current_url().await.ok()?;
@@ -428,10 +652,8 @@ impl Browser {
             })
             .await;
         let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
-        assert!(!query.contains_key("error"), "[{brand}] the callback got an error: {url}");
         assert_eq!(query.get("state"), Some(&request.state), "[{brand}] state: {url}");
-        let code = query.get("code").filter(|c| !c.is_empty());
-        code.unwrap_or_else(|| panic!("[{brand}] no code: {url}")).clone()
+        (url, query)
     }
 }
 

@@ -626,6 +626,16 @@ async fn rp_initiated_logout_ends_the_session() {
         // The confirmation form works too (sign in again, then confirm).
         let (url, state, _) = authorize_url(&issuer, &acme.id, &[]);
         sign_in(&mut agent, &base, &url, &state).await;
+        // The old ID token belongs to the earlier login: it does not end this one unasked.
+        let mut stale = Url::parse(&format!("{issuer}/logout")).unwrap();
+        stale.query_pairs_mut().append_pair("id_token_hint", &id_token);
+        let asked = agent.get(stale.as_str()).await;
+        assert_eq!(asked.status.as_u16(), 200, "[{backend}] an earlier login's hint asks first");
+        assert!(agent.has_cookie("portcullis_session"));
+        // A relying party's POST (no SameSite=Lax cookie comes with it) becomes a GET.
+        let posted = agent.post(&format!("{issuer}/logout"), &[("state".to_owned(), "s1".to_owned())]).await;
+        assert_eq!(posted.status.as_u16(), 303, "[{backend}] {}", posted.text);
+        assert_eq!(posted.header("location"), Some(format!("{issuer}/logout?state=s1").as_str()));
         let confirm = agent.get(&format!("{issuer}/logout")).await;
         let (action, fields) = form_of(&confirm.text);
         let signed_out = agent.post(&format!("{base}{action}"), &fields).await;

@@ -17,10 +17,12 @@ pub struct Model {
     pub nonce: Option<String>,
     pub scopes: String,
     pub auth_time: i64,
+    pub sid: String,
     pub family_id: String,
     pub issued_at: i64,
     pub expires_at: i64,
     pub redeemed_at: Option<i64>,
+    pub replayed_at: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -12,6 +12,7 @@ pub struct Model {
     pub session_hash: String,
     pub subject: String,
     pub auth_time: i64,
+    pub sid: String,
     pub expires_at: i64,
 }
 
