@@ -14,10 +14,17 @@ use crate::client_credentials::requested_audience;
 use crate::id_token::{IdTokenGrant, mint_id_token};
 use crate::issue::{AccessGrant, issue_access_token};
 use crate::refresh::principal_active;
-use crate::tokens::{PairGrant, Replay, issue_pair, refresh_ttl, revoke_replayed_family};
+use crate::tokens::{PairGrant, Replay, issue_pair, refresh_ttl, refuse_replay};
 use crate::{GrantContext, GrantError, GrantResult, TokenRequest, TokenResponse};
 
 const INVALID: &str = "the authorization code is invalid, expired or already used";
+
+/// A redeemed code presented again.
+const REPLAY: Replay = Replay {
+    action: "code.replayed",
+    detail: "an authorization code was redeemed twice; the tokens issued from it were revoked",
+    answer: INVALID,
+};
 
 /// Redeems the code of `request` for `client`.
 pub(crate) async fn grant<S>(
@@ -44,7 +51,9 @@ where
     let code = match ctx.store.redeem_code(scope, code_hash.as_str(), now).await? {
         None => return Err(GrantError::InvalidGrant(INVALID.into())),
         Some(CodeRedemption::First(code)) => code,
-        Some(CodeRedemption::Replayed(code)) => return Err(replayed(ctx, scope, &code.family_id, request, now).await),
+        Some(CodeRedemption::Replayed(code)) => {
+            return Err(refuse_replay(ctx, scope, &REPLAY, &code.family_id, request.source.as_deref(), now).await);
+        }
     };
     // Bound to its client, redirect URI and verifier; the code is spent whatever the outcome.
     let bound = code.client_id == client.client_id
@@ -93,7 +102,7 @@ where
     // A replay that came while these tokens were being recorded found nothing to revoke: if one
     // did, revoke them now (it marked the code before revoking, so one of us always sees both).
     if ctx.store.code_replayed(scope, code_hash.as_str()).await? {
-        return Err(replayed(ctx, scope, &code.family_id, request, now).await);
+        return Err(refuse_replay(ctx, scope, &REPLAY, &code.family_id, request.source.as_deref(), now).await);
     }
     let id_token = if is_openid(&code.scopes) {
         let grant = IdTokenGrant {
@@ -117,24 +126,4 @@ where
         refresh_token,
         id_token,
     })
-}
-
-/// Revokes what a replayed code issued and returns the error to answer with.
-async fn replayed<S: RefreshStore + AuditStore>(
-    ctx: &GrantContext<S>,
-    scope: &BrandScope,
-    family_id: &str,
-    request: &TokenRequest,
-    now: i64,
-) -> GrantError {
-    let replay = Replay {
-        family_id,
-        source: request.source.as_deref(),
-        action: "code.replayed",
-        detail: "an authorization code was redeemed twice; the tokens issued from it were revoked",
-    };
-    match revoke_replayed_family(ctx, scope, &replay, now).await {
-        Ok(()) => GrantError::InvalidGrant(INVALID.into()),
-        Err(e) => e,
-    }
 }

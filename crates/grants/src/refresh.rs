@@ -8,10 +8,17 @@ use portcullis_tenancy::{
     AuditStore, BrandScope, Client, KeyStore, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore, TokenStore,
 };
 
-use crate::tokens::{IssuedPair, PairGrant, Replay, issue_pair, revoke_replayed_family};
+use crate::tokens::{IssuedPair, PairGrant, Replay, issue_pair, refuse_replay};
 use crate::{GrantContext, GrantError, GrantResult, TokenRequest};
 
 const INVALID: &str = "the refresh token is invalid, expired or revoked";
+
+/// A rotated refresh token presented again.
+const REUSE: Replay = Replay {
+    action: "refresh.reused",
+    detail: "a rotated refresh token was presented again; its family was revoked",
+    answer: INVALID,
+};
 
 /// Exchanges a refresh token for a new access token and a new refresh token.
 pub(crate) async fn grant<S>(
@@ -42,7 +49,9 @@ where
         RefreshStatus::Revoked => return Err(GrantError::InvalidGrant(INVALID.into())),
         _ if record.expires_at <= now => return Err(GrantError::InvalidGrant(INVALID.into())),
         RefreshStatus::Rotated if record.rotated_at.is_some_and(|at| now - at < grace) => true,
-        RefreshStatus::Rotated => return Err(reuse(ctx, scope, &record.family_id, request, now).await),
+        RefreshStatus::Rotated => {
+            return Err(refuse_replay(ctx, scope, &REUSE, &record.family_id, request.source.as_deref(), now).await);
+        }
         RefreshStatus::Active => false,
     };
     // A disabled or deleted user or operator gets nothing more from an old login.
@@ -84,7 +93,7 @@ where
     }
     if !ctx.store.rotate_refresh(scope, hash.as_str(), issued.refresh_record.clone(), now).await? {
         // A concurrent request rotated it first: the same token was used twice.
-        return Err(reuse(ctx, scope, &record.family_id, request, now).await);
+        return Err(refuse_replay(ctx, scope, &REUSE, &record.family_id, request.source.as_deref(), now).await);
     }
     Ok(issued)
 }
@@ -102,24 +111,4 @@ pub(crate) async fn principal_active<S: PrincipalStore>(
         ActType::Client => return Ok(true),
     };
     Ok(ctx.store.find_principal_by_id(scope, subject).await?.is_some_and(|p| p.kind == kind && p.enabled))
-}
-
-/// Revokes the family of a reused refresh token and returns the error to answer with.
-async fn reuse<S: RefreshStore + AuditStore>(
-    ctx: &GrantContext<S>,
-    scope: &BrandScope,
-    family_id: &str,
-    request: &TokenRequest,
-    now: i64,
-) -> GrantError {
-    let replay = Replay {
-        family_id,
-        source: request.source.as_deref(),
-        action: "refresh.reused",
-        detail: "a rotated refresh token was presented again; its family was revoked",
-    };
-    match revoke_replayed_family(ctx, scope, &replay, now).await {
-        Ok(()) => GrantError::InvalidGrant(INVALID.into()),
-        Err(e) => e,
-    }
 }

@@ -8,7 +8,7 @@ use portcullis_tenancy::{
 };
 
 use crate::issue::{AccessGrant, IssuedAccessToken, issue_access_token};
-use crate::{GrantContext, GrantResult};
+use crate::{GrantContext, GrantError, GrantResult};
 
 /// The prefix of refresh tokens, so that leaked ones are recognisable.
 pub const REFRESH_TOKEN_PREFIX: &str = "pcr";
@@ -79,36 +79,41 @@ pub(crate) fn refresh_ttl<S>(ctx: &GrantContext<S>, scope: &BrandScope, client: 
 
 /// A credential presented again after it was spent (a rotated refresh token, a redeemed
 /// authorization code): a sign that it leaked.
-pub(crate) struct Replay<'a> {
-    pub(crate) family_id: &'a str,
-    pub(crate) source: Option<&'a str>,
+pub(crate) struct Replay {
     /// The audit action, e.g. `refresh.reused`.
-    pub(crate) action: &'a str,
+    pub(crate) action: &'static str,
     /// The audit detail.
-    pub(crate) detail: &'a str,
+    pub(crate) detail: &'static str,
+    /// The `error_description` of the `invalid_grant` answer.
+    pub(crate) answer: &'static str,
 }
 
 /// Revokes every token of the replayed credential's family (RFC 9700 §4.14.2, RFC 6749
-/// §4.1.2), wakes the revocation feed, and audits the replay.
-pub(crate) async fn revoke_replayed_family<S: RefreshStore + AuditStore>(
+/// §4.1.2), wakes the revocation feed, audits the replay, and returns the error to answer with.
+pub(crate) async fn refuse_replay<S: RefreshStore + AuditStore>(
     ctx: &GrantContext<S>,
     scope: &BrandScope,
-    replay: &Replay<'_>,
+    replay: &Replay,
+    family_id: &str,
+    source: Option<&str>,
     now: i64,
-) -> GrantResult<()> {
-    let revoked = ctx.store.revoke_family(scope, replay.family_id, now).await?;
+) -> GrantError {
+    let revoked = match ctx.store.revoke_family(scope, family_id, now).await {
+        Ok(revoked) => revoked,
+        Err(e) => return e.into(),
+    };
     ctx.feed.notify();
     tracing::warn!(brand = %scope.key(), revoked, action = replay.action, "replayed credential: family revoked");
     let event = AuditEvent {
         at: now,
         actor: "system".into(),
         action: replay.action.into(),
-        target: Some(format!("family:{}", replay.family_id)),
-        source: replay.source.map(str::to_owned),
+        target: Some(format!("family:{family_id}")),
+        source: source.map(str::to_owned),
         detail: Some(replay.detail.into()),
     };
     if let Err(e) = ctx.store.record_event(scope, event).await {
         tracing::warn!(error = %e, "could not write the audit event for a replayed credential");
     }
-    Ok(())
+    GrantError::InvalidGrant(replay.answer.into())
 }
