@@ -2,9 +2,9 @@
 //! users' API access (`enableApiAccess` returns the token once, `disableApiAccess`).
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject};
 use portcullis_core::ScopeSet;
-use portcullis_grants::provision::{self, PrincipalSpec};
+use portcullis_grants::provision::{self, PrincipalChange, PrincipalSpec};
 use portcullis_grants::{GrantContext, api_access, lifecycle};
 use portcullis_store::SeaStore;
 use portcullis_tenancy::{Principal, PrincipalKind, PrincipalStore};
@@ -69,11 +69,9 @@ pub struct CreatePrincipalInput {
     /// Scopes it may be granted.
     #[graphql(default)]
     pub permissions: Vec<String>,
-    /// Email address (the `email` claim), like `name@example.com`. Set at creation
-    /// only: `updateUser` and `updateOperator` cannot change it yet.
+    /// Email address (the `email` claim), like `name@example.com`.
     pub email: Option<String>,
-    /// Full name (the `name` claim), 1 to 200 printable characters. Set at creation
-    /// only: `updateUser` and `updateOperator` cannot change it yet.
+    /// Full name (the `name` claim), 1 to 200 printable characters.
     pub name: Option<String>,
 }
 
@@ -88,6 +86,19 @@ pub struct UpdatePrincipalInput {
     pub password: Option<String>,
     /// New permissions (replacing the old ones).
     pub permissions: Option<Vec<String>>,
+    /// A new email address; `null` removes it, absent keeps it.
+    pub email: MaybeUndefined<String>,
+    /// A new full name; `null` removes it, absent keeps it.
+    pub name: MaybeUndefined<String>,
+}
+
+/// `MaybeUndefined` as a change: absent → `None` (keep), `null` → `Some(None)` (clear).
+fn patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
 }
 
 /// What `createUser` returns.
@@ -193,16 +204,9 @@ async fn update(ctx: &Context<'_>, kind: PrincipalKind, input: UpdatePrincipalIn
     load(grants, &access, kind, &input.id).await?;
     let permissions = input.permissions.as_deref().map(permissions).transpose()?;
     let now = grants.clock.now();
-    provision::update_principal(
-        &grants.store,
-        access.scope(),
-        &input.id,
-        input.password,
-        permissions,
-        &caller.actor(),
-        now,
-    )
-    .await?;
+    let change =
+        PrincipalChange { password: input.password, permissions, email: patch(input.email), name: patch(input.name) };
+    provision::update_principal(&grants.store, access.scope(), &input.id, change, &caller.actor(), now).await?;
     Ok(PrincipalNode::from(&load(grants, &access, kind, &input.id).await?))
 }
 
@@ -317,7 +321,7 @@ impl PrincipalMutation {
         Ok(CreateOperatorPayload { operator: create(ctx, PrincipalKind::Operator, input).await? })
     }
 
-    /// Sets a user's password and/or permissions.
+    /// Changes a user's password, permissions, email or name.
     async fn update_user(
         &self,
         ctx: &Context<'_>,
@@ -326,7 +330,7 @@ impl PrincipalMutation {
         Ok(PrincipalPayload { principal: update(ctx, PrincipalKind::User, input).await? })
     }
 
-    /// Sets an operator's password and/or permissions.
+    /// Changes an operator's password, permissions, email or name.
     async fn update_operator(
         &self,
         ctx: &Context<'_>,

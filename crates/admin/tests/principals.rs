@@ -220,5 +220,33 @@ async fn users_and_operators_carry_an_email_and_a_name() {
         }
         let (_, body) = call(&api, Some(&api.admin), "{ users(brandKey: \"acme\") { totalCount } }", json!({})).await;
         assert_eq!(body["data"]["users"]["totalCount"], 2, "refused users are not created: {body}");
+
+        // Updates change them: a value sets, null clears, absent keeps; bad values change nothing.
+        let update = r#"mutation($id: String!, $email: String, $name: String) {
+            updateUser(input: {brandKey: "acme", id: $id, email: $email, name: $name}) { principal { email name } } }"#;
+        let (_, body) =
+            call(&api, Some(&api.admin), update, json!({"id": id, "email": "a.l@example.com", "name": null})).await;
+        assert_eq!(
+            body["data"]["updateUser"]["principal"],
+            json!({"email": "a.l@example.com", "name": null}),
+            "{body}"
+        );
+        let keep = r#"mutation($id: String!) { updateUser(input: {brandKey: "acme", id: $id, name: "Alice"}) { principal { email name } } }"#;
+        let (_, body) = call(&api, Some(&api.admin), keep, json!({"id": id})).await;
+        assert_eq!(
+            body["data"]["updateUser"]["principal"],
+            json!({"email": "a.l@example.com", "name": "Alice"}),
+            "{body}"
+        );
+        let (_, body) = call(&api, Some(&api.admin), update, json!({"id": id, "email": "nope"})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+        let (_, body) = call(
+            &api,
+            Some(&api.admin),
+            "query($id: String!) { user(brandKey: \"acme\", userId: $id) { email } }",
+            json!({"id": id}),
+        )
+        .await;
+        assert_eq!(body["data"]["user"]["email"], "a.l@example.com", "{body}");
     }
 }

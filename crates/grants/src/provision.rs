@@ -6,8 +6,8 @@ use portcullis_credentials::CredentialError;
 use portcullis_credentials::secret::{RevealedSecret, generate_secret};
 use portcullis_tenancy::{
     AuditEvent, AuditStore, Brand, BrandScope, BrandSettings, BrandStore, Branding, Client, ClientProfile, ClientStore,
-    KeyStatus, KeyStore, NewBrand, NewClient, NewPrincipal, Principal, PrincipalKind, PrincipalStore, StoreError,
-    resolve_brand,
+    KeyStatus, KeyStore, NewBrand, NewClient, NewPrincipal, Principal, PrincipalKind, PrincipalStore, PrincipalUpdate,
+    StoreError, resolve_brand,
 };
 
 use crate::keyring::KeyRing;
@@ -500,18 +500,49 @@ pub async fn rotate_client_secret<S: ClientStore + AuditStore>(
     Ok(secret)
 }
 
-/// Sets a principal's password and/or permissions. A new password is checked and hashed like
-/// at creation; narrower permissions apply to tokens issued from now on (revoke the existing
-/// ones with [`crate::lifecycle::revoke_all`] if they must end now).
+/// What an administrator changes about a user or operator: each field that is `Some`. `Debug`
+/// hides the password.
+#[derive(Default)]
+pub struct PrincipalChange {
+    /// A new password, in clear (checked and hashed like at creation).
+    pub password: Option<String>,
+    /// New permissions (replacing the old ones).
+    pub permissions: Option<ScopeSet>,
+    /// A new email address; `Some(None)` removes it.
+    pub email: Option<Option<String>>,
+    /// A new full name; `Some(None)` removes it.
+    pub name: Option<Option<String>>,
+}
+
+impl std::fmt::Debug for PrincipalChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrincipalChange")
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("permissions", &self.permissions)
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// Changes a principal's password, permissions, email or name. Narrower permissions apply to
+/// tokens issued from now on (revoke the existing ones with [`crate::lifecycle::revoke_all`]
+/// if they must end now).
 pub async fn update_principal<S: PrincipalStore + AuditStore>(
     store: &S,
     scope: &BrandScope,
     id: &str,
-    password: Option<String>,
-    permissions: Option<ScopeSet>,
+    change: PrincipalChange,
     actor: &Actor,
     now: i64,
 ) -> ProvisionResult<()> {
+    let PrincipalChange { password, permissions, email, name } = change;
+    if let Some(Some(email)) = &email {
+        check_email(email)?;
+    }
+    if let Some(Some(name)) = &name {
+        check_name(name)?;
+    }
     let principal = store
         .find_principal_by_id(scope, id)
         .await?
@@ -523,8 +554,9 @@ pub async fn update_principal<S: PrincipalStore + AuditStore>(
         }
         None => None,
     };
-    let changed = (password_hash.is_some(), permissions.is_some());
-    if !store.update_principal(scope, id, password_hash, permissions, now).await? {
+    let changed = (password_hash.is_some(), permissions.is_some(), email.is_some() || name.is_some());
+    let update = PrincipalUpdate { password_hash, permissions, email, name };
+    if !store.update_principal(scope, id, update, now).await? {
         return Err(ProvisionError::NotFound(format!("no user or operator '{id}' in this brand")));
     }
     let kind = principal.kind.as_str();
@@ -533,6 +565,9 @@ pub async fn update_principal<S: PrincipalStore + AuditStore>(
     }
     if changed.1 {
         audit(store, scope, actor, &format!("{kind}.permissions_set"), Some(id.to_owned()), now).await;
+    }
+    if changed.2 {
+        audit(store, scope, actor, &format!("{kind}.profile_set"), Some(id.to_owned()), now).await;
     }
     Ok(())
 }

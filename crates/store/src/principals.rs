@@ -1,9 +1,8 @@
 //! [`PrincipalStore`] for [`SeaStore`].
 
-use portcullis_core::ScopeSet;
 use portcullis_tenancy::{
-    BrandScope, NewPrincipal, Principal, PrincipalKind, PrincipalStore, RevocationKind, RevokeAt, StoreError,
-    StoreResult,
+    BrandScope, NewPrincipal, Principal, PrincipalKind, PrincipalStore, PrincipalUpdate, RevocationKind, RevokeAt,
+    StoreError, StoreResult,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -134,18 +133,23 @@ impl PrincipalStore for SeaStore {
         &self,
         scope: &BrandScope,
         id: &str,
-        password_hash: Option<String>,
-        permissions: Option<ScopeSet>,
+        changes: PrincipalUpdate,
         now: i64,
     ) -> StoreResult<bool> {
         let mut update = scoped_update::<principals::Entity>(scope)
             .col_expr(principals::Column::UpdatedAt, Expr::val(now))
             .filter(principals::Column::PrincipalId.eq(id));
-        if let Some(hash) = password_hash {
+        if let Some(hash) = changes.password_hash {
             update = update.col_expr(principals::Column::PasswordHash, Expr::val(hash));
         }
-        if let Some(permissions) = permissions {
+        if let Some(permissions) = changes.permissions {
             update = update.col_expr(principals::Column::Permissions, Expr::val(to_json(&permissions)));
+        }
+        if let Some(email) = changes.email {
+            update = update.col_expr(principals::Column::Email, Expr::val(email));
+        }
+        if let Some(name) = changes.name {
+            update = update.col_expr(principals::Column::Name, Expr::val(name));
         }
         Ok(update.exec(&self.db).await.map_err(map_err)?.rows_affected == 1)
     }

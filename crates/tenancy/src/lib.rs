@@ -14,8 +14,8 @@ pub use login::{AuthorizationCode, CodeRedemption, LoginSession};
 pub use records::{
     Activation, AuditEvent, Brand, BrandId, BrandSettings, Branding, Client, ClientProfile, FailureCounter,
     IssuedToken, KeyRotation, KeyStatus, LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal,
-    PrincipalKind, RefreshStatus, RefreshToken, Revocation, RevocationKind, RevokeAt, StoredKey, TokenAttribute,
-    TokenCursor, TokenFilter, TokenStatus,
+    PrincipalKind, PrincipalUpdate, RefreshStatus, RefreshToken, Revocation, RevocationKind, RevokeAt, StoredKey,
+    TokenAttribute, TokenCursor, TokenFilter, TokenStatus,
 };
 pub use scope::BrandScope;
 pub use storage::{

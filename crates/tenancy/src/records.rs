@@ -189,6 +189,20 @@ pub struct NewPrincipal {
     pub name: Option<String>,
 }
 
+/// A change to a principal: each field that is `Some` is replaced (for `email` and `name`,
+/// `Some(None)` clears it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrincipalUpdate {
+    /// A new Argon2id PHC string.
+    pub password_hash: Option<String>,
+    /// New permissions.
+    pub permissions: Option<ScopeSet>,
+    /// A new email address, or none.
+    pub email: Option<Option<String>>,
+    /// A new full name, or none.
+    pub name: Option<Option<String>>,
+}
+
 /// How failed logins turn into lock-outs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockoutPolicy {

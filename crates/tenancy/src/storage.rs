@@ -6,15 +6,15 @@
 
 use std::future::Future;
 
-use portcullis_core::{BrandKey, ClientId, ScopeSet};
+use portcullis_core::{BrandKey, ClientId};
 
 use crate::BrandId;
 
 use crate::{
     AuditEvent, AuthorizationCode, Brand, BrandScope, BrandSettings, Client, ClientProfile, CodeRedemption,
     FailureCounter, IssuedToken, KeyRotation, LockoutPolicy, LoginSession, NewBrand, NewClient, NewPrincipal,
-    NewSigningKey, Principal, PrincipalKind, RefreshToken, Revocation, RevokeAt, StoredKey, TokenAttribute,
-    TokenCursor, TokenFilter,
+    NewSigningKey, Principal, PrincipalKind, PrincipalUpdate, RefreshToken, Revocation, RevokeAt, StoredKey,
+    TokenAttribute, TokenCursor, TokenFilter,
 };
 
 /// Storage failures.
@@ -184,14 +184,13 @@ pub trait PrincipalStore: Send + Sync {
         kind: PrincipalKind,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 
-    /// Replaces a principal's password hash and permissions (either, or both). Returns whether
-    /// the principal exists.
+    /// Applies `update` to a principal (only the fields it sets). Returns whether the principal
+    /// exists.
     fn update_principal(
         &self,
         scope: &BrandScope,
         id: &str,
-        password_hash: Option<String>,
-        permissions: Option<ScopeSet>,
+        update: PrincipalUpdate,
         now: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
