@@ -317,10 +317,6 @@ impl ClientMutation {
         let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         let id = self::client_id(&client_id)?;
-        // Whether a client is public never changes, so this check cannot race with an update.
-        if load(grants, access.scope(), &id).await?.profile.public {
-            return Err(AdminError::BadUserInput("a public client has no secret to rotate".into()).into());
-        }
         let now = grants.clock.now();
         let secret =
             provision::rotate_client_secret(&grants.store, access.scope(), &id, grace_seconds, &caller.actor(), now)

@@ -26,100 +26,50 @@ pub const OIDC_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 /// The longest `state`, `nonce` or `login_hint` accepted, in bytes.
 const MAX_PARAMETER: usize = 1024;
 
-/// The parameters of an authorization request, as received (each at most once).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuthorizationParams {
-    /// `response_type`.
-    pub response_type: Option<String>,
-    /// `client_id`.
-    pub client_id: Option<String>,
-    /// `redirect_uri`.
-    pub redirect_uri: Option<String>,
-    /// `scope`.
-    pub scope: Option<String>,
-    /// `state`.
-    pub state: Option<String>,
-    /// `nonce`.
-    pub nonce: Option<String>,
-    /// `code_challenge` (PKCE).
-    pub code_challenge: Option<String>,
-    /// `code_challenge_method` (PKCE).
-    pub code_challenge_method: Option<String>,
-    /// `prompt`.
-    pub prompt: Option<String>,
-    /// `max_age`.
-    pub max_age: Option<String>,
-    /// `login_hint`.
-    pub login_hint: Option<String>,
-    /// `response_mode`.
-    pub response_mode: Option<String>,
-    /// `request` (a request object; not supported).
-    pub request: Option<String>,
-    /// `request_uri` (not supported).
-    pub request_uri: Option<String>,
-}
-
-impl AuthorizationParams {
-    /// The parameter names this endpoint reads, to carry them through the login form.
-    pub const NAMES: [&'static str; 14] = [
-        "response_type",
-        "client_id",
-        "redirect_uri",
-        "scope",
-        "state",
-        "nonce",
-        "code_challenge",
-        "code_challenge_method",
-        "prompt",
-        "max_age",
-        "login_hint",
-        "response_mode",
-        "request",
-        "request_uri",
-    ];
-
-    /// Builds the parameters from a lookup by name.
-    pub fn from_lookup<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
-        let take = |name: &str| get(name).map(str::to_owned);
-        Self {
-            response_type: take("response_type"),
-            client_id: take("client_id"),
-            redirect_uri: take("redirect_uri"),
-            scope: take("scope"),
-            state: take("state"),
-            nonce: take("nonce"),
-            code_challenge: take("code_challenge"),
-            code_challenge_method: take("code_challenge_method"),
-            prompt: take("prompt"),
-            max_age: take("max_age"),
-            login_hint: take("login_hint"),
-            response_mode: take("response_mode"),
-            request: take("request"),
-            request_uri: take("request_uri"),
+/// Declares [`AuthorizationParams`] from one list of parameter names, so that the struct, the
+/// lookup that fills it and the pairs that carry it through the login form cannot disagree.
+macro_rules! authorization_params {
+    ($($field:ident: $doc:literal),* $(,)?) => {
+        /// The parameters of an authorization request, as received (each at most once).
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct AuthorizationParams {
+            $(#[doc = $doc] pub $field: Option<String>,)*
         }
-    }
 
-    /// The parameters that are present, by name, in [`Self::NAMES`] order.
-    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        let values = [
-            &self.response_type,
-            &self.client_id,
-            &self.redirect_uri,
-            &self.scope,
-            &self.state,
-            &self.nonce,
-            &self.code_challenge,
-            &self.code_challenge_method,
-            &self.prompt,
-            &self.max_age,
-            &self.login_hint,
-            &self.response_mode,
-            &self.request,
-            &self.request_uri,
-        ];
-        Self::NAMES.into_iter().zip(values).filter_map(|(name, value)| value.as_deref().map(|v| (name, v))).collect()
-    }
+        impl AuthorizationParams {
+            /// Builds the parameters from a lookup by name.
+            pub fn from_lookup<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
+                Self { $($field: get(stringify!($field)).map(str::to_owned),)* }
+            }
+
+            /// The parameters that are present, by name, in declaration order.
+            pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+                let mut pairs = Vec::new();
+                $(if let Some(value) = self.$field.as_deref() {
+                    pairs.push((stringify!($field), value));
+                })*
+                pairs
+            }
+        }
+    };
 }
+
+authorization_params!(
+    response_type: "`response_type`.",
+    client_id: "`client_id`.",
+    redirect_uri: "`redirect_uri`.",
+    scope: "`scope`.",
+    state: "`state`.",
+    nonce: "`nonce`.",
+    code_challenge: "`code_challenge` (PKCE).",
+    code_challenge_method: "`code_challenge_method` (PKCE).",
+    prompt: "`prompt`.",
+    max_age: "`max_age`.",
+    login_hint: "`login_hint`.",
+    response_mode: "`response_mode`.",
+    request: "`request` (a request object; not supported).",
+    request_uri: "`request_uri` (not supported).",
+);
 
 /// What the `prompt` parameter asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -270,13 +220,8 @@ pub async fn validate<S: ClientStore>(
     if params.response_mode.as_deref().is_some_and(|m| m != "query") {
         return fail("invalid_request", "only response_mode=query is supported");
     }
-    let brand_allows = scope
-        .brand()
-        .settings
-        .allowed_grants
-        .as_ref()
-        .is_none_or(|allowed| allowed.contains(&GrantType::AuthorizationCode));
-    if !client.profile.grant_types.contains(&GrantType::AuthorizationCode) || !brand_allows {
+    let grant = GrantType::AuthorizationCode;
+    if !client.profile.grant_types.contains(&grant) || !scope.brand().settings.allows_grant(grant) {
         return fail("unauthorized_client", "this client may not use the authorization code flow");
     }
     let Some(code_challenge) = params.code_challenge.as_deref().filter(|c| !c.is_empty()) else {

@@ -27,18 +27,13 @@ pub async fn authenticate<S: ClientStore + AuditStore>(
         return Err(GrantError::InvalidClient { challenge: true });
     };
     let basic = credentials.method == ClientAuthMethod::Basic;
-    let client_id = ClientId::parse(credentials.client_id.as_str()).ok();
-    // Ids that cannot exist share one counter, so junk input cannot grow the throttle's memory.
-    let throttle_id = client_id.as_ref().map_or("", ClientId::as_str);
-    let attempt = Attempt { brand: scope.brand_id(), client_id: throttle_id, source };
-    if let Some(retry_after) = throttle.check(attempt, now) {
-        return Err(GrantError::Throttled { retry_after });
-    }
-    let client = match &client_id {
-        Some(id) => store.find_client(scope, id).await?,
-        None => None,
+    let check = Check {
+        client_id: &credentials.client_id,
+        source,
+        how: if basic { "basic" } else { "post" },
+        challenge: basic,
     };
-    let verified = match &client {
+    let accepts = |client: Option<&Client>| match client {
         // A public client's stored secret was never revealed: it cannot authenticate by secret.
         Some(client) => client.enabled && !client.profile.public && secret_matches(client, &credentials.secret, now),
         None => {
@@ -47,18 +42,7 @@ pub async fn authenticate<S: ClientStore + AuditStore>(
             false
         }
     };
-    match client {
-        Some(client) if verified => {
-            throttle.success(attempt);
-            Ok(client)
-        }
-        _ => {
-            throttle.failure(attempt, now);
-            let how = if basic { "basic" } else { "post" };
-            audit_failure(store, scope, &credentials.client_id, source, now, how).await;
-            Err(GrantError::InvalidClient { challenge: basic })
-        }
-    }
+    check_client(store, throttle, scope, check, now, accepts).await
 }
 
 /// Identifies a public client by its `client_id` alone (RFC 6749 §2.1: it has no secret; PKCE
@@ -72,47 +56,63 @@ pub async fn identify_public<S: ClientStore + AuditStore>(
     now: i64,
     source: Option<&str>,
 ) -> GrantResult<Client> {
-    let id = ClientId::parse(client_id).ok();
-    let throttle_id = id.as_ref().map_or("", ClientId::as_str);
+    let check = Check { client_id, source, how: "public client without credentials", challenge: true };
+    let accepts = |client: Option<&Client>| client.is_some_and(|c| c.enabled && c.profile.public);
+    check_client(store, throttle, scope, check, now, accepts).await
+}
+
+/// What [`check_client`] checks: the presented client id and where it came from, and how a
+/// failure is reported (the audit detail, and whether to challenge for HTTP Basic).
+struct Check<'a> {
+    client_id: &'a str,
+    source: Option<&'a str>,
+    how: &'static str,
+    challenge: bool,
+}
+
+/// The throttle, the lookup and the bookkeeping around `accepts`, which decides whether the
+/// client named by `check` (or `None`, when the brand has no such client) may go on.
+async fn check_client<S: ClientStore + AuditStore>(
+    store: &S,
+    throttle: &Throttle,
+    scope: &BrandScope,
+    check: Check<'_>,
+    now: i64,
+    accepts: impl FnOnce(Option<&Client>) -> bool,
+) -> GrantResult<Client> {
+    let Check { client_id: presented, source, how, challenge } = check;
+    let client_id = ClientId::parse(presented).ok();
+    // Ids that cannot exist share one counter, so junk input cannot grow the throttle's memory.
+    let throttle_id = client_id.as_ref().map_or("", ClientId::as_str);
     let attempt = Attempt { brand: scope.brand_id(), client_id: throttle_id, source };
     if let Some(retry_after) = throttle.check(attempt, now) {
         return Err(GrantError::Throttled { retry_after });
     }
-    let client = match &id {
+    let client = match &client_id {
         Some(id) => store.find_client(scope, id).await?,
         None => None,
     };
+    let accepted = accepts(client.as_ref());
     match client {
-        Some(client) if client.enabled && client.profile.public => {
+        Some(client) if accepted => {
             throttle.success(attempt);
             Ok(client)
         }
         _ => {
             throttle.failure(attempt, now);
-            audit_failure(store, scope, client_id, source, now, "public client without credentials").await;
-            Err(GrantError::InvalidClient { challenge: true })
+            let event = AuditEvent {
+                at: now,
+                actor: format!("client:{}", printable(presented)),
+                action: "auth.failed".into(),
+                target: None,
+                source: source.map(str::to_owned),
+                detail: Some(format!("client authentication failed ({how})")),
+            };
+            if let Err(e) = store.record_event(scope, event).await {
+                tracing::warn!(error = %e, "could not write the audit event for a failed client authentication");
+            }
+            Err(GrantError::InvalidClient { challenge })
         }
-    }
-}
-
-async fn audit_failure<S: AuditStore>(
-    store: &S,
-    scope: &BrandScope,
-    client_id: &str,
-    source: Option<&str>,
-    now: i64,
-    how: &str,
-) {
-    let event = AuditEvent {
-        at: now,
-        actor: format!("client:{}", printable(client_id)),
-        action: "auth.failed".into(),
-        target: None,
-        source: source.map(str::to_owned),
-        detail: Some(format!("client authentication failed ({how})")),
-    };
-    if let Err(e) = store.record_event(scope, event).await {
-        tracing::warn!(error = %e, "could not write the audit event for a failed client authentication");
     }
 }
 

@@ -261,6 +261,13 @@ pub async fn update_brand<S: BrandStore + AuditStore>(
     Ok(brand)
 }
 
+/// A principal's email address and name, when given: see [`check_email`] and `check_name`.
+fn check_contact(email: Option<&str>, name: Option<&str>) -> ProvisionResult<()> {
+    email.map(check_email).transpose()?;
+    name.map(check_name).transpose()?;
+    Ok(())
+}
+
 /// Email addresses: one `@` with something on each side, at most 254 characters, no spaces or
 /// control characters. (Deliverability is the administrator's business.)
 fn check_email(email: &str) -> ProvisionResult<()> {
@@ -369,12 +376,7 @@ pub async fn create_principal<S: PrincipalStore + AuditStore>(
     let PrincipalSpec { kind, username, password, permissions, email, name } = spec;
     check_username(&username)?;
     check_password(&password)?;
-    if let Some(email) = &email {
-        check_email(email)?;
-    }
-    if let Some(name) = &name {
-        check_name(name)?;
-    }
+    check_contact(email.as_deref(), name.as_deref())?;
     let password_hash = hash_password_off_runtime(password).await?;
     let new = NewPrincipal { id: random_id()?, kind, username, password_hash, permissions, email, name };
     let principal = store.create_principal(scope, new).await?;
@@ -537,12 +539,7 @@ pub async fn update_principal<S: PrincipalStore + AuditStore>(
     now: i64,
 ) -> ProvisionResult<()> {
     let PrincipalChange { password, permissions, email, name } = change;
-    if let Some(Some(email)) = &email {
-        check_email(email)?;
-    }
-    if let Some(Some(name)) = &name {
-        check_name(name)?;
-    }
+    check_contact(email.as_ref().and_then(Option::as_deref), name.as_ref().and_then(Option::as_deref))?;
     let principal = store
         .find_principal_by_id(scope, id)
         .await?

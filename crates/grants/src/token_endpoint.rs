@@ -78,7 +78,7 @@ where
         let shown: String = grant_type.chars().take(64).collect();
         GrantError::UnsupportedGrantType(format!("unsupported grant_type '{}'", shown.escape_default()))
     })?;
-    let brand_allows = scope.brand().settings.allowed_grants.as_ref().is_none_or(|allowed| allowed.contains(&grant));
+    let brand_allows = scope.brand().settings.allows_grant(grant);
     let kind_allows = !client.profile.public || PUBLIC_CLIENT_GRANTS.contains(&grant);
     if !client.profile.grant_types.contains(&grant) || !brand_allows || !kind_allows {
         return Err(GrantError::UnauthorizedClient(grant.to_string()));

@@ -40,6 +40,13 @@ pub struct BrandSettings {
     pub branding: Branding,
 }
 
+impl BrandSettings {
+    /// Whether the brand lets its clients use `grant` (every grant when it names none).
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.allowed_grants.as_ref().is_none_or(|allowed| allowed.contains(&grant))
+    }
+}
+
 /// How a brand's login pages look. Validated when set (see `portcullis_grants::provision`):
 /// the logo is an `https` URL and the colour a `#rrggbb` hex value, so both are safe to put in
 /// a page.

@@ -76,11 +76,8 @@ fn metadata<S>(state: &AppState<S>, scope: &BrandScope) -> Result<Metadata, OAut
     let issuer = state.grants.issuer(scope);
     let url_error = |e: openidconnect::url::ParseError| OAuthError::internal(&e);
     let settings = &scope.brand().settings;
-    let grants: Vec<GrantType> = portcullis_grants::SUPPORTED_GRANTS
-        .iter()
-        .copied()
-        .filter(|g| settings.allowed_grants.as_ref().is_none_or(|a| a.contains(g)))
-        .collect();
+    let grants: Vec<GrantType> =
+        portcullis_grants::SUPPORTED_GRANTS.iter().copied().filter(|g| settings.allows_grant(*g)).collect();
     let login = grants.contains(&GrantType::AuthorizationCode);
     let mut scopes: Vec<Scope> = OIDC_SCOPES.iter().map(|s| Scope::new((*s).to_owned())).collect();
     for s in &settings.scope_catalog {
