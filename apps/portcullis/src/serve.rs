@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener, ListenerExt};
 use portcullis_admin::AdminState;
+use portcullis_console::ConsoleState;
 use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::{feed, maintenance, rotation};
 use portcullis_tenancy::resolve_brand;
@@ -67,7 +68,9 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
         let tcp = bind("admin", platform.settings.admin.listen).await?;
         announce("admin", "http", tcp.local_addr()?);
         let graphql = portcullis_admin::router(AdminState::new(platform.grants.clone(), state.max_body_bytes));
-        servers.spawn(serve_on("admin", tcp, admin_router(state.clone(), graphql), state.shutdown.clone()));
+        let console = portcullis_console::router(ConsoleState::new(platform.grants.clone(), state.max_body_bytes));
+        let admin = admin_router(state.clone(), graphql.merge(console));
+        servers.spawn(serve_on("admin", tcp, admin, state.shutdown.clone()));
     }
     servers.spawn(async move {
         os_signal().await;

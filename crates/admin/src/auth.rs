@@ -41,6 +41,10 @@ pub struct Caller {
     pub authority: Authority,
     /// The peer address, for the audit log.
     pub source: Option<String>,
+    /// The `jti` of the access token the caller presented (the console revokes it at sign-out).
+    pub token_id: String,
+    /// When that token expires, seconds since the epoch.
+    pub expires_at: i64,
 }
 
 /// Access to one brand, granted by [`Caller::brand`].
@@ -132,7 +136,14 @@ pub async fn authenticate(
             "the token carries neither {PLATFORM_ADMIN_SCOPE} (system brand) nor {BRAND_ADMIN_SCOPE}"
         )));
     };
-    Ok(Caller { client_id: claims.client_id, brand: scope.key().clone(), authority, source })
+    Ok(Caller {
+        client_id: claims.client_id,
+        brand: scope.key().clone(),
+        authority,
+        source,
+        token_id: claims.jti,
+        expires_at: claims.exp,
+    })
 }
 
 /// The brand named by an unverified token's `brand` claim, if it exists.
