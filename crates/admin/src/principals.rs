@@ -161,6 +161,7 @@ async fn list(
     ctx: &Context<'_>,
     kind: PrincipalKind,
     brand_key: &str,
+    search: Option<&str>,
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<Connection<String, PrincipalNode, TotalCount, EmptyFields>> {
@@ -170,11 +171,13 @@ async fn list(
     let cursor_kind = kind.as_str();
     let after = after.map(|c| decode_cursor(cursor_kind, &c)).transpose()?;
     let store = &grants.store;
-    let mut page =
-        store.list_principals(access.scope(), kind, after.as_deref(), limit + 1).await.map_err(AdminError::from)?;
+    let mut page = store
+        .list_principals(access.scope(), kind, search, after.as_deref(), limit + 1)
+        .await
+        .map_err(AdminError::from)?;
     let has_next = u64::try_from(page.len()).unwrap_or(u64::MAX) > limit;
     page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let total_count = store.count_principals(access.scope(), kind).await.map_err(AdminError::from)?;
+    let total_count = store.count_principals(access.scope(), kind, search).await.map_err(AdminError::from)?;
     let mut connection = Connection::with_additional_fields(after.is_some(), has_next, TotalCount { total_count });
     connection
         .edges
@@ -267,10 +270,11 @@ impl PrincipalQuery {
         &self,
         ctx: &Context<'_>,
         brand_key: String,
+        #[graphql(desc = "Only those whose username starts with this (ASCII case ignored).")] search: Option<String>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, PrincipalNode, TotalCount, EmptyFields>> {
-        list(ctx, PrincipalKind::User, &brand_key, first, after).await
+        list(ctx, PrincipalKind::User, &brand_key, search.as_deref(), first, after).await
     }
 
     /// One operator of a brand.
@@ -290,10 +294,11 @@ impl PrincipalQuery {
         &self,
         ctx: &Context<'_>,
         brand_key: String,
+        #[graphql(desc = "Only those whose username starts with this (ASCII case ignored).")] search: Option<String>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, PrincipalNode, TotalCount, EmptyFields>> {
-        list(ctx, PrincipalKind::Operator, &brand_key, first, after).await
+        list(ctx, PrincipalKind::Operator, &brand_key, search.as_deref(), first, after).await
     }
 }
 

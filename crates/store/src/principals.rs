@@ -4,7 +4,7 @@ use portcullis_tenancy::{
     BrandScope, NewPrincipal, Principal, PrincipalKind, PrincipalStore, PrincipalUpdate, RevocationKind, RevokeAt,
     StoreError, StoreResult,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::convert::{self, to_json};
@@ -108,25 +108,24 @@ impl PrincipalStore for SeaStore {
         &self,
         scope: &BrandScope,
         kind: PrincipalKind,
+        search: Option<&str>,
         after: Option<&str>,
         limit: u64,
     ) -> StoreResult<Vec<Principal>> {
-        let mut query = scoped::<principals::Entity>(scope)
-            .filter(principals::Column::Kind.eq(kind.as_str()))
-            .order_by_asc(principals::Column::Username)
-            .limit(limit);
+        let mut query = of_kind(scope, kind, search).order_by_asc(principals::Column::Username).limit(limit);
         if let Some(after) = after {
             query = query.filter(principals::Column::Username.gt(after));
         }
         query.all(&self.db).await.map_err(map_err)?.into_iter().map(convert::principal).collect()
     }
 
-    async fn count_principals(&self, scope: &BrandScope, kind: PrincipalKind) -> StoreResult<u64> {
-        scoped::<principals::Entity>(scope)
-            .filter(principals::Column::Kind.eq(kind.as_str()))
-            .count(&self.db)
-            .await
-            .map_err(map_err)
+    async fn count_principals(
+        &self,
+        scope: &BrandScope,
+        kind: PrincipalKind,
+        search: Option<&str>,
+    ) -> StoreResult<u64> {
+        of_kind(scope, kind, search).count(&self.db).await.map_err(map_err)
     }
 
     async fn update_principal(
@@ -200,5 +199,26 @@ impl PrincipalStore for SeaStore {
             .map_err(map_err)?
             .map(convert::principal)
             .transpose()
+    }
+}
+
+/// The scoped brand's principals of `kind`, whose username starts with `search` (ASCII case
+/// ignored, the same on SQLite and Postgres; `%`, `_` and `\\` match themselves).
+fn of_kind(scope: &BrandScope, kind: PrincipalKind, search: Option<&str>) -> sea_orm::Select<principals::Entity> {
+    let query = scoped::<principals::Entity>(scope).filter(principals::Column::Kind.eq(kind.as_str()));
+    match search.filter(|s| !s.is_empty()) {
+        Some(prefix) => {
+            let escaped: String = prefix
+                .to_ascii_lowercase()
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            let pattern = LikeExpr::new(format!("{escaped}%")).escape('\\');
+            query.filter(Expr::expr(Func::lower(Expr::col(principals::Column::Username))).like(pattern))
+        }
+        None => query,
     }
 }

@@ -337,3 +337,42 @@ async fn pruning_removes_only_old_dead_records_in_batches() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn principals_are_searched_by_username_prefix_within_their_brand() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let globex = brand(&store, "globex").await;
+        for (id, username) in
+            [("u1", "Alice"), ("u2", "alina"), ("u3", "bob"), ("u4", "al_x"), ("u5", "alZx"), ("u6", "a%b")]
+        {
+            principal(&store, &acme, id, username).await;
+        }
+        principal(&store, &globex, "g1", "alfred").await;
+        // Sorted here: the order of mixed-case names is the database's collation.
+        let page = async |search: Option<&str>, after: Option<&str>, limit: u64| -> Vec<String> {
+            let found = store.list_principals(&acme, PrincipalKind::User, search, after, limit).await.unwrap();
+            found.into_iter().map(|p| p.username).collect()
+        };
+        let names = async |search: Option<&str>, after: Option<&str>| -> Vec<String> {
+            let mut found = page(search, after, 10).await;
+            found.sort();
+            found
+        };
+        let count =
+            async |search: Option<&str>| store.count_principals(&acme, PrincipalKind::User, search).await.unwrap();
+        assert_eq!(names(Some("AL"), None).await, ["Alice", "alZx", "al_x", "alina"], "{}", db.name);
+        assert_eq!(count(Some("al")).await, 4, "{}", db.name);
+        assert_eq!(names(Some("al_"), None).await, ["al_x"], "`_` is literal: {}", db.name);
+        assert_eq!(names(Some("a%"), None).await, ["a%b"], "`%` is literal: {}", db.name);
+        assert_eq!(names(Some("alf"), None).await, Vec::<String>::new(), "another brand's user: {}", db.name);
+        let first = page(Some("al"), None, 2).await;
+        let rest = page(Some("al"), first.last().map(String::as_str), 10).await;
+        let mut all: Vec<String> = first.into_iter().chain(rest).collect();
+        all.sort();
+        assert_eq!(all, ["Alice", "alZx", "al_x", "alina"], "paging within a search: {}", db.name);
+        assert_eq!(count(None).await, 6);
+        assert_eq!(names(Some(""), None).await.len(), 6, "a blank search is no search");
+    })
+    .await;
+}

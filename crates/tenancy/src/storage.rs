@@ -168,20 +168,24 @@ pub trait PrincipalStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Principals of one kind in the scoped brand, by username, after `after` (a username), at
-    /// most `limit`.
+    /// most `limit`; with `search`, only those whose username starts with it (ignoring ASCII
+    /// case; `%` and `_` are literal).
     fn list_principals(
         &self,
         scope: &BrandScope,
         kind: PrincipalKind,
+        search: Option<&str>,
         after: Option<&str>,
         limit: u64,
     ) -> impl Future<Output = StoreResult<Vec<Principal>>> + Send;
 
-    /// How many principals of one kind the scoped brand has.
+    /// How many principals of one kind the scoped brand has (that match `search`, as in
+    /// [`PrincipalStore::list_principals`]).
     fn count_principals(
         &self,
         scope: &BrandScope,
         kind: PrincipalKind,
+        search: Option<&str>,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Applies `update` to a principal (only the fields it sets). Returns whether the principal

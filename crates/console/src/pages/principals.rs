@@ -251,6 +251,8 @@ struct ListPage {
     base: String,
     principals: Vec<Principal>,
     pager: Pager,
+    /// The username prefix searched for.
+    q: String,
     /// The create form's fields.
     draft: Draft,
 }
@@ -304,7 +306,7 @@ fn internal(message: &str) -> Problem {
     Problem { code: "INTERNAL_SERVER_ERROR".into(), message: message.into() }
 }
 
-/// `GET /console/brands/{brand}/{kind}?after=`.
+/// `GET /console/brands/{brand}/{kind}?q=&after=`: `q` searches by username prefix.
 pub(crate) async fn list(
     State(state): State<ConsoleState>,
     session: Session,
@@ -314,7 +316,17 @@ pub(crate) async fn list(
     let Some(kind) = Kind::parse(&kind) else { return super::not_found().await };
     let query = query(raw);
     let shown = Shown { notice: done_notice(&query), draft: Draft::default(), status: StatusCode::OK };
-    render_list(&state, &session, &brand, kind, query.text("after"), shown).await
+    let at = Position { q: query.text("q").unwrap_or_default(), after: query.text("after") };
+    render_list(&state, &session, &brand, kind, at, shown).await
+}
+
+/// Where a list page is: its search and its cursor.
+#[derive(Debug, Clone, Copy, Default)]
+struct Position<'a> {
+    /// The username prefix searched for (empty: everyone).
+    q: &'a str,
+    /// The cursor to continue after.
+    after: Option<&'a str>,
 }
 
 /// What a list page shows besides the list.
@@ -328,21 +340,23 @@ struct Shown {
     status: StatusCode,
 }
 
-/// Renders one page of the list, after the cursor `after`.
+/// Renders one page of the list at `at`.
 async fn render_list(
     state: &ConsoleState,
     session: &Session,
     brand: &str,
     kind: Kind,
-    after: Option<&str>,
+    at: Position<'_>,
     shown: Shown,
 ) -> Response {
     let list = kind.names().list;
     let document = format!(
-        "query($b: String!, $first: Int, $after: String) {{ {list}(brandKey: $b, first: $first, after: $after) {{
+        "query($b: String!, $q: String, $first: Int, $after: String) {{
+          {list}(brandKey: $b, search: $q, first: $first, after: $after) {{
           totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {FIELDS} }} }} }}"
     );
-    let variables = json!({"b": brand, "first": PAGE_SIZE, "after": after});
+    let q = (!at.q.is_empty()).then_some(at.q);
+    let variables = json!({"b": brand, "q": q, "first": PAGE_SIZE, "after": at.after});
     let connection: Connection<Principal> = match api::fetch(state, session, &document, variables, list).await {
         Ok(connection) => connection,
         Err(problem) => return problem_page(&problem, session, brand),
@@ -351,7 +365,8 @@ async fn render_list(
     let page = ListPage {
         l: Layout::signed_in(session, kind.title(), Some(brand), kind.segment()).with_notice(shown.notice),
         kind,
-        pager: Pager::cursor(&base, &[], after, &connection),
+        pager: Pager::cursor(&base, &[("q", at.q)], at.after, &connection),
+        q: at.q.to_owned(),
         base,
         principals: connection.nodes,
         draft: shown.draft,
@@ -388,7 +403,7 @@ pub(crate) async fn create(
         Err(problem) if problem.is_input() => {
             let notice = Some(Notice::failed(problem.message.clone()));
             let shown = Shown { notice, draft: Draft::typed(&form), status: problem.status() };
-            render_list(&state, &session, &brand, kind, None, shown).await
+            render_list(&state, &session, &brand, kind, Position::default(), shown).await
         }
         Err(problem) => problem_page(&problem, &session, &brand),
     }

@@ -131,3 +131,34 @@ async fn operators_have_their_own_pages_and_no_api_tokens() {
         assert!(!users.body.contains(&id), "users and operators are separate");
     }
 }
+
+#[tokio::test]
+async fn users_are_searched_by_username_and_paged_with_the_search_in_the_url() {
+    for console in consoles().await {
+        let mut browser = platform_admin(&console).await;
+        browser.post("/console/brands", &[("key", "acme"), ("name", "Acme")]).await;
+        for n in 0..30 {
+            let username = format!("user-{n:02}");
+            let created = browser
+                .post("/console/brands/acme/users", &[("username", &username), ("password", "correct horse battery")])
+                .await;
+            assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+        }
+        browser.post("/console/brands/acme/users", &[("username", "zed"), ("password", "correct horse battery")]).await;
+        let all = browser.get("/console/brands/acme/users").await;
+        assert!(all.body.contains("25 shown of 31"), "{}", all.body);
+        let found = browser.get("/console/brands/acme/users?q=USER-1").await;
+        found.assert_page(StatusCode::OK);
+        assert!(found.body.contains("10 shown of 10"), "{}", found.body);
+        assert_eq!(found.input("q").as_deref(), Some("USER-1"), "the search stays in the box");
+        assert!(!found.body.contains(">zed<"));
+        let wide = browser.get("/console/brands/acme/users?q=user").await;
+        assert!(wide.body.contains("25 shown of 30"));
+        let next =
+            wide.body.split("rel=\"next\"").next().and_then(|b| b.rsplit("href=\"").next()).expect("a next link");
+        let next = next.split('"').next().expect("href").replace("&#38;", "&").replace("&amp;", "&");
+        assert!(next.contains("q=user"), "the next page keeps the search: {next}");
+        let second = browser.get(&next).await;
+        assert!(second.body.contains("5 shown of 30") && !second.body.contains(">zed<"), "{}", second.body);
+    }
+}
