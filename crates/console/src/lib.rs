@@ -80,5 +80,6 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/brands/{brand}/{kind}/{id}", get(principals::show).post(principals::update))
         .route("/console/brands/{brand}/{kind}/{id}/{action}", post(principals::act))
         .route("/console/{*rest}", get(pages::not_found).post(pages::not_found))
+        .method_not_allowed_fallback(pages::wrong_method)
         .with_state(state)
 }

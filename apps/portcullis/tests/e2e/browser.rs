@@ -4,7 +4,8 @@
 //! request with an unregistered redirect URI; signs out through the confirmation page, and with
 //! an `id_token_hint` straight to the post-logout redirect URI without touching the other brand's
 //! session; and lays the login page out at phone width. Screenshots land in
-//! `target/screenshots/`.
+//! `target/screenshots/`. [`Browser`] and its helpers serve the console's browser test
+//! (`console.rs`) too.
 //!
 //! The browser is Chromium with its `chromedriver` (Debian: `apt-get install chromium
 //! chromium-driver`, which `.ci/run` does). Without `chromedriver` on `PATH` the test fails, unless
@@ -45,12 +46,12 @@ const SKIP_VARIABLE: &str = "PORTCULLIS_SKIP_BROWSER_TESTS";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// The browser window's size, as `--window-size` in [`CHROMIUM_FLAGS`] sets it.
-const WINDOW_WIDTH: u32 = 1024;
-const WINDOW_HEIGHT: u32 = 800;
+pub(crate) const WINDOW_WIDTH: u32 = 1024;
+pub(crate) const WINDOW_HEIGHT: u32 = 800;
 
-/// A phone's viewport (an iPhone 12 to 15), for the login page's narrow layout.
-const PHONE_WIDTH: u32 = 390;
-const PHONE_HEIGHT: u32 = 844;
+/// A phone's viewport (an iPhone 12 to 15), for narrow layouts.
+pub(crate) const PHONE_WIDTH: u32 = 390;
+pub(crate) const PHONE_HEIGHT: u32 = 844;
 
 /// Headless, offline and quiet: no sandbox (CI runs as root), no GPU, no calls home.
 const CHROMIUM_FLAGS: [&str; 8] = [
@@ -70,18 +71,21 @@ const EVIL_REDIRECT_URI: &str = "https://evil.example/cb";
 /// The HTTP status of the current document (Navigation Timing Level 2 `responseStatus`).
 const NAVIGATION_STATUS: &str = "return performance.getEntriesByType('navigation')[0].responseStatus;";
 
-/// Whether the login form fits the viewport's width: the submit button within it, and no
-/// horizontal scrolling.
+/// Whether the page fits the viewport's width: the element `arguments[0]` (a CSS selector)
+/// within it, and no horizontal scrolling.
 const PHONE_LAYOUT: &str = "
-    const button = document.querySelector('button[type=submit]').getBoundingClientRect();
+    const element = document.querySelector(arguments[0]).getBoundingClientRect();
     return {
         innerWidth: window.innerWidth,
-        buttonLeft: button.left,
-        buttonRight: button.right,
+        elementLeft: element.left,
+        elementRight: element.right,
         scrollWidth: document.documentElement.scrollWidth,
-        buttonFits: button.left >= 0 && button.right <= window.innerWidth,
+        elementFits: element.left >= 0 && element.right <= window.innerWidth,
         noSideScroll: document.documentElement.scrollWidth <= window.innerWidth,
     };";
+
+/// The height of the page's content and of the viewport, in CSS pixels.
+const PAGE_HEIGHTS: &str = "return [document.documentElement.scrollHeight, window.innerHeight];";
 
 /// How long chromedriver may take to answer `/status`.
 const DRIVER_DEADLINE: Duration = Duration::from_secs(20);
@@ -231,8 +235,7 @@ async fn login_page_in_a_real_browser() {
         browser.wait_for_heading(&format!("{}-error-page", brand.key), "This sign-in link is not valid").await;
         let url = browser.current_url().await.expect("current URL");
         assert_eq!(url.as_str(), evil.url, "[{}] the browser left the authorization request", brand.key);
-        let status = browser.execute(NAVIGATION_STATUS, vec![]).await.expect("the navigation's status");
-        assert_eq!(status, json!(400), "[{}] the error page's HTTP status", brand.key);
+        assert_eq!(browser.status().await, 400, "[{}] the error page's HTTP status", brand.key);
         browser.assert_branded(brand, "error page").await;
         let links = browser.find_all(Locator::Css("a[href*='evil.example'], form")).await.expect("links");
         assert!(links.is_empty(), "[{}] the error page links or posts somewhere", brand.key);
@@ -289,10 +292,7 @@ async fn login_page_in_a_real_browser() {
     browser.goto(&request.url).await.unwrap_or_else(|e| panic!("open {}: {e}", request.url));
     browser.wait_for_login_page(acme.key).await;
     browser.screenshot(&format!("login-{}-phone", acme.key)).await;
-    let layout = browser.execute(PHONE_LAYOUT, vec![]).await.expect("the layout at phone width");
-    assert_eq!(layout["innerWidth"], json!(PHONE_WIDTH), "[{}] the viewport is not phone-sized: {layout}", acme.key);
-    assert_eq!(layout["buttonFits"], json!(true), "[{}] the submit button sticks out: {layout}", acme.key);
-    assert_eq!(layout["noSideScroll"], json!(true), "[{}] the page scrolls sideways: {layout}", acme.key);
+    browser.assert_fits_phone(&format!("[{}] the login page", acme.key), "button[type=submit]").await;
     browser.sign_in("alice", acme.password).await;
     let code = browser.wait_for_callback(&callback, &request, acme.key).await;
     request.redeem(&code, acme_client, acme.key).await;
@@ -542,26 +542,92 @@ impl Browser {
         .await;
     }
 
+    /// Saves a PNG of the whole page at the window's width (the window made as tall as the
+    /// content for the shot) as `target/screenshots/{name}.png` and returns its path.
+    pub(crate) async fn screenshot_page(&self, name: &str) -> PathBuf {
+        let (_, _, width, height) = self.client.get_window_rect().await.expect("the window's size");
+        let heights = self.client.execute(PAGE_HEIGHTS, vec![]).await.expect("the page's height");
+        let [content, viewport] = [0, 1].map(|i| heights[i].as_u64().unwrap_or_else(|| panic!("heights {heights}")));
+        let tall = height + content.saturating_sub(viewport);
+        let size = |pixels: u64| u32::try_from(pixels).expect("a window size");
+        if tall > height {
+            self.client.set_window_size(size(width), size(tall)).await.expect("a window as tall as the page");
+        }
+        let path = self.screenshot(name).await;
+        if tall > height {
+            self.client.set_window_size(size(width), size(height)).await.expect("the window's size back");
+        }
+        path
+    }
+
+    /// The HTTP status of the current document.
+    pub(crate) async fn status(&self) -> u64 {
+        let status = self.client.execute(NAVIGATION_STATUS, vec![]).await.expect("the navigation's status");
+        status.as_u64().unwrap_or_else(|| panic!("no navigation status: {status}"))
+    }
+
+    /// Checks, in a phone-sized window, that nothing on the page scrolls sideways and that the
+    /// element `selector` fits the width (`what` names the page in messages).
+    pub(crate) async fn assert_fits_phone(&self, what: &str, selector: &str) {
+        let layout = self.client.execute(PHONE_LAYOUT, vec![json!(selector)]).await.expect("the layout at phone width");
+        assert_eq!(layout["innerWidth"], json!(PHONE_WIDTH), "{what}: the viewport is not phone-sized: {layout}");
+        assert_eq!(layout["elementFits"], json!(true), "{what}: {selector} sticks out: {layout}");
+        assert_eq!(layout["noSideScroll"], json!(true), "{what}: the page scrolls sideways: {layout}");
+    }
+
+    /// Types `value` into the (emptied) field `selector`.
+    pub(crate) async fn fill(&self, selector: &str, value: &str) {
+        let input = self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+        input.clear().await.unwrap_or_else(|e| panic!("clear {selector}: {e}"));
+        input.send_keys(value).await.unwrap_or_else(|e| panic!("type into {selector}: {e}"));
+    }
+
     /// Fills the login form and submits it, then waits until a new document has loaded.
     async fn sign_in(&self, username: &str, password: &str) {
-        for (id, value) in [("username", username), ("password", password)] {
-            let input = self.client.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}"));
-            input.clear().await.unwrap_or_else(|e| panic!("clear #{id}: {e}"));
-            input.send_keys(value).await.unwrap_or_else(|e| panic!("type into #{id}: {e}"));
-        }
+        self.fill("#username", username).await;
+        self.fill("#password", password).await;
         // Chromium applies a `form-action` CSP to the redirects that follow the POST too, so
         // `form-action 'self'` leaves the browser on the form instead of at the client.
         let hint = "If the form stayed put, does a Content-Security-Policy `form-action` block the redirect?";
         self.submit(&format!("page-after-signing-in-as-{username}"), hint).await;
     }
 
-    /// Clicks the page's submit button, then waits until a new document has loaded (`name` and
-    /// `hint` as in [`Self::eventually`]).
+    /// Clicks the page's (first) submit button, then waits until a new document has loaded
+    /// (`name` and `hint` as in [`Self::eventually`]).
     async fn submit(&self, name: &str, hint: &str) {
-        // A marker on the old document tells it apart from the one the submission loads.
+        self.click_and_wait(Locator::Css("button[type=submit]"), name, hint).await;
+    }
+
+    /// Clicks `target` (a link or a submit button), then waits until a new document has loaded
+    /// (`name` and `hint` as in [`Self::eventually`]).
+    pub(crate) async fn click_and_wait(&self, target: Locator<'_>, name: &str, hint: &str) {
+        self.mark_and_click(target, name).await;
+        self.wait_for_new_page(name, hint).await;
+    }
+
+    /// Clicks `target`, a submit button whose form asks `window.confirm` first, accepts the
+    /// dialog, waits until a new document has loaded, and returns the dialog's text.
+    pub(crate) async fn confirm_and_wait(&self, target: Locator<'_>, name: &str) -> String {
+        self.mark_and_click(target, name).await;
+        let hint = "Expected a confirmation dialog (form[data-confirm] and console.js).";
+        // Only alert commands here: any other command would dismiss the dialog.
+        let text =
+            self.eventually(&format!("{name}-dialog"), hint, async |client| client.get_alert_text().await.ok()).await;
+        self.client.accept_alert().await.unwrap_or_else(|e| panic!("{name}: accept the dialog: {e}"));
+        self.wait_for_new_page(name, "").await;
+        text
+    }
+
+    /// Marks the current document, so that [`Self::wait_for_new_page`] tells it apart from the
+    /// next one, and clicks `target`.
+    async fn mark_and_click(&self, target: Locator<'_>, name: &str) {
         self.client.execute("window.portcullisOldPage = true;", vec![]).await.expect("mark the page");
-        let submit = self.client.find(Locator::Css("button[type=submit]")).await.expect("a submit button");
-        submit.click().await.expect("click the submit button");
+        let element = self.client.find(target).await.unwrap_or_else(|e| panic!("{name}: no {target:?} to click: {e}"));
+        element.click().await.unwrap_or_else(|e| panic!("{name}: click {target:?}: {e}"));
+    }
+
+    /// Waits until a document without [`Self::mark_and_click`]'s marker has loaded.
+    async fn wait_for_new_page(&self, name: &str, hint: &str) {
         self.eventually(name, hint, async |client| {
             let script = "return window.portcullisOldPage !== true && document.readyState === 'complete';";
             client.execute(script, vec![]).await.is_ok_and(|loaded| loaded == Value::Bool(true)).then_some(())
@@ -570,7 +636,7 @@ impl Browser {
     }
 
     /// Waits for an `<h1>` reading `expected`.
-    async fn wait_for_heading(&self, name: &str, expected: &str) {
+    pub(crate) async fn wait_for_heading(&self, name: &str, expected: &str) {
         let hint = format!("Expected an <h1> {expected:?}.");
         self.eventually(name, &hint, async |client| {
             let text = client.find(Locator::Css("h1")).await.ok()?.text().await.ok()?;

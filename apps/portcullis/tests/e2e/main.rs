@@ -12,6 +12,7 @@ mod bad_input;
 mod bootstrap;
 mod browser;
 mod config_errors;
+mod console;
 mod crash;
 mod fixture;
 mod http;

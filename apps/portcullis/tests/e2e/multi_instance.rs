@@ -99,7 +99,7 @@ async fn two_servers_share_one_database(fixture: &Fixture) {
 }
 
 /// An introspection request by `creds` at `server`.
-async fn introspect(server: &Server, creds: &ClientCredentials, token: &str) -> Reply {
+pub(crate) async fn introspect(server: &Server, creds: &ClientCredentials, token: &str) -> Reply {
     let url = format!("{}/brands/{}/oauth/introspect", server.public_url, creds.brand);
     request_token(&url, Auth::Basic(creds), &[("token", token)]).await
 }

@@ -232,7 +232,10 @@ fn update_input(key: &str, form: &Form) -> Result<Value, String> {
         input.insert("signingAlgorithm".into(), json!(algorithm));
     }
     input.insert("requireAudience".into(), json!(form.checked("require_audience")));
-    input.insert("allowedGrants".into(), json!(form.all("allowed_grants")));
+    // Every grant ticked means "whatever the server supports" (null), as for a new brand.
+    let grants = form.all("allowed_grants");
+    let every = portcullis_core::GrantType::ALL.iter().all(|g| grants.iter().any(|s| s == g.as_str()));
+    input.insert("allowedGrants".into(), if every { Value::Null } else { json!(grants) });
     input.insert("scopeCatalog".into(), json!(form.words("scope_catalog")));
     Ok(Value::Object(input))
 }

@@ -41,6 +41,17 @@ pub(crate) async fn not_found() -> Response {
     page::message(StatusCode::NOT_FOUND, "Not found", "There is no console page at this address.")
 }
 
+/// A console address asked with the wrong method: typically the address of an action (a form's
+/// target) loaded again in the address bar. The action is not repeated.
+pub(crate) async fn wrong_method() -> Response {
+    page::message(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This page cannot be loaded again",
+        "This address belongs to a form that was already sent; one-time values such as new secrets \
+         are not shown twice. Go back to the console.",
+    )
+}
+
 /// A Relay connection as the API returns it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -199,3 +199,18 @@ async fn pages_need_a_session() {
         assert!(expired.body.contains("Your session has ended"));
     }
 }
+
+#[tokio::test]
+async fn reloading_an_actions_address_repeats_nothing() {
+    for console in consoles().await {
+        let mut browser = platform_admin(&console).await;
+        for path in
+            ["/console/sign-out", "/console/brands/system/clients/x/rotate", "/console/brands/system/users/x/api-token"]
+        {
+            let page = browser.get(path).await;
+            page.assert_page(StatusCode::METHOD_NOT_ALLOWED);
+            assert!(page.body.contains("cannot be loaded again"), "{path}");
+        }
+        browser.get("/console/brands").await.assert_page(StatusCode::OK);
+    }
+}
