@@ -128,12 +128,14 @@ pub async fn authenticate(
     let scopes: Vec<&str> = claims.scope.split(' ').collect();
     let authority = if scope.key().as_str() == SYSTEM_BRAND && scopes.contains(&PLATFORM_ADMIN_SCOPE) {
         Authority::Platform
-    } else if scopes.contains(&BRAND_ADMIN_SCOPE) {
+    } else if scopes.contains(&BRAND_ADMIN_SCOPE) && scope.key().as_str() != SYSTEM_BRAND {
+        // The system brand holds the platform administrators' clients: administering it is
+        // administering the platform, so `brand:admin` alone does not reach it.
         Authority::Brand(scope.key().clone())
     } else {
         record_failure(grants, &scope, source.as_deref(), "token without an admin scope").await;
         return Err(AdminError::Forbidden(format!(
-            "the token carries neither {PLATFORM_ADMIN_SCOPE} (system brand) nor {BRAND_ADMIN_SCOPE}"
+            "the token carries neither {PLATFORM_ADMIN_SCOPE} (system brand) nor {BRAND_ADMIN_SCOPE} (other brands)"
         )));
     };
     Ok(Caller {

@@ -8,6 +8,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use common::*;
@@ -166,5 +167,20 @@ async fn a_brand_admin_gets_nothing_of_another_brand_from_any_operation() {
             assert!(body["data"].is_null(), "{name} returned data: {body}");
         }
         assert_eq!(snapshot(&api).await, before, "brand B is unchanged");
+    }
+}
+
+#[tokio::test]
+async fn brand_admin_of_the_system_brand_is_not_an_administrator() {
+    for api in apis().await {
+        // A system-brand client with brand:admin could otherwise rotate the platform
+        // administrator's secret and read the new one: the system brand is platform-only.
+        let (id, secret) = create_client(&api, &api.admin, "system", &["brand:admin"]).await;
+        let bearer = token(&api.grants, "system", &id, &secret, Some("brand:admin")).await;
+        let (status, body) =
+            call(&api, Some(&bearer), "{ clients(brandKey: \"system\") { clientId } }", json!({})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(code(&body), Some("FORBIDDEN"));
+        assert!(body.get("data").is_none_or(Value::is_null), "no data: {body}");
     }
 }

@@ -14,6 +14,9 @@ use crate::ConsoleState;
 use crate::page::{self, Layout};
 use crate::session::Session;
 
+/// The message of an API answer the console could not read.
+const UNREADABLE: &str = "The console could not read the API's answer.";
+
 /// An error the API answered with.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -24,8 +27,14 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn internal() -> Self {
-        Self { code: "INTERNAL_SERVER_ERROR".into(), message: "The console could not read the API's answer.".into() }
+    /// A problem with what the administrator typed, found before the API is asked.
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self { code: "BAD_USER_INPUT".into(), message: message.into() }
+    }
+
+    /// An answer of the API the console cannot use.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self { code: "INTERNAL_SERVER_ERROR".into(), message: message.into() }
     }
 
     /// Whether the problem is with what the administrator typed (shown beside the form).
@@ -51,7 +60,7 @@ impl Problem {
     pub fn page(&self, session: &Session, brand: Option<&str>) -> Response {
         let status = self.status();
         let (heading, message) = match status {
-            StatusCode::UNAUTHORIZED => return page::see_other("/console/sign-in?expired=1"),
+            StatusCode::UNAUTHORIZED => return crate::session::to_sign_in(true),
             StatusCode::FORBIDDEN => ("Not allowed", self.message.as_str()),
             StatusCode::NOT_FOUND => ("Not found", self.message.as_str()),
             StatusCode::SERVICE_UNAVAILABLE => ("Temporarily unavailable", "The API cannot answer right now."),
@@ -62,7 +71,7 @@ impl Problem {
         };
         // A forbidden brand's tabs would only lead to more refusals.
         let brand = brand.filter(|_| status != StatusCode::FORBIDDEN);
-        page::message_in(status, Layout::signed_in(session, heading, brand, ""), message)
+        page::message_in(status, Layout::signed_in(session, heading, brand, page::NO_TAB), message)
     }
 }
 
@@ -88,7 +97,7 @@ pub async fn run(state: &ConsoleState, session: &Session, document: &str, variab
         }
         return Err(Problem { code, message: error.message.clone() });
     }
-    response.data.into_json().map_err(|_| Problem::internal())
+    response.data.into_json().map_err(|_| Problem::internal(UNREADABLE))
 }
 
 /// Runs `document` and reads its top-level `field` as `T`.
@@ -102,6 +111,6 @@ pub async fn fetch<T: DeserializeOwned>(
     let mut data = run(state, session, document, variables).await?;
     serde_json::from_value(data[field].take()).map_err(|e| {
         tracing::error!(field, error = %e, "a console GraphQL answer had an unexpected shape");
-        Problem::internal()
+        Problem::internal(UNREADABLE)
     })
 }

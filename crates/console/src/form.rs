@@ -10,9 +10,16 @@ use http_body_util::{BodyExt, Limited};
 use crate::page;
 
 /// The fields of a query string or a form body.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Form {
     pairs: Vec<(String, String)>,
+}
+
+/// Field names only: forms carry passwords and secrets.
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.pairs.iter().map(|(name, _)| name)).finish()
+    }
 }
 
 impl Form {
@@ -75,11 +82,20 @@ impl Form {
             .collect()
     }
 
-    /// A whole number field; `Ok(None)` when blank.
+    /// A whole number field (at most 2³¹ − 1, as a GraphQL `Int`); `Ok(None)` when blank.
     pub fn number(&self, name: &str, label: &str) -> Result<Option<i64>, String> {
         self.text(name)
-            .map(|v| v.parse::<i64>().map_err(|_| format!("{label} must be a whole number, not '{v}'")))
+            .map(|v| {
+                v.parse::<i32>()
+                    .map(i64::from)
+                    .map_err(|_| format!("{label} must be a whole number below 2147483648, not '{v}'"))
+            })
             .transpose()
+    }
+
+    /// The non-blank lines of a text area, trimmed (URIs, one per line: they may contain commas).
+    pub fn lines(&self, name: &str) -> Vec<String> {
+        self.get(name).unwrap_or_default().lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
     }
 }
 
@@ -98,5 +114,11 @@ mod tests {
         assert!(form.number("name", "Name").is_err());
         assert_eq!(form.get("bad"), Some("%zz"));
         assert_eq!(form.words("list"), ["a", "b", "c"]);
+        assert_eq!(
+            Form::parse(b"u=https://a/cb?x=1,2%0D%0A%0D%0A+https://b/cb+").lines("u"),
+            ["https://a/cb?x=1,2", "https://b/cb"]
+        );
+        assert!(Form::parse(b"n=3000000000").number("n", "N").is_err(), "beyond a GraphQL Int");
+        assert_eq!(format!("{:?}", Form::parse(b"password=hunter2")), "[\"password\"]", "no values in Debug");
     }
 }

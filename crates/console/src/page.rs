@@ -23,6 +23,9 @@ const TABS: [(&str, &str); 7] = [
     ("audit", "Audit log"),
 ];
 
+/// The `tab` of pages that are none of the brand's tabs (error pages).
+pub const NO_TAB: &str = "-";
+
 /// A message at the top of a page: the outcome of the last action.
 #[derive(Debug, Clone)]
 pub struct Notice {
@@ -51,6 +54,8 @@ pub struct Who {
     pub label: String,
     /// `Platform administrator` or `Administrator of {brand}`.
     pub role: String,
+    /// When the session ends (its admin token expires).
+    pub until: String,
     /// The CSRF token of this session's forms.
     pub csrf: String,
     /// Whether the caller sees every brand.
@@ -95,6 +100,7 @@ impl Layout {
             who: Some(Who {
                 label: format!("{} @ {}", caller.client_id, caller.brand),
                 role,
+                until: utc(caller.expires_at),
                 csrf: session.csrf.clone(),
                 platform,
             }),
@@ -164,7 +170,9 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
         Ok(body) => body,
         Err(e) => {
             tracing::error!(error = %e, "a console template failed to render");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response();
+            let mut response = (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response();
+            secure_headers(response.headers_mut());
+            return response;
         }
     };
     let mut response = (status, body).into_response();

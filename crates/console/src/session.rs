@@ -6,7 +6,7 @@
 //! So the session ends when the token expires (the brand's access-token lifetime, 15 minutes by
 //! default), when an administrator revokes it, and at sign-out (which revokes it).
 //!
-//! The cookie is `HttpOnly`, `Secure`, `SameSite=Strict` and scoped to `/console`. Browsers
+//! The cookie is `__Host-` prefixed, `HttpOnly`, `Secure` and `SameSite=Strict`. Browsers
 //! accept `Secure` cookies from `http://localhost` and loopback addresses; anywhere else the
 //! console must be reached over HTTPS (a TLS-terminating proxy in front of the admin listener).
 //!
@@ -31,13 +31,15 @@ use crate::form::Form;
 use crate::page;
 
 /// The session cookie: the admin access token.
-pub const SESSION_COOKIE: &str = "portcullis_console";
+pub const SESSION_COOKIE: &str = "__Host-portcullis_console";
 
 /// The double-submit CSRF cookie of the sign-in form.
-pub const SIGN_IN_CSRF_COOKIE: &str = "portcullis_console_csrf";
+pub const SIGN_IN_CSRF_COOKIE: &str = "__Host-portcullis_console_csrf";
 
-/// The path every console cookie is scoped to.
-const COOKIE_PATH: &str = "/console";
+/// The path of every console cookie: the `__Host-` prefix requires `/` (and `Secure`, and no
+/// `Domain`), which is what makes the cookies impossible to plant from a sibling subdomain or
+/// over plain HTTP. The admin listener's other routes ignore cookies.
+const COOKIE_PATH: &str = "/";
 
 /// The longest cookie value read (an access token is well under 2 KiB).
 const MAX_COOKIE_VALUE: usize = 4096;
@@ -107,7 +109,7 @@ impl FromRequestParts<ConsoleState> for Session {
 
 /// A form posted from a signed-in page: the session, and the form once its CSRF token checked
 /// out.
-#[derive(Debug)]
+#[derive(Debug)] // `Form`'s `Debug` shows field names only.
 pub struct Posted {
     /// Who posted it.
     pub session: Session,
@@ -155,7 +157,7 @@ pub(crate) fn forbidden_form() -> Response {
 }
 
 /// Sends the browser to the sign-in page, deleting a session cookie that no longer works.
-fn to_sign_in(stale: bool) -> Response {
+pub(crate) fn to_sign_in(stale: bool) -> Response {
     let mut response = page::see_other(if stale { "/console/sign-in?expired=1" } else { "/console/sign-in" });
     if stale && let Some(clear) = clear_cookie(SESSION_COOKIE) {
         response.headers_mut().append(SET_COOKIE, clear);
@@ -206,10 +208,10 @@ mod tests {
     #[test]
     fn reads_one_cookie_and_refuses_duplicates() {
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; portcullis_console=eyJ.x.y; b=2"));
+        headers.insert(COOKIE, HeaderValue::from_static("a=1; __Host-portcullis_console=eyJ.x.y; b=2"));
         assert_eq!(read_cookie(&headers, SESSION_COOKIE).as_deref(), Some("eyJ.x.y"));
         assert_eq!(read_cookie(&headers, SIGN_IN_CSRF_COOKIE), None);
-        headers.append(COOKIE, HeaderValue::from_static("portcullis_console=other"));
+        headers.append(COOKIE, HeaderValue::from_static("__Host-portcullis_console=other"));
         assert_eq!(read_cookie(&headers, SESSION_COOKIE), None, "two values: neither is trusted");
     }
 
@@ -218,7 +220,7 @@ mod tests {
         let value = set_cookie(SESSION_COOKIE, "v", 60).expect("header");
         assert_eq!(
             value.to_str().expect("ascii"),
-            "portcullis_console=v; Path=/console; Max-Age=60; HttpOnly; Secure; SameSite=Strict"
+            "__Host-portcullis_console=v; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Strict"
         );
     }
 

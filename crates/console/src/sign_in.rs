@@ -40,6 +40,7 @@ struct SignInPage<'a> {
 /// `GET /console/sign-in`.
 pub async fn page(State(state): State<ConsoleState>, request: Request) -> Response {
     let (mut parts, _) = request.into_parts();
+    let stale = read_cookie(&parts.headers, SESSION_COOKIE).is_some();
     if Session::from_request_parts(&mut parts, &state).await.is_ok() {
         return page::see_other("/console");
     }
@@ -48,33 +49,34 @@ pub async fn page(State(state): State<ConsoleState>, request: Request) -> Respon
         Some(Notice::failed("Your session has ended. Sign in again."))
     } else if query.checked("signed-out") {
         Some(Notice::done("You are signed out."))
+    } else if query.checked("cookie-refused") {
+        Some(Notice::failed(
+            "Your browser did not keep the session cookie, which is only sent over HTTPS: open the \
+             console at an https:// address (or on localhost).",
+        ))
     } else {
         None
     };
-    form(&parts.headers, StatusCode::OK, notice, query.text("brand").unwrap_or(SYSTEM_BRAND), "")
+    let mut response = form(StatusCode::OK, notice, query.text("brand").unwrap_or(SYSTEM_BRAND), "");
+    if stale && let Some(clear) = clear_cookie(SESSION_COOKIE) {
+        response.headers_mut().append(SET_COOKIE, clear);
+    }
+    response
 }
 
-/// The sign-in form, with a CSRF cookie (reusing the browser's when it has one).
-fn form(
-    headers: &http::HeaderMap,
-    status: StatusCode,
-    notice: Option<Notice>,
-    brand: &str,
-    client_id: &str,
-) -> Response {
-    let (csrf, fresh) = match read_cookie(headers, SIGN_IN_CSRF_COOKIE) {
-        Some(value) => (value, false),
-        None => match generate_secret("csrf") {
-            Ok((value, _)) => (value.expose().to_owned(), true),
-            Err(e) => {
-                tracing::error!(error = %e, "no randomness for a CSRF token");
-                return page::unavailable();
-            }
-        },
+/// The sign-in form, with a fresh CSRF cookie (never one the browser brought: it could have been
+/// planted).
+fn form(status: StatusCode, notice: Option<Notice>, brand: &str, client_id: &str) -> Response {
+    let csrf = match generate_secret("csrf") {
+        Ok((value, _)) => value.expose().to_owned(),
+        Err(e) => {
+            tracing::error!(error = %e, "no randomness for a CSRF token");
+            return page::unavailable();
+        }
     };
     let layout = Layout::anonymous("Sign in to the Portcullis console").with_notice(notice);
     let mut response = page::render(status, &SignInPage { l: layout, csrf: &csrf, brand, client_id });
-    if fresh && let Some(cookie) = set_cookie(SIGN_IN_CSRF_COOKIE, &csrf, SIGN_IN_CSRF_TTL) {
+    if let Some(cookie) = set_cookie(SIGN_IN_CSRF_COOKIE, &csrf, SIGN_IN_CSRF_TTL) {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
     response
@@ -93,7 +95,7 @@ pub async fn submit(State(state): State<ConsoleState>, request: Request) -> Resp
     };
     let brand = fields.text("brand").unwrap_or(SYSTEM_BRAND);
     let client_id = fields.text("client_id").unwrap_or_default();
-    let again = |status, message: &str| form(&parts.headers, status, Some(Notice::failed(message)), brand, client_id);
+    let again = |status, message: &str| form(status, Some(Notice::failed(message)), brand, client_id);
     let csrf_ok = match (read_cookie(&parts.headers, SIGN_IN_CSRF_COOKIE), fields.get("csrf")) {
         (Some(cookie), Some(field)) => constant_time_eq(cookie.as_bytes(), field.as_bytes()),
         _ => false,
@@ -107,12 +109,12 @@ pub async fn submit(State(state): State<ConsoleState>, request: Request) -> Resp
     }
     let token = match admin_token(&state, brand, client_id, secret, source.clone()).await {
         Ok(token) => token,
-        Err(SignInError::Wrong) => return again(StatusCode::UNAUTHORIZED, WRONG),
+        Err(SignInError::Wrong) => return again(StatusCode::FORBIDDEN, WRONG),
         Err(SignInError::NotAdmin) => {
             return again(
                 StatusCode::FORBIDDEN,
                 "This client is not an administrator: it needs the client_credentials grant and the \
-                 brand:admin scope (platform:admin for the system brand).",
+                 platform:admin scope (system brand) or the brand:admin scope (other brands).",
             );
         }
         Err(SignInError::Throttled(seconds)) => {
@@ -120,6 +122,9 @@ pub async fn submit(State(state): State<ConsoleState>, request: Request) -> Resp
                 StatusCode::TOO_MANY_REQUESTS,
                 &format!("Too many failed attempts. Try again in {seconds} seconds."),
             );
+        }
+        Err(SignInError::Refused(reason)) => {
+            return again(StatusCode::FORBIDDEN, &format!("The token request was refused: {reason}"));
         }
         Err(SignInError::Unavailable) => return page::unavailable(),
     };
@@ -129,7 +134,8 @@ pub async fn submit(State(state): State<ConsoleState>, request: Request) -> Resp
         Err(response) => return response,
     };
     let lifetime = (session.caller.expires_at - state.grants.clock.now()).max(0);
-    let mut response = page::see_other("/console");
+    // `signed-in` lets the home page tell a refused cookie from no sign-in at all.
+    let mut response = page::see_other("/console?signed-in=1");
     for cookie in
         [set_cookie(SESSION_COOKIE, &token.0, lifetime), clear_cookie(SIGN_IN_CSRF_COOKIE)].into_iter().flatten()
     {
@@ -143,6 +149,8 @@ struct AdminToken(String);
 
 enum SignInError {
     Wrong,
+    /// The brand refused the request for another reason (it requires an audience, say).
+    Refused(String),
     NotAdmin,
     Throttled(u64),
     Unavailable,
@@ -172,29 +180,26 @@ async fn admin_token(
         secret: secret.to_owned(),
         method: ClientAuthMethod::Post,
     };
-    let scopes: &[&str] =
-        if brand == SYSTEM_BRAND { &[PLATFORM_ADMIN_SCOPE, BRAND_ADMIN_SCOPE] } else { &[BRAND_ADMIN_SCOPE] };
-    for wanted in scopes {
-        let request = TokenRequest {
-            grant_type: Some("client_credentials".into()),
-            scope: Some((*wanted).to_owned()),
-            source: source.clone(),
-            ..TokenRequest::default()
-        };
-        match exchange(&state.grants, &scope, Some(&credentials), &request).await {
-            Ok(response) => return Ok(AdminToken(response.access_token)),
-            Err(GrantError::InvalidScope(_)) => {}
-            Err(GrantError::UnauthorizedClient(_)) => return Err(SignInError::NotAdmin),
-            Err(GrantError::InvalidClient { .. }) => return Err(SignInError::Wrong),
-            Err(GrantError::Throttled { retry_after }) => return Err(SignInError::Throttled(retry_after)),
-            Err(e) if e.is_internal() => {
-                tracing::warn!(error = %e, "console sign-in failed");
-                return Err(SignInError::Unavailable);
-            }
-            Err(_) => return Err(SignInError::NotAdmin),
+    // The system brand is administered only with platform:admin (it holds the platform
+    // administrators' clients); every other brand with brand:admin.
+    let wanted = if brand == SYSTEM_BRAND { PLATFORM_ADMIN_SCOPE } else { BRAND_ADMIN_SCOPE };
+    let request = TokenRequest {
+        grant_type: Some("client_credentials".into()),
+        scope: Some(wanted.to_owned()),
+        source,
+        ..TokenRequest::default()
+    };
+    match exchange(&state.grants, &scope, Some(&credentials), &request).await {
+        Ok(response) => Ok(AdminToken(response.access_token)),
+        Err(GrantError::InvalidScope(_) | GrantError::UnauthorizedClient(_)) => Err(SignInError::NotAdmin),
+        Err(GrantError::InvalidClient { .. }) => Err(SignInError::Wrong),
+        Err(GrantError::Throttled { retry_after }) => Err(SignInError::Throttled(retry_after)),
+        Err(e) if e.is_internal() => {
+            tracing::warn!(error = %e, "console sign-in failed");
+            Err(SignInError::Unavailable)
         }
+        Err(e) => Err(SignInError::Refused(e.description())),
     }
-    Err(SignInError::NotAdmin)
 }
 
 /// `POST /console/sign-out`: revokes the session's token (through the API, as the caller) and

@@ -2,8 +2,12 @@
 // - `button[data-copy]` copies the value of the element it names (one-time secrets) and is
 //   hidden until this script shows it.
 // - `form[data-confirm]` asks before a destructive action.
+// - A one-time reveal (`[data-next]`) replaces its history entry with the next page's address,
+//   so reloading or going back and forth never re-sends the form that made the secret.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
+  const reveal = document.querySelector("[data-next]");
+  if (reveal) window.history.replaceState(null, "", reveal.dataset.next);
   for (const button of document.querySelectorAll("button[data-copy]")) {
     const target = document.getElementById(button.dataset.copy);
     const status = document.getElementById(button.dataset.copy + "-status");

@@ -91,13 +91,14 @@ fn cors() -> tower_http::cors::CorsLayer {
 /// The router of the admin listener: health checks, `GET /metrics` (Prometheus), and `extra`
 /// (the management API).
 pub fn admin_router<S: Storage>(state: AppState<S>, extra: Router) -> Router {
+    // The timeout wraps `extra` too (the GraphQL API, the console): it is layered after the merge.
     let router = health::routes::<S>()
         .route("/metrics", get(metrics::handle::<S>))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .with_state(state.clone())
-        .merge(extra);
+        .merge(extra)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
     observed(router, &state.metrics, "admin")
 }
 

@@ -1,6 +1,6 @@
 //! The admin console (`/console` on the admin listener) in a real browser: the platform
 //! administrator signs in with the first-start admin client, creates a brand and a client whose
-//! secret is revealed once (never in a URL, not again on going back or reloading), gets a token
+//! secret is revealed once (never in a URL, not again on reloading or going back), gets a token
 //! with it at the public token endpoint, finds that token in the console and revokes it; creates
 //! a user, enables its API access and regenerates the API token (the old one stops working); a
 //! brand administrator made in the console sees only its brand (403 pages elsewhere); signing
@@ -264,7 +264,7 @@ impl Console<'_> {
 
     /// Reads the one-time reveal page: checks its warning, its copy button and that the URL does
     /// not carry the value; returns who it belongs to (the heading's monospace part) and the
-    /// value, then checks that going back to it, or loading its URL again, shows it no more.
+    /// value, then checks that reloading it, or going back, shows it no more.
     /// With `shot`, takes screenshots `console-{shot}` and, at phone width, `console-{shot}-phone`.
     /// Ends on the page its continue link leads to.
     async fn reveal(&self, shot: Option<&str>, what: &str) -> (String, String) {
@@ -296,16 +296,18 @@ impl Console<'_> {
             self.at_phone_width(&format!("{shot}-phone"), "the reveal page", "#secret").await;
         }
 
-        // Onwards, then back: the POST's answer is not stored, so it is not shown again.
-        self.follow("I have stored it — continue").await;
+        // console.js replaced the reveal's history entry with the continue link's address: a
+        // reload loads that page (nothing is sent again), and going back never shows the value.
         let next = self.browser.current_url().await.expect("current URL");
-        self.assert_not_shown(&value, "the page after the reveal").await;
-        self.browser.back().await.expect("go back");
-        self.assert_not_shown(&value, "going back to the reveal page").await;
+        let link = self.browser.find(Locator::LinkText("I have stored it — continue")).await.expect("continue link");
+        let href = link.attr("href").await.expect("href").expect("an href");
+        assert_eq!(next.path(), href, "the reveal's history entry is the next page");
+        self.browser.refresh().await.expect("reload");
+        self.assert_not_shown(&value, "the reveal page reloaded").await;
         let fields = self.browser.find_all(Locator::Css("input#secret")).await.expect("fields");
-        assert!(fields.is_empty(), "going back shows the reveal page again");
-        self.open(url.path()).await;
-        self.assert_not_shown(&value, "the reveal page's URL loaded again").await;
+        assert!(fields.is_empty(), "reloading shows the reveal page again");
+        self.browser.back().await.expect("go back");
+        self.assert_not_shown(&value, "going back from the reveal page").await;
         self.browser.goto(next.as_str()).await.expect("onwards again");
         (whose, value)
     }
@@ -333,7 +335,7 @@ impl Console<'_> {
             self.shot("new-client").await;
         }
         self.press("Create client").await;
-        self.expect_page("reveal", "/console/brands/acme/clients", "Client created").await;
+        self.browser.wait_for_heading("console-reveal", "Client created").await;
         let (id, secret) = self.reveal(shot, "client secret").await;
         assert_eq!(self.path().await, format!("/console/brands/acme/clients/{id}"), "the continue link");
         ClientCredentials { brand: BRAND.to_owned(), id, secret }

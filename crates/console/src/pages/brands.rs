@@ -199,7 +199,7 @@ pub(crate) async fn update(
 ) -> Response {
     let outcome = match update_input(&key, &form) {
         Ok(input) => api::run(&state, &session, UPDATE, json!({"input": input})).await.map(|_| ()),
-        Err(message) => Err(Problem { code: "BAD_USER_INPUT".into(), message }),
+        Err(message) => Err(Problem::bad_input(message)),
     };
     match outcome {
         Ok(()) => page::see_other(&format!("{}?done=brand-updated", brand_href(&key))),
@@ -220,14 +220,7 @@ fn update_input(key: &str, form: &Form) -> Result<Value, String> {
     for (field, name) in [("display_name", "displayName"), ("logo_url", "logoUrl"), ("primary_color", "primaryColor")] {
         input.insert(name.into(), json!(form.text(field)));
     }
-    for (field, name, label) in [
-        ("access_ttl", "accessTtl", "The access-token lifetime"),
-        ("refresh_ttl", "refreshTtl", "The refresh-token lifetime"),
-    ] {
-        if let Some(seconds) = form.number(field, label)? {
-            input.insert(name.into(), json!(seconds));
-        }
-    }
+    super::lifetimes(form, &mut input)?;
     if let Some(algorithm) = form.text("signing_algorithm") {
         input.insert("signingAlgorithm".into(), json!(algorithm));
     }

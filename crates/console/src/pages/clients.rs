@@ -8,7 +8,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Choice, PAGE_SIZE, Pager, done_notice, grant_choices, page_number, problem_page, query};
+use super::{Choice, PAGE_SIZE, Pager, RevealPage, done_notice, grant_choices, page_number, problem_page, query};
 use crate::ConsoleState;
 use crate::api::{self, Problem};
 use crate::form::Form;
@@ -94,27 +94,11 @@ struct ListPage {
 struct ClientPage {
     l: Layout,
     brand: String,
-    /// `None` for the create form.
+    /// Whether the client exists (its page) or not yet (the create form).
     existing: bool,
     client: Client,
     grants: Vec<Choice>,
     action: String,
-}
-
-/// A one-time reveal: a secret or API token, shown on this response only.
-#[derive(Template)]
-#[template(path = "reveal.html")]
-pub(crate) struct RevealPage<'a> {
-    pub(crate) l: Layout,
-    /// `client secret` or `API token`.
-    pub(crate) what: &'a str,
-    /// Who it belongs to, e.g. the client id.
-    pub(crate) whose: &'a str,
-    /// How it is used, one sentence.
-    pub(crate) usage: &'a str,
-    pub(crate) value: &'a str,
-    /// Where to go next.
-    pub(crate) next: String,
 }
 
 fn clients_href(brand: &str) -> String {
@@ -147,7 +131,8 @@ pub(crate) async fn list(
             needle.is_empty() || c.client_id.to_lowercase().contains(&needle) || c.name.to_lowercase().contains(&needle)
         })
         .collect();
-    let page = page_number(&query);
+    // A page past the end is the last page.
+    let page = page_number(&query).min(matching.len().div_ceil(PAGE_SIZE).max(1));
     let pager = Pager::numbered(&clients_href(&brand), &[("q", &q)], page, matching.len());
     let shown = matching.into_iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
     let layout = Layout::signed_in(&session, "Clients", Some(&brand), "clients").with_notice(done_notice(&query));
@@ -204,8 +189,8 @@ fn typed_client(form: &Form, client_id: &str) -> Client {
         audiences: form.words("audiences"),
         access_ttl: form.number("access_ttl", "").ok().flatten(),
         refresh_ttl: form.number("refresh_ttl", "").ok().flatten(),
-        redirect_uris: form.words("redirect_uris"),
-        post_logout_redirect_uris: form.words("post_logout_redirect_uris"),
+        redirect_uris: form.lines("redirect_uris"),
+        post_logout_redirect_uris: form.lines("post_logout_redirect_uris"),
         public: form.checked("public"),
         enabled: true,
         ..Client::default()
@@ -217,23 +202,12 @@ fn client_input(form: &Form) -> Result<Map<String, Value>, String> {
     let mut input = Map::new();
     input.insert("name".into(), json!(form.text("name").unwrap_or_default()));
     input.insert("grantTypes".into(), json!(form.all("grant_types")));
-    for (field, name) in [
-        ("scopes", "scopes"),
-        ("default_scopes", "defaultScopes"),
-        ("audiences", "audiences"),
-        ("redirect_uris", "redirectUris"),
-        ("post_logout_redirect_uris", "postLogoutRedirectUris"),
-    ] {
+    for (field, name) in [("scopes", "scopes"), ("default_scopes", "defaultScopes"), ("audiences", "audiences")] {
         input.insert(name.into(), json!(form.words(field)));
     }
-    for (field, name, label) in [
-        ("access_ttl", "accessTtl", "The access-token lifetime"),
-        ("refresh_ttl", "refreshTtl", "The refresh-token lifetime"),
-    ] {
-        if let Some(seconds) = form.number(field, label)? {
-            input.insert(name.into(), json!(seconds));
-        }
-    }
+    input.insert("redirectUris".into(), json!(form.lines("redirect_uris")));
+    input.insert("postLogoutRedirectUris".into(), json!(form.lines("post_logout_redirect_uris")));
+    super::lifetimes(form, &mut input)?;
     Ok(input)
 }
 
@@ -245,7 +219,7 @@ async fn mutate(
     document: &str,
     build: impl FnOnce(&mut Map<String, Value>),
 ) -> Result<Value, Problem> {
-    let mut input = client_input(form).map_err(|message| Problem { code: "BAD_USER_INPUT".into(), message })?;
+    let mut input = client_input(form).map_err(Problem::bad_input)?;
     build(&mut input);
     api::run(state, session, document, json!({"input": input})).await
 }

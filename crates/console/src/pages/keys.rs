@@ -9,7 +9,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::tokens::{badge_class, input_failure};
+use super::{badge_class, input_failure};
 use super::{done_notice, problem_page, query};
 use crate::ConsoleState;
 use crate::api;

@@ -8,6 +8,7 @@ pub(crate) mod keys;
 pub(crate) mod principals;
 pub(crate) mod tokens;
 
+use askama::Template;
 use axum::extract::{RawQuery, Request, State};
 use axum::response::Response;
 use http::StatusCode;
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use crate::ConsoleState;
 use crate::api::Problem;
 use crate::form::Form;
-use crate::page::{self, Notice, brand_href, encode};
+use crate::page::{self, Layout, Notice, brand_href, encode};
 use crate::session::Session;
 
 /// How many rows a list page shows.
@@ -31,6 +32,8 @@ pub(crate) async fn home(State(state): State<ConsoleState>, request: Request) ->
             Some(brand) => page::see_other(&brand_href(brand)),
             None => page::see_other("/console/brands"),
         },
+        // Just signed in, yet no cookie came back: the browser refused it (plain HTTP).
+        Ok(None) if parts.uri.query() == Some("signed-in=1") => page::see_other("/console/sign-in?cookie-refused=1"),
         Ok(None) => page::see_other("/console/sign-in"),
         Err(response) => response,
     }
@@ -76,7 +79,7 @@ pub(crate) struct Pager {
     pub(crate) first: Option<String>,
     /// The next page, when there is one.
     pub(crate) next: Option<String>,
-    /// `Showing 26–50 of 212`, say.
+    /// `26–50 of 212` (numbered pages) or `25 shown of 212` (cursor pages).
     pub(crate) summary: String,
 }
 
@@ -145,6 +148,7 @@ pub(crate) fn done_notice(query: &Form) -> Option<Notice> {
         "deleted" => "Deleted, and its tokens revoked.",
         "api-disabled" => "API access was disabled; the API token stopped working.",
         "revoked" => "The token was revoked.",
+        "revoked-all" => "Every matching live token was revoked.",
         "approved" => "The token was approved: it is accepted again.",
         "attributes" => "The attributes were saved.",
         "key-rotated" => "The signing key was rotated.",
@@ -156,6 +160,18 @@ pub(crate) fn done_notice(query: &Form) -> Option<Notice> {
 /// The page's number (`?page=`, from 1); anything else is the first page.
 pub(crate) fn page_number(query: &Form) -> usize {
     query.text("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| (1..=100_000).contains(p)).unwrap_or(1)
+}
+
+/// Puts the access- and refresh-token lifetime fields into a brand's or client's input: a
+/// number sets the lifetime, a blank field is `null`, which resets it to the default.
+pub(crate) fn lifetimes(form: &Form, input: &mut serde_json::Map<String, serde_json::Value>) -> Result<(), String> {
+    for (field, name, label) in [
+        ("access_ttl", "accessTtl", "The access-token lifetime"),
+        ("refresh_ttl", "refreshTtl", "The refresh-token lifetime"),
+    ] {
+        input.insert(name.into(), serde_json::json!(form.number(field, label)?));
+    }
+    Ok(())
 }
 
 /// One checkbox of a group.
@@ -171,6 +187,32 @@ pub(crate) fn grant_choices(selected: &[String]) -> Vec<Choice> {
         .iter()
         .map(|g| Choice { value: g.as_str(), checked: selected.iter().any(|s| s == g.as_str()) })
         .collect()
+}
+
+/// A one-time reveal: a secret or API token, shown on this response only.
+#[derive(Template)]
+#[template(path = "reveal.html")]
+pub(crate) struct RevealPage<'a> {
+    pub(crate) l: Layout,
+    /// `client secret` or `API token`.
+    pub(crate) what: &'a str,
+    /// Who it belongs to, e.g. the client id.
+    pub(crate) whose: &'a str,
+    /// How it is used, one sentence.
+    pub(crate) usage: &'a str,
+    pub(crate) value: &'a str,
+    /// Where to go next.
+    pub(crate) next: String,
+}
+
+/// The class of a status badge: plain when `live`, `off` (red) otherwise.
+pub(crate) fn badge_class(live: bool) -> &'static str {
+    if live { "status" } else { "status off" }
+}
+
+/// The notice and page status of a refusal of what the administrator typed.
+pub(crate) fn input_failure(problem: &Problem) -> (Option<Notice>, StatusCode) {
+    (Some(Notice::failed(problem.message.clone())), problem.status())
 }
 
 /// A refusal of the API, as a page in the session's frame.

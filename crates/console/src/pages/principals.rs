@@ -12,7 +12,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::clients::RevealPage;
+use super::RevealPage;
 use super::{Connection, PAGE_SIZE, Pager, done_notice, problem_page, query};
 use crate::ConsoleState;
 use crate::api::{self, Problem};
@@ -301,11 +301,6 @@ fn principal_href(brand: &str, kind: Kind, id: &str) -> String {
     format!("{}/{}", list_href(brand, kind), encode(id))
 }
 
-/// An answer of the API the console cannot use.
-fn internal(message: &str) -> Problem {
-    Problem { code: "INTERNAL_SERVER_ERROR".into(), message: message.into() }
-}
-
 /// `GET /console/brands/{brand}/{kind}?q=&after=`: `q` searches by username prefix.
 pub(crate) async fn list(
     State(state): State<ConsoleState>,
@@ -398,7 +393,7 @@ pub(crate) async fn create(
     match api::run(&state, &session, &document, json!({"input": input})).await {
         Ok(data) => match data[names.create][names.one]["id"].as_str() {
             Some(id) => page::see_other(&format!("{}?done=created", principal_href(&brand, kind, id))),
-            None => problem_page(&internal("The API's answer had no id."), &session, &brand),
+            None => problem_page(&Problem::internal("The API's answer had no id."), &session, &brand),
         },
         Err(problem) if problem.is_input() => {
             let notice = Some(Notice::failed(problem.message.clone()));
@@ -541,7 +536,7 @@ async fn issue_api_token(state: &ConsoleState, session: &Session, target: &Targe
     // Read from the raw answer, never through a deserializer whose errors could quote the token.
     let answer = &data["enableApiAccess"];
     let Some(token) = answer["apiToken"].as_str() else {
-        return problem_page(&internal("The API's answer had no token."), session, &target.brand);
+        return problem_page(&Problem::internal("The API's answer had no token."), session, &target.brand);
     };
     let whose = answer["user"]["username"].as_str().unwrap_or(&target.id);
     let page = RevealPage {

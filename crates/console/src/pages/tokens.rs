@@ -11,7 +11,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Connection, PAGE_SIZE, PageInfo, Pager, done_notice, problem_page, query};
+use super::{Connection, PAGE_SIZE, PageInfo, Pager, badge_class, done_notice, input_failure, problem_page, query};
 use crate::ConsoleState;
 use crate::api::{self, Problem};
 use crate::form::Form;
@@ -129,21 +129,6 @@ impl Token {
     }
 }
 
-/// The class of a status badge: plain when `live`, `off` (red) otherwise.
-pub(crate) fn badge_class(live: bool) -> &'static str {
-    if live { "status" } else { "status off" }
-}
-
-/// The notice and page status of a refusal of what the administrator typed.
-pub(crate) fn input_failure(problem: &Problem) -> (Option<Notice>, StatusCode) {
-    (Some(Notice::failed(problem.message.clone())), problem.status())
-}
-
-/// A problem with what the administrator typed that the console finds before the API does.
-fn bad_input(message: impl Into<String>) -> Problem {
-    Problem { code: "BAD_USER_INPUT".into(), message: message.into() }
-}
-
 /// Parses the attributes form: each non-blank line is `name=value`, split at the first `=`,
 /// the name trimmed. The API checks names and values further.
 pub(crate) fn parse_attributes(text: &str) -> Result<Vec<Attribute>, String> {
@@ -211,12 +196,6 @@ impl Search {
 /// `value`, or `None` when blank (a GraphQL `null`: no filter).
 fn non_blank(value: &str) -> Option<&str> {
     Some(value).filter(|v| !v.is_empty())
-}
-
-/// What `revokeTokens` answers.
-#[derive(Debug, Deserialize)]
-struct Revoked {
-    revoked: u64,
 }
 
 /// The list page.
@@ -305,23 +284,17 @@ pub(crate) async fn revoke_all(
 ) -> Response {
     let search = Search::of(&form);
     let outcome = if search.narrowed() {
-        api::fetch::<Revoked>(&state, &session, REVOKE_ALL, search.holder(&brand), "revokeTokens").await
+        api::run(&state, &session, REVOKE_ALL, search.holder(&brand)).await.map(|_| ())
     } else {
-        Err(bad_input("Give a user or client ID to revoke their tokens."))
+        Err(Problem::bad_input("Give a user or client ID to revoke their tokens."))
     };
-    let outcome = match outcome {
-        Ok(Revoked { revoked }) => (Some(revoked_notice(revoked)), StatusCode::OK),
-        Err(problem) if problem.is_input() => input_failure(&problem),
-        Err(problem) => return problem_page(&problem, &session, &brand),
-    };
-    render_list(&state, &session, &brand, search, None, outcome).await
-}
-
-/// How many records a revoke-all revoked (access and refresh tokens both count).
-fn revoked_notice(revoked: u64) -> Notice {
-    match revoked {
-        1 => Notice::done("1 token record was revoked."),
-        n => Notice::done(format!("{n} token records were revoked.")),
+    match outcome {
+        // Post/redirect/get: reloading the list must not revoke again.
+        Ok(()) => page::see_other(&super::link(&tokens_href(&brand), &search.keep(), Some(("done", "revoked-all")))),
+        Err(problem) if problem.is_input() => {
+            render_list(&state, &session, &brand, search, None, input_failure(&problem)).await
+        }
+        Err(problem) => problem_page(&problem, &session, &brand),
     }
 }
 
@@ -389,7 +362,7 @@ async fn set_attributes(
     mut variables: Value,
     text: &str,
 ) -> Result<Value, Problem> {
-    let attributes = parse_attributes(text).map_err(bad_input)?;
+    let attributes = parse_attributes(text).map_err(Problem::bad_input)?;
     if let Some(v) = variables.as_object_mut() {
         v.insert("attributes".into(), json!(attributes));
     }

@@ -44,6 +44,13 @@ async fn brands_are_listed_created_and_configured() {
         assert!(page.body.contains("orders:read\norders:write"));
         assert!(page.body.contains("name=\"require_audience\" value=\"1\" checked"));
 
+        // A blank lifetime resets it to the server's default.
+        let cleared = browser.post("/console/brands/acme", &[("name", "Acme Corp"), ("access_ttl", "")]).await;
+        assert_eq!(cleared.status, StatusCode::SEE_OTHER, "{}", cleared.body);
+        assert_eq!(browser.follow(&cleared).await.input("access_ttl").as_deref(), Some(""));
+        let huge = browser.post("/console/brands/acme", &[("name", "Acme"), ("access_ttl", "3000000000")]).await;
+        huge.assert_page(StatusCode::UNPROCESSABLE_ENTITY);
+
         let bad = browser.post("/console/brands/acme", &[("name", "Acme"), ("primary_color", "red")]).await;
         bad.assert_page(StatusCode::UNPROCESSABLE_ENTITY);
         assert!(bad.body.contains("#rrggbb") || bad.body.contains("colour"), "{}", bad.body);
@@ -155,7 +162,7 @@ async fn public_clients_have_no_secret_to_reveal() {
                     ("grant_types", "authorization_code"),
                     ("public", "1"),
                     ("scopes", "openid"),
-                    ("redirect_uris", "https://app.acme.example/cb"),
+                    ("redirect_uris", "https://app.acme.example/cb?tabs=a,b\r\n\r\nhttps://app.acme.example/other"),
                 ],
             )
             .await;
@@ -163,6 +170,11 @@ async fn public_clients_have_no_secret_to_reveal() {
         let page = browser.follow(&created).await;
         page.assert_page(StatusCode::OK);
         assert!(page.body.contains("Public (no secret"));
+        assert!(
+            page.body.contains("https://app.acme.example/cb?tabs=a,b\nhttps://app.acme.example/other"),
+            "redirect URIs are one per line and may hold commas: {}",
+            page.body
+        );
         assert!(!page.body.contains("/rotate"), "nothing to rotate");
         let refused = browser
             .post(

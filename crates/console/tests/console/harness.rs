@@ -179,13 +179,18 @@ impl<'a> Browser<'a> {
         self.cookies.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// Forgets every cookie.
+    pub fn clear_cookies(&mut self) {
+        self.cookies.clear();
+    }
+
     /// Signs in with a client of `brand`; returns the page the sign-in redirected to.
     pub async fn sign_in(&mut self, brand: &str, id: &str, secret: &str) -> Page {
         self.get("/console/sign-in").await.assert_page(StatusCode::OK);
         let done =
             self.post("/console/sign-in", &[("brand", brand), ("client_id", id), ("client_secret", secret)]).await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-        assert_eq!(done.location(), "/console");
+        assert_eq!(done.location(), "/console?signed-in=1");
         let home = self.follow(&done).await;
         self.follow(&home).await
     }

@@ -12,7 +12,7 @@ async fn sign_in_sets_a_strict_session_cookie_and_sign_out_revokes_it() {
         let form = browser.get("/console/sign-in").await;
         form.assert_page(StatusCode::OK);
         assert!(form.body.contains("autocomplete=\"current-password\""));
-        assert!(browser.cookie("portcullis_console_csrf").is_some(), "the sign-in form's CSRF cookie");
+        assert!(browser.cookie("__Host-portcullis_console_csrf").is_some(), "the sign-in form's CSRF cookie");
         let done = browser
             .post(
                 "/console/sign-in",
@@ -25,9 +25,9 @@ async fn sign_in_sets_a_strict_session_cookie_and_sign_out_revokes_it() {
             .get_all("set-cookie")
             .iter()
             .map(|v| v.to_str().expect("ascii").to_owned())
-            .find(|c| c.starts_with("portcullis_console="))
+            .find(|c| c.starts_with("__Host-portcullis_console="))
             .expect("a session cookie");
-        for attribute in ["Path=/console", "HttpOnly", "Secure", "SameSite=Strict"] {
+        for attribute in ["Path=/;", "HttpOnly", "Secure", "SameSite=Strict"] {
             assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
         }
         let max_age: i64 = cookie
@@ -38,6 +38,7 @@ async fn sign_in_sets_a_strict_session_cookie_and_sign_out_revokes_it() {
             .parse()
             .expect("number");
         assert!((1..=900).contains(&max_age), "the session lives as long as the admin token: {max_age}");
+        assert_eq!(done.location(), "/console?signed-in=1");
         let home = browser.follow(&done).await;
         assert_eq!(home.location(), "/console/brands", "a platform administrator starts at the brand list");
         let brands = browser.follow(&home).await;
@@ -46,11 +47,11 @@ async fn sign_in_sets_a_strict_session_cookie_and_sign_out_revokes_it() {
         assert!(!brands.body.contains(&console.admin_secret), "the secret is never echoed");
 
         // The session's token is revoked at sign-out: replaying the old cookie gets nowhere.
-        let session = browser.cookie("portcullis_console").expect("session").to_owned();
+        let session = browser.cookie("__Host-portcullis_console").expect("session").to_owned();
         let out = browser.post("/console/sign-out", &[]).await;
         assert_eq!(out.location(), "/console/sign-in?signed-out=1");
-        assert!(browser.cookie("portcullis_console").is_none(), "the cookie is deleted");
-        let request = Request::get("/console/brands").header("cookie", format!("portcullis_console={session}"));
+        assert!(browser.cookie("__Host-portcullis_console").is_none(), "the cookie is deleted");
+        let request = Request::get("/console/brands").header("cookie", format!("__Host-portcullis_console={session}"));
         let replay = browser.send(request, Body::empty()).await;
         assert_eq!(replay.status, StatusCode::SEE_OTHER);
         assert_eq!(replay.location(), "/console/sign-in?expired=1", "a revoked session is over");
@@ -72,11 +73,11 @@ async fn failed_sign_ins_say_nothing_about_which_part_was_wrong() {
             let page = browser
                 .post("/console/sign-in", &[("brand", brand), ("client_id", id), ("client_secret", secret)])
                 .await;
-            page.assert_page(StatusCode::UNAUTHORIZED);
+            page.assert_page(StatusCode::FORBIDDEN);
             assert!(page.body.contains(generic), "{}", page.body);
             assert!(page.body.contains("role=\"alert\""));
             assert!(!page.body.contains(secret) || secret == "y", "the secret is never echoed");
-            assert!(browser.cookie("portcullis_console").is_none());
+            assert!(browser.cookie("__Host-portcullis_console").is_none());
         }
         let empty =
             browser.post("/console/sign-in", &[("brand", "system"), ("client_id", ""), ("client_secret", "")]).await;
@@ -96,7 +97,7 @@ async fn a_client_without_an_admin_scope_cannot_sign_in() {
             .await;
         page.assert_page(StatusCode::FORBIDDEN);
         assert!(page.body.contains("not an administrator"), "{}", page.body);
-        assert!(browser.cookie("portcullis_console").is_none());
+        assert!(browser.cookie("__Host-portcullis_console").is_none());
     }
 }
 
@@ -163,7 +164,6 @@ async fn malformed_requests_get_pages_not_crashes() {
         let css = browser.get("/console/static/console.css").await;
         assert_eq!(css.status, StatusCode::OK);
         assert!(css.headers["content-type"].to_str().expect("ascii").starts_with("text/css"));
-        browser.get("/console/static/../Cargo.toml").await;
         browser.get("/console/static/secrets.txt").await.assert_page(StatusCode::NOT_FOUND);
     }
 }
@@ -191,7 +191,8 @@ async fn pages_need_a_session() {
         let post = browser.post_raw("/console/brands", &[("key", "x"), ("name", "x")]).await;
         assert_eq!(post.status, StatusCode::SEE_OTHER);
         assert_eq!(post.location(), "/console/sign-in");
-        let stale = Request::get("/console/brands").header("cookie", "portcullis_console=eyJhbGciOiJub25lIn0.e30.");
+        let stale =
+            Request::get("/console/brands").header("cookie", "__Host-portcullis_console=eyJhbGciOiJub25lIn0.e30.");
         let page = browser.send(stale, Body::empty()).await;
         assert_eq!(page.location(), "/console/sign-in?expired=1", "a forged session is no session");
         let expired = browser.follow(&page).await;
@@ -212,5 +213,44 @@ async fn reloading_an_actions_address_repeats_nothing() {
             assert!(page.body.contains("cannot be loaded again"), "{path}");
         }
         browser.get("/console/brands").await.assert_page(StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_browser_that_refuses_the_session_cookie_is_told_why() {
+    for console in consoles().await {
+        let mut browser = Browser::new(&console);
+        browser.get("/console/sign-in").await;
+        let done = browser
+            .post(
+                "/console/sign-in",
+                &[("brand", "system"), ("client_id", &console.admin_id), ("client_secret", &console.admin_secret)],
+            )
+            .await;
+        // A browser on plain HTTP away from localhost drops the Secure cookie.
+        browser.clear_cookies();
+        let home = browser.follow(&done).await;
+        assert_eq!(home.location(), "/console/sign-in?cookie-refused=1");
+        let page = browser.follow(&home).await;
+        page.assert_page(StatusCode::OK);
+        assert!(page.body.contains("did not keep the session cookie"));
+    }
+}
+
+#[tokio::test]
+async fn a_brand_admin_of_the_system_brand_cannot_sign_in() {
+    for console in consoles().await {
+        let mut admin = platform_admin(&console).await;
+        // A system client with brand:admin only: administering the system brand would be
+        // administering the platform (rotating the platform administrator's secret, say).
+        let (id, secret) = crate::harness::create_client(&mut admin, "system", "insider", "brand:admin").await;
+        let mut browser = Browser::new(&console);
+        browser.get("/console/sign-in").await;
+        let page = browser
+            .post("/console/sign-in", &[("brand", "system"), ("client_id", &id), ("client_secret", &secret)])
+            .await;
+        page.assert_page(StatusCode::FORBIDDEN);
+        assert!(page.body.contains("not an administrator"), "{}", page.body);
+        assert!(browser.cookie("__Host-portcullis_console").is_none());
     }
 }
