@@ -27,7 +27,7 @@ pub(crate) const PAGE_SIZE: usize = 25;
 /// its brand; without a session, the sign-in page.
 pub(crate) async fn home(State(state): State<ConsoleState>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    match Session::of(&state, &parts.headers, None).await {
+    match Session::of(&state, &parts.headers, crate::session::source_of(&parts)).await {
         Ok(Some(session)) => match session.own_brand() {
             Some(brand) => page::see_other(&brand_href(brand)),
             None => page::see_other("/console/brands"),
