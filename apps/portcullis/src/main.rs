@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod connections;
 mod lifecycle;
 mod logging;
 mod master_key;

@@ -1,13 +1,13 @@
 //! `portcullis serve`: first-start bootstrap, listeners, graceful shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener, ListenerExt};
 use portcullis_admin::AdminState;
+use portcullis_config::TlsSettings;
 use portcullis_console::ConsoleState;
 use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::{feed, maintenance, rotation};
@@ -18,8 +18,9 @@ use tokio::task::JoinSet;
 
 use crate::cli::{Listeners, ServeArgs};
 use crate::commands::reveal_client;
+use crate::connections::{self, Limits};
 use crate::platform::Platform;
-use crate::tls::{self, TlsListener};
+use crate::tls::{self, Certificate, TlsListener};
 
 /// How long in-flight requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -48,30 +49,34 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut background = start_background(&platform);
     let mut servers = JoinSet::new();
+    let mut certificates = Vec::new();
     if args.listeners != Listeners::Admin {
         let http = &platform.settings.http;
-        let tcp = bind("public", http.listen).await?;
-        let router = public_router(state.clone());
-        match &http.tls {
-            Some(tls) => {
-                let listener = TlsListener::new(tcp, tls::server_config(tls)?)?;
-                announce("public", "https", listener.local_addr()?);
-                servers.spawn(serve_on("public", listener.tap_io(|_| {}), router, state.shutdown.clone()));
-            }
-            None => {
-                announce("public", "http", tcp.local_addr()?);
-                servers.spawn(serve_on("public", tcp, router, state.shutdown.clone()));
-            }
-        }
+        let limits = Limits { max_connections: http.max_connections, header_read_timeout: http.header_read_timeout };
+        let listener =
+            Endpoint { name: "public", tls_prefix: "http.tls", address: http.listen, tls: http.tls.as_ref() };
+        certificates.extend(listener.start(&mut servers, public_router(state.clone()), limits, &state.shutdown).await?);
     }
     if args.listeners != Listeners::Public {
-        let tcp = bind("admin", platform.settings.admin.listen).await?;
-        announce("admin", "http", tcp.local_addr()?);
+        let admin = &platform.settings.admin;
         let graphql = portcullis_admin::router(AdminState::new(platform.grants.clone(), state.max_body_bytes));
         let console = portcullis_console::router(ConsoleState::new(platform.grants.clone(), state.max_body_bytes));
-        let admin = admin_router(state.clone(), graphql.merge(console));
-        servers.spawn(serve_on("admin", tcp, admin, state.shutdown.clone()));
+        let router = admin_router(state.clone(), graphql.merge(console));
+        let limits = Limits {
+            max_connections: admin.max_connections,
+            header_read_timeout: platform.settings.http.header_read_timeout,
+        };
+        let listener =
+            Endpoint { name: "admin", tls_prefix: "admin.tls", address: admin.listen, tls: admin.tls.as_ref() };
+        if admin.tls.is_none() && !admin.listen.ip().is_loopback() {
+            tracing::warn!(
+                address = %admin.listen,
+                "the admin listener speaks plain HTTP on a non-loopback address: put it behind TLS (admin.tls.*)"
+            );
+        }
+        certificates.extend(listener.start(&mut servers, router, limits, &state.shutdown).await?);
     }
+    background.spawn(tls::keep_fresh(certificates, tls::FILE_CHECK_EVERY));
     servers.spawn(async move {
         os_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
@@ -82,10 +87,9 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
             crate::logging::finish();
             std::process::exit(1);
         });
-        Ok(())
     });
     while let Some(result) = servers.join_next().await {
-        result.context("a listener task failed")??;
+        result.context("a listener task failed")?;
     }
     background.abort_all();
     tracing::info!("stopped");
@@ -109,27 +113,43 @@ fn start_background(platform: &Platform) -> JoinSet<()> {
     tasks
 }
 
-async fn bind(name: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("binding the {name} listener to {addr}"))
+/// A listener to start: where, and with which TLS files if it terminates TLS itself.
+struct Endpoint<'a> {
+    name: &'static str,
+    tls_prefix: &'static str,
+    address: SocketAddr,
+    tls: Option<&'a TlsSettings>,
 }
 
-fn announce(name: &str, scheme: &str, bound: SocketAddr) {
-    tracing::info!(listener = name, address = %bound, scheme, "listening");
-    crate::output::lines(&[format!("{name} listener on {scheme}://{bound}")]);
-}
-
-/// Serves `router` on `listener` until the shutdown signal, with the peer address available to
-/// handlers as `ConnectInfo<SocketAddr>`.
-async fn serve_on<L>(name: &'static str, listener: L, router: Router, shutdown: Shutdown) -> anyhow::Result<()>
-where
-    L: Listener<Addr = SocketAddr>,
-    SocketAddr: for<'a> Connected<IncomingStream<'a, L>>,
-{
-    let app = router.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.wait().await })
-        .await
-        .with_context(|| format!("the {name} listener failed"))
+impl Endpoint<'_> {
+    /// Binds, announces and starts serving `router`; returns the certificate to keep fresh, if any.
+    async fn start(
+        self,
+        servers: &mut JoinSet<()>,
+        router: Router,
+        limits: Limits,
+        shutdown: &Shutdown,
+    ) -> anyhow::Result<Option<Arc<Certificate>>> {
+        let tcp = TcpListener::bind(self.address)
+            .await
+            .with_context(|| format!("binding the {} listener to {}", self.name, self.address))?;
+        let bound = tcp.local_addr()?;
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        tracing::info!(listener = self.name, address = %bound, scheme, max_connections = limits.max_connections, "listening");
+        crate::output::lines(&[format!("{} listener on {scheme}://{bound}", self.name)]);
+        match self.tls {
+            Some(files) => {
+                let certificate = Certificate::load(self.tls_prefix, files)?;
+                let listener = TlsListener::new(tcp, certificate.server_config()?)?;
+                servers.spawn(connections::serve(listener, router, limits, shutdown.clone()));
+                Ok(Some(certificate))
+            }
+            None => {
+                servers.spawn(connections::serve(tcp, router, limits, shutdown.clone()));
+                Ok(None)
+            }
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

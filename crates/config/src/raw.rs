@@ -39,6 +39,8 @@ pub struct RawHttp {
     pub listen: String,
     pub public_url: String,
     pub max_body_bytes: usize,
+    pub max_connections: usize,
+    pub header_read_timeout_secs: u64,
     #[serde(default)]
     pub tls: Option<RawTls>,
 }
@@ -56,6 +58,9 @@ pub struct RawTls {
 #[allow(missing_docs, reason = "see RawSettings")]
 pub struct RawAdmin {
     pub listen: String,
+    pub max_connections: usize,
+    #[serde(default)]
+    pub tls: Option<RawTls>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -107,9 +112,11 @@ impl Default for RawSettings {
                 listen: "127.0.0.1:8080".into(),
                 public_url: "http://127.0.0.1:8080".into(),
                 max_body_bytes: 64 * 1024,
+                max_connections: 4096,
+                header_read_timeout_secs: 10,
                 tls: None,
             },
-            admin: RawAdmin { listen: "127.0.0.1:8081".into() },
+            admin: RawAdmin { listen: "127.0.0.1:8081".into(), max_connections: 256, tls: None },
             secrets: RawSecrets { master_key: None, master_key_file: "portcullis.master.key".into() },
             tokens: RawTokens {
                 access_ttl: 900,

@@ -8,11 +8,14 @@ use std::time::Duration;
 use base64::Engine;
 use url::{Host, Url};
 
-use crate::raw::RawSettings;
+use crate::raw::{RawSettings, RawTls};
 use crate::{ConfigError, Result};
 
 /// The longest token lifetime accepted in configuration (one year).
 const MAX_TTL: u32 = 366 * 24 * 3600;
+
+/// The most connections a listener may be configured to hold open.
+const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
@@ -53,11 +56,16 @@ pub struct HttpSettings {
     pub public_url: String,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Open connections at most; further clients wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Longest a client may take to send a request's head, and longest an idle keep-alive
+    /// connection is kept (both listeners).
+    pub header_read_timeout: Duration,
     /// When set, the public listener terminates TLS itself.
     pub tls: Option<TlsSettings>,
 }
 
-/// `http.tls.*`: PEM files for the public listener.
+/// `http.tls.*` or `admin.tls.*`: PEM files of a listener that terminates TLS itself.
 #[derive(Debug, Clone)]
 pub struct TlsSettings {
     /// Certificate chain, leaf first.
@@ -71,6 +79,10 @@ pub struct TlsSettings {
 pub struct AdminSettings {
     /// Address to bind.
     pub listen: SocketAddr,
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// When set, the admin listener terminates TLS itself.
+    pub tls: Option<TlsSettings>,
 }
 
 /// `secrets.*`
@@ -148,6 +160,32 @@ fn ttl(key: &str, value: u32) -> Result<u32> {
     Ok(value)
 }
 
+fn connections(key: &str, value: usize) -> Result<usize> {
+    if !(1..=MAX_CONNECTIONS).contains(&value) {
+        return Err(invalid(key, &format!("a number from 1 to {MAX_CONNECTIONS}"), value));
+    }
+    Ok(value)
+}
+
+/// Both files or neither; each must exist (whether they form a usable pair is checked when the
+/// listener loads them).
+fn tls_settings(prefix: &str, raw: Option<RawTls>) -> Result<Option<TlsSettings>> {
+    let (cert_key, key_key) = (format!("{prefix}.cert_file"), format!("{prefix}.key_file"));
+    match raw.map(|t| (t.cert_file, t.key_file)) {
+        None | Some((None, None)) => Ok(None),
+        Some((Some(cert), Some(key))) => {
+            for (name, path) in [(&cert_key, &cert), (&key_key, &key)] {
+                if !std::path::Path::new(path).is_file() {
+                    return Err(invalid(name, "the path of a readable PEM file", path));
+                }
+            }
+            Ok(Some(TlsSettings { cert_file: PathBuf::from(cert), key_file: PathBuf::from(key) }))
+        }
+        Some((Some(_), None)) => Err(invalid(&key_key, "a PEM private key to go with cert_file", "nothing")),
+        Some((None, Some(_))) => Err(invalid(&cert_key, "a PEM certificate chain to go with key_file", "nothing")),
+    }
+}
+
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -201,25 +239,19 @@ impl RawSettings {
                 &self.http.public_url,
             ));
         }
-        let tls = match self.http.tls.map(|t| (t.cert_file, t.key_file)) {
-            None | Some((None, None)) => None,
-            Some((Some(cert), Some(key))) => {
-                for (name, path) in [("http.tls.cert_file", &cert), ("http.tls.key_file", &key)] {
-                    if !std::path::Path::new(path).is_file() {
-                        return Err(invalid(name, "the path of a readable PEM file", path));
-                    }
-                }
-                Some(TlsSettings { cert_file: PathBuf::from(cert), key_file: PathBuf::from(key) })
-            }
-            Some((Some(_), None)) => {
-                return Err(invalid("http.tls.key_file", "a PEM private key to go with cert_file", "nothing"));
-            }
-            Some((None, Some(_))) => {
-                return Err(invalid("http.tls.cert_file", "a PEM certificate chain to go with key_file", "nothing"));
-            }
-        };
+        let tls = tls_settings("http.tls", self.http.tls)?;
+        let admin_tls = tls_settings("admin.tls", self.admin.tls)?;
         if self.http.max_body_bytes < 1024 || self.http.max_body_bytes > 16 * 1024 * 1024 {
             return Err(invalid("http.max_body_bytes", "a size from 1024 to 16777216 bytes", self.http.max_body_bytes));
+        }
+        let max_connections = connections("http.max_connections", self.http.max_connections)?;
+        let admin_max_connections = connections("admin.max_connections", self.admin.max_connections)?;
+        if !(1..=300).contains(&self.http.header_read_timeout_secs) {
+            return Err(invalid(
+                "http.header_read_timeout_secs",
+                "a number of seconds from 1 to 300",
+                self.http.header_read_timeout_secs,
+            ));
         }
 
         if let Some(key) = &self.secrets.master_key {
@@ -252,9 +284,11 @@ impl RawSettings {
                 listen,
                 public_url: public.as_str().trim_end_matches('/').to_owned(),
                 max_body_bytes: self.http.max_body_bytes,
+                max_connections,
+                header_read_timeout: Duration::from_secs(self.http.header_read_timeout_secs),
                 tls,
             },
-            admin: AdminSettings { listen: admin_listen },
+            admin: AdminSettings { listen: admin_listen, max_connections: admin_max_connections, tls: admin_tls },
             secrets: SecretsSettings {
                 master_key: self.secrets.master_key,
                 master_key_file: PathBuf::from(self.secrets.master_key_file),

@@ -23,6 +23,9 @@ fn defaults_run_on_embedded_sqlite_on_loopback() {
         assert_eq!(s.tokens.session_ttl, 12 * 3600);
         assert_eq!(s.log.format, LogFormat::Text);
         assert!(s.secrets.master_key.is_none());
+        assert_eq!((s.http.max_connections, s.admin.max_connections), (4096, 256));
+        assert_eq!(s.http.header_read_timeout.as_secs(), 10);
+        assert!(s.http.tls.is_none() && s.admin.tls.is_none());
         Ok(())
     });
 }
@@ -62,6 +65,10 @@ fn bad_values_name_their_key() {
         ("PORTCULLIS_HTTP__PUBLIC_URL", "ftp://x", "http.public_url"),
         ("PORTCULLIS_HTTP__PUBLIC_URL", "http://id.example.com", "http.public_url"),
         ("PORTCULLIS_HTTP__TLS__CERT_FILE", "/etc/cert.pem", "http.tls.key_file"),
+        ("PORTCULLIS_ADMIN__TLS__KEY_FILE", "/etc/key.pem", "admin.tls.cert_file"),
+        ("PORTCULLIS_HTTP__MAX_CONNECTIONS", "0", "http.max_connections"),
+        ("PORTCULLIS_ADMIN__MAX_CONNECTIONS", "many", "admin.max_connections"),
+        ("PORTCULLIS_HTTP__HEADER_READ_TIMEOUT_SECS", "0", "http.header_read_timeout_secs"),
     ];
     for (var, value, key) in cases {
         Jail::expect_with(|jail| {
@@ -105,6 +112,13 @@ fn tls_needs_both_files_and_they_must_exist() {
         jail.set_env("PORTCULLIS_HTTP__TLS__KEY_FILE", "key.pem");
         let tls = load(None, false).unwrap().http.tls.unwrap();
         assert_eq!(tls.cert_file, std::path::PathBuf::from("cert.pem"));
+
+        jail.set_env("PORTCULLIS_ADMIN__TLS__CERT_FILE", "cert.pem");
+        jail.set_env("PORTCULLIS_ADMIN__TLS__KEY_FILE", "gone.pem");
+        assert!(error_text(load(None, false)).contains("admin.tls.key_file"));
+        jail.set_env("PORTCULLIS_ADMIN__TLS__KEY_FILE", "key.pem");
+        let admin = load(None, false).unwrap().admin.tls.unwrap();
+        assert_eq!(admin.key_file, std::path::PathBuf::from("key.pem"));
         Ok(())
     });
 }

@@ -13,6 +13,7 @@ use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State
 use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
+use http::header::X_CONTENT_TYPE_OPTIONS;
 use tracing::Instrument;
 
 use crate::metrics::{ErrorCode, GrantLabel, Metrics, Observation};
@@ -108,9 +109,12 @@ pub(crate) async fn observe(State(observer): State<Observer>, request: Request, 
         error,
         grant,
     });
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+        headers.insert(REQUEST_ID, value);
     }
+    // Every response, whatever produced it: a browser never guesses another content type.
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
 

@@ -331,3 +331,23 @@ async fn browser_applications_may_call_the_token_endpoint_but_not_the_login_page
         assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "the login pages are same-origin only");
     }
 }
+
+#[tokio::test]
+async fn a_stalled_request_body_is_answered_408_once_the_request_timeout_passes() {
+    use futures_util::StreamExt;
+    use tower::ServiceExt;
+
+    let f = fixtures().await.remove(0);
+    // Virtual time from here on: the runtime jumps to the timeout as soon as nothing else can run.
+    tokio::time::pause();
+    let first = futures_util::stream::once(async { Ok::<_, std::io::Error>("grant_type=client_cre") });
+    let request = Request::post("/brands/acme/oauth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from_stream(first.chain(futures_util::stream::pending())))
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let response = f.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert!(started.elapsed() >= portcullis_token_server::REQUEST_TIMEOUT);
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+}

@@ -228,6 +228,17 @@ impl Fixture {
 
     /// [`Self::serve`] with extra environment variables (e.g. `PORTCULLIS_LOG__FORMAT`).
     pub async fn serve_with(&self, env: &[(&str, &str)]) -> Server {
+        self.start(env, "http://127.0.0.1", http::client()).await
+    }
+
+    /// [`Self::serve_with`] for a server whose listeners both terminate TLS (`env` names the
+    /// files): its URLs are `https://localhost:…`, and `client` (which must trust the
+    /// certificate) checks that they answer.
+    pub async fn serve_tls(&self, env: &[(&str, &str)], client: reqwest::Client) -> Server {
+        self.start(env, "https://localhost", client).await
+    }
+
+    async fn start(&self, env: &[(&str, &str)], base: &str, client: reqwest::Client) -> Server {
         let mut child = self
             .command(&["serve"])
             .envs(env.iter().copied())
@@ -240,14 +251,14 @@ impl Fixture {
         let mut server = Server {
             child,
             backend: self.name(),
-            public_url: self.listen_url(),
-            admin_url: format!("http://127.0.0.1:{}", self.admin_port),
+            public_url: format!("{base}:{}", self.http_port),
+            admin_url: format!("{base}:{}", self.admin_port),
             banner: Vec::new(),
             stderr,
         };
         let deadline = Instant::now() + STARTUP_DEADLINE;
         server.read_banner(&stdout, deadline).await;
-        server.wait_healthy(deadline).await;
+        server.wait_healthy(&client, deadline).await;
         server
     }
 }
@@ -304,9 +315,7 @@ impl Server {
     /// Sends SIGTERM (a graceful shutdown) and waits for the process to exit, at most
     /// `deadline`. Returns how it ended.
     pub fn terminate(mut self, deadline: Duration) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
-        assert!(sent.success(), "[{}] kill -TERM {pid} failed", self.backend);
+        self.signal("TERM");
         let until = Instant::now() + deadline;
         loop {
             if let Some(status) = self.child.try_wait().expect("poll the server") {
@@ -322,6 +331,18 @@ impl Server {
         }
     }
 
+    /// Sends a signal by name (`HUP`, `TERM`, …) to the process.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("run kill");
+        assert!(sent.success(), "[{}] kill -{name} {pid} failed", self.backend);
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("poll the server").is_none()
+    }
+
     /// Fails the test with the server's stderr when it exited.
     fn check_running(&mut self) {
         if let Some(status) = self.child.try_wait().expect("poll the server") {
@@ -330,9 +351,8 @@ impl Server {
     }
 
     async fn read_banner(&mut self, stdout: &Receiver<String>, deadline: Instant) {
-        let announced = |banner: &[String], name: &str| {
-            banner.iter().any(|l| l.starts_with(&format!("{name} listener on http://")))
-        };
+        let announced =
+            |banner: &[String], name: &str| banner.iter().any(|l| l.starts_with(&format!("{name} listener on ")));
         while !(announced(&self.banner, "public") && announced(&self.banner, "admin")) {
             match stdout.try_recv() {
                 Ok(line) => {
@@ -359,8 +379,7 @@ impl Server {
         }
     }
 
-    async fn wait_healthy(&mut self, deadline: Instant) {
-        let client = http::client();
+    async fn wait_healthy(&mut self, client: &reqwest::Client, deadline: Instant) {
         for base in [self.public_url.clone(), self.admin_url.clone()] {
             let url = format!("{base}/healthz");
             loop {

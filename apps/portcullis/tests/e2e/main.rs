@@ -16,6 +16,7 @@ mod console;
 mod crash;
 mod fixture;
 mod http;
+mod listeners;
 mod multi_instance;
 mod oauth_client;
 mod oidc_login;
