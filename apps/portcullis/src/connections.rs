@@ -1,6 +1,6 @@
 //! Serving HTTP/1.1 connections on a listener: at most `max_connections` open at once, a deadline
 //! for every request head (which also closes idle keep-alive connections, so neither a slow
-//! client nor an idle one holds a slot for good), the peer address for handlers, and a graceful
+//! client nor an idle one holds a slot for good), the client's address for handlers, and a graceful
 //! shutdown that lets requests in flight finish.
 
 use std::convert::Infallible;
@@ -17,9 +17,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use portcullis_config::IpNetwork;
 use portcullis_token_server::Shutdown;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+
+use crate::client_address;
 
 /// What a listener allows its clients.
 #[derive(Debug, Clone, Copy)]
@@ -33,8 +36,16 @@ pub struct Limits {
 
 /// Serves `router` on `listener` until `shutdown`, then waits for open connections to finish
 /// their requests (the caller bounds that wait).
-pub async fn serve<L>(listener: L, router: Router, limits: Limits, shutdown: Shutdown)
-where
+///
+/// Handlers see the peer as `ConnectInfo<SocketAddr>`: the client's address as
+/// [`client_address::resolve`] finds it behind `trusted_proxies`.
+pub async fn serve<L>(
+    listener: L,
+    router: Router,
+    limits: Limits,
+    trusted_proxies: Arc<[IpNetwork]>,
+    shutdown: Shutdown,
+) where
     L: Listener<Addr = SocketAddr>,
 {
     let mut listener = listener;
@@ -53,9 +64,10 @@ where
             } => accepted,
         };
         let Some((slot, io, peer)) = accepted else { break };
-        let router = router.clone();
+        let (router, trusted_proxies) = (router.clone(), Arc::clone(&trusted_proxies));
         let service = service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
+            let client = client_address::resolve(peer, request.headers(), &trusted_proxies);
+            request.extensions_mut().insert(ConnectInfo(client));
             let router = router.clone();
             async move { Ok::<_, Infallible>(router.oneshot(request.map(Body::new)).await.unwrap_or_else(|e| match e {})) }
         });

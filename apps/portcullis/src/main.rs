@@ -1,6 +1,7 @@
 //! `portcullis`: the server (`serve`), migrations, bootstrap and offline administration.
 
 mod cli;
+mod client_address;
 mod commands;
 mod connections;
 mod lifecycle;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use portcullis_admin::AdminState;
-use portcullis_config::TlsSettings;
+use portcullis_config::{IpNetwork, TlsSettings};
 use portcullis_console::ConsoleState;
 use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::{feed, maintenance, rotation};
@@ -50,12 +50,14 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
     let mut background = start_background(&platform);
     let mut servers = JoinSet::new();
     let mut certificates = Vec::new();
+    let proxies: Arc<[IpNetwork]> = platform.settings.http.trusted_proxies.clone().into();
     if args.listeners != Listeners::Admin {
         let http = &platform.settings.http;
         let limits = Limits { max_connections: http.max_connections, header_read_timeout: http.header_read_timeout };
         let listener =
             Endpoint { name: "public", tls_prefix: "http.tls", address: http.listen, tls: http.tls.as_ref() };
-        certificates.extend(listener.start(&mut servers, public_router(state.clone()), limits, &state.shutdown).await?);
+        let router = public_router(state.clone());
+        certificates.extend(listener.start(&mut servers, router, limits, &proxies, &state.shutdown).await?);
     }
     if args.listeners != Listeners::Public {
         let admin = &platform.settings.admin;
@@ -74,7 +76,7 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
                 "the admin listener speaks plain HTTP on a non-loopback address: put it behind TLS (admin.tls.*)"
             );
         }
-        certificates.extend(listener.start(&mut servers, router, limits, &state.shutdown).await?);
+        certificates.extend(listener.start(&mut servers, router, limits, &proxies, &state.shutdown).await?);
     }
     background.spawn(tls::keep_fresh(certificates, tls::FILE_CHECK_EVERY));
     servers.spawn(async move {
@@ -128,6 +130,7 @@ impl Endpoint<'_> {
         servers: &mut JoinSet<()>,
         router: Router,
         limits: Limits,
+        proxies: &Arc<[IpNetwork]>,
         shutdown: &Shutdown,
     ) -> anyhow::Result<Option<Arc<Certificate>>> {
         let tcp = TcpListener::bind(self.address)
@@ -141,11 +144,11 @@ impl Endpoint<'_> {
             Some(files) => {
                 let certificate = Certificate::load(self.tls_prefix, files)?;
                 let listener = TlsListener::new(tcp, certificate.server_config()?)?;
-                servers.spawn(connections::serve(listener, router, limits, shutdown.clone()));
+                servers.spawn(connections::serve(listener, router, limits, Arc::clone(proxies), shutdown.clone()));
                 Ok(Some(certificate))
             }
             None => {
-                servers.spawn(connections::serve(tcp, router, limits, shutdown.clone()));
+                servers.spawn(connections::serve(tcp, router, limits, Arc::clone(proxies), shutdown.clone()));
                 Ok(None)
             }
         }

@@ -6,6 +6,7 @@
 //! and [`RawSettings::validate`] turns them into typed [`Settings`]; every error names the key
 //! and the expected form.
 
+mod network;
 mod raw;
 mod settings;
 
@@ -14,6 +15,7 @@ use std::path::Path;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 
+pub use network::{InvalidNetwork, IpNetwork};
 pub use raw::RawSettings;
 pub use settings::{
     AdminSettings, DatabaseSettings, HttpSettings, KeySettings, LogFormat, LogSettings, SecretsSettings, Settings,

@@ -41,6 +41,7 @@ pub struct RawHttp {
     pub max_body_bytes: usize,
     pub max_connections: usize,
     pub header_read_timeout_secs: u64,
+    pub trusted_proxies: Vec<String>,
     #[serde(default)]
     pub tls: Option<RawTls>,
 }
@@ -114,6 +115,7 @@ impl Default for RawSettings {
                 max_body_bytes: 64 * 1024,
                 max_connections: 4096,
                 header_read_timeout_secs: 10,
+                trusted_proxies: Vec::new(),
                 tls: None,
             },
             admin: RawAdmin { listen: "127.0.0.1:8081".into(), max_connections: 256, tls: None },

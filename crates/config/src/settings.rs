@@ -8,6 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use url::{Host, Url};
 
+use crate::network::IpNetwork;
 use crate::raw::{RawSettings, RawTls};
 use crate::{ConfigError, Result};
 
@@ -61,6 +62,9 @@ pub struct HttpSettings {
     /// Longest a client may take to send a request's head, and longest an idle keep-alive
     /// connection is kept (both listeners).
     pub header_read_timeout: Duration,
+    /// Peers whose `X-Forwarded-For` names the client (TLS-terminating proxies, load
+    /// balancers); from any other peer the header is ignored. Applies to both listeners.
+    pub trusted_proxies: Vec<IpNetwork>,
     /// When set, the public listener terminates TLS itself.
     pub tls: Option<TlsSettings>,
 }
@@ -244,6 +248,16 @@ impl RawSettings {
         if self.http.max_body_bytes < 1024 || self.http.max_body_bytes > 16 * 1024 * 1024 {
             return Err(invalid("http.max_body_bytes", "a size from 1024 to 16777216 bytes", self.http.max_body_bytes));
         }
+        let trusted_proxies = self
+            .http
+            .trusted_proxies
+            .iter()
+            .map(|block| {
+                block
+                    .parse()
+                    .map_err(|_| invalid("http.trusted_proxies", "addresses or CIDR blocks such as 10.0.0.0/8", block))
+            })
+            .collect::<Result<Vec<IpNetwork>>>()?;
         let max_connections = connections("http.max_connections", self.http.max_connections)?;
         let admin_max_connections = connections("admin.max_connections", self.admin.max_connections)?;
         if !(1..=300).contains(&self.http.header_read_timeout_secs) {
@@ -286,6 +300,7 @@ impl RawSettings {
                 max_body_bytes: self.http.max_body_bytes,
                 max_connections,
                 header_read_timeout: Duration::from_secs(self.http.header_read_timeout_secs),
+                trusted_proxies,
                 tls,
             },
             admin: AdminSettings { listen: admin_listen, max_connections: admin_max_connections, tls: admin_tls },

@@ -26,6 +26,7 @@ fn defaults_run_on_embedded_sqlite_on_loopback() {
         assert_eq!((s.http.max_connections, s.admin.max_connections), (4096, 256));
         assert_eq!(s.http.header_read_timeout.as_secs(), 10);
         assert!(s.http.tls.is_none() && s.admin.tls.is_none());
+        assert!(s.http.trusted_proxies.is_empty());
         Ok(())
     });
 }
@@ -69,6 +70,7 @@ fn bad_values_name_their_key() {
         ("PORTCULLIS_HTTP__MAX_CONNECTIONS", "0", "http.max_connections"),
         ("PORTCULLIS_ADMIN__MAX_CONNECTIONS", "many", "admin.max_connections"),
         ("PORTCULLIS_HTTP__HEADER_READ_TIMEOUT_SECS", "0", "http.header_read_timeout_secs"),
+        ("PORTCULLIS_HTTP__TRUSTED_PROXIES", "[\"10.0.0.0/33\"]", "http.trusted_proxies"),
     ];
     for (var, value, key) in cases {
         Jail::expect_with(|jail| {
@@ -143,6 +145,17 @@ fn unknown_keys_and_missing_files_are_reported() {
     Jail::expect_with(|_| {
         let missing = load(Some(std::path::Path::new("nope.toml")), false);
         assert!(matches!(missing, Err(ConfigError::MissingFile(_))));
+        Ok(())
+    });
+}
+
+#[test]
+fn trusted_proxies_are_address_blocks() {
+    Jail::expect_with(|jail| {
+        jail.set_env("PORTCULLIS_HTTP__TRUSTED_PROXIES", "[\"10.0.0.0/8\", \"2001:db8::1\"]");
+        let proxies = load(None, false).unwrap().http.trusted_proxies;
+        let shown: Vec<String> = proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "2001:db8::1/128"]);
         Ok(())
     });
 }

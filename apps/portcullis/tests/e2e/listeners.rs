@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::fixture::{Fixture, Server};
+use crate::fixture::{ClientCredentials, Fixture, Server};
 use crate::http::{self, Reply};
 
 type Generated = rcgen::CertifiedKey<rcgen::KeyPair>;
@@ -244,4 +244,49 @@ async fn every_response_carries_the_hygiene_headers() {
             assert!(!csp.contains("script-src 'unsafe-inline'") && !csp.contains("'unsafe-eval'"), "{name}: {csp}");
         }
     }
+}
+
+/// A client_credentials request through a proxy that says it came from `forwarded`.
+async fn attempt(server: &Server, app: &ClientCredentials, forwarded: &str, secret: &str) -> u16 {
+    http::client()
+        .post(server.token_url(&app.brand))
+        .header("x-forwarded-for", forwarded)
+        .basic_auth(&app.id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token request")
+        .status()
+        .as_u16()
+}
+
+/// As many failures from `forwarded` as the per-client-and-address limit allows.
+async fn fail_from(server: &Server, app: &ClientCredentials, forwarded: &str) {
+    for _ in 0..portcullis_grants::throttle::PER_CLIENT_AND_SOURCE {
+        assert_eq!(attempt(server, app, forwarded, "wrong").await, 401);
+    }
+}
+
+/// Behind a trusted proxy, throttling keys on the client named by `X-Forwarded-For`: one
+/// client's failures lock out that client only. From an untrusted peer the header is ignored.
+#[tokio::test]
+async fn trusted_proxies_name_the_client_that_throttling_sees() {
+    let fixture = Fixture::sqlite();
+    fixture.create_brand("acme", &[]);
+    let app = fixture.create_client("acme", &["--grant", "client_credentials"]);
+    let server = fixture.serve_with(&[("PORTCULLIS_HTTP__TRUSTED_PROXIES", "[\"127.0.0.0/8\"]")]).await;
+    // The leftmost entry is the client's own claim, which is never believed.
+    fail_from(&server, &app, "203.0.113.250, 198.51.100.7").await;
+    let locked = attempt(&server, &app, "198.51.100.7", &app.secret).await;
+    assert_ne!(locked, 200, "the failing client is not locked out");
+    let other = attempt(&server, &app, "203.0.113.250, 198.51.100.8", &app.secret).await;
+    assert_eq!(other, 200, "another client behind the proxy is locked out");
+    drop(server);
+
+    // Without trust, every request is the proxy's: the header changes nothing.
+    let app = fixture.create_client("acme", &["--grant", "client_credentials"]);
+    let server = fixture.serve().await;
+    fail_from(&server, &app, "198.51.100.7").await;
+    let other = attempt(&server, &app, "198.51.100.8", &app.secret).await;
+    assert_ne!(other, 200, "an untrusted X-Forwarded-For was believed");
 }
