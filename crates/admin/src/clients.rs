@@ -137,7 +137,7 @@ pub struct UpdateClientPayload {
 }
 
 /// What `createClient` returns: the secret, this once.
-#[derive(Debug, SimpleObject)]
+#[derive(SimpleObject)]
 pub struct CreateClientPayload {
     /// The new client.
     pub client: ClientNode,
@@ -146,13 +146,25 @@ pub struct CreateClientPayload {
     pub client_secret: Option<String>,
 }
 
+impl std::fmt::Debug for CreateClientPayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateClientPayload").field("client", &self.client).finish_non_exhaustive()
+    }
+}
+
 /// What `rotateClientSecret` returns: the new secret, this once.
-#[derive(Debug, SimpleObject)]
+#[derive(SimpleObject)]
 pub struct RotateClientSecretPayload {
     /// The client after rotation.
     pub client: ClientNode,
     /// The new secret. Store it now: it is never shown again.
     pub client_secret: String,
+}
+
+impl std::fmt::Debug for RotateClientSecretPayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RotateClientSecretPayload").field("client", &self.client).finish_non_exhaustive()
+    }
 }
 
 /// What `deleteClient` returns.

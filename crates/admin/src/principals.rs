@@ -58,7 +58,7 @@ impl From<&Principal> for PrincipalNode {
 }
 
 /// What `createUser` and `createOperator` take.
-#[derive(Debug, InputObject)]
+#[derive(InputObject)]
 pub struct CreatePrincipalInput {
     /// The brand.
     pub brand_key: String,
@@ -75,8 +75,18 @@ pub struct CreatePrincipalInput {
     pub name: Option<String>,
 }
 
+impl std::fmt::Debug for CreatePrincipalInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatePrincipalInput")
+            .field("brand_key", &self.brand_key)
+            .field("username", &self.username)
+            .field("permissions", &self.permissions)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What `updateUser` and `updateOperator` take: what to change.
-#[derive(Debug, InputObject)]
+#[derive(InputObject)]
 pub struct UpdatePrincipalInput {
     /// The brand.
     pub brand_key: String,
@@ -90,6 +100,17 @@ pub struct UpdatePrincipalInput {
     pub email: MaybeUndefined<String>,
     /// A new full name; `null` removes it, absent keeps it.
     pub name: MaybeUndefined<String>,
+}
+
+impl std::fmt::Debug for UpdatePrincipalInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdatePrincipalInput")
+            .field("brand_key", &self.brand_key)
+            .field("id", &self.id)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("permissions", &self.permissions)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `MaybeUndefined` as a change: absent → `None` (keep), `null` → `Some(None)` (clear).
@@ -116,12 +137,18 @@ pub struct CreateOperatorPayload {
 }
 
 /// What `enableApiAccess` returns: the token, this once.
-#[derive(Debug, SimpleObject)]
+#[derive(SimpleObject)]
 pub struct EnableApiAccessPayload {
     /// The user.
     pub user: PrincipalNode,
     /// The API token for HTTP Basic `username:apiToken`. Store it now: it is never shown again.
     pub api_token: String,
+}
+
+impl std::fmt::Debug for EnableApiAccessPayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnableApiAccessPayload").field("user", &self.user).finish_non_exhaustive()
+    }
 }
 
 /// What changes to a principal return.

@@ -26,7 +26,7 @@ pub struct AccessGrant<'a> {
 }
 
 /// A minted, recorded access token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IssuedAccessToken {
     /// The JWT.
     pub token: String,
@@ -34,6 +34,16 @@ pub struct IssuedAccessToken {
     pub expires_in: u32,
     /// Its claims.
     pub claims: AccessTokenClaims,
+}
+
+impl std::fmt::Debug for IssuedAccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The JWT is a bearer credential: never in a log line.
+        f.debug_struct("IssuedAccessToken")
+            .field("expires_in", &self.expires_in)
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Signs an RFC 9068 access token with the brand's active key and records it. Returns only

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// The successful token response (RFC 6749 §5.1).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
@@ -31,6 +31,18 @@ pub struct TokenResponse {
     /// An ID token, for OpenID Connect requests (scope `openid`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens are bearer credentials: never in a log line.
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Grant types this server implements today.
@@ -110,4 +122,26 @@ where
         refresh_token: Some(refresh_value),
         id_token: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_token() {
+        let response = TokenResponse {
+            access_token: "eyJ.access.sig".into(),
+            token_type: "Bearer",
+            expires_in: 900,
+            scope: "read".into(),
+            refresh_token: Some("pcr_refresh_value".into()),
+            id_token: Some("eyJ.id.sig".into()),
+        };
+        let shown = format!("{response:?}");
+        for secret in ["eyJ.access.sig", "pcr_refresh_value", "eyJ.id.sig"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("read") && shown.contains("[redacted]"), "{shown}");
+    }
 }

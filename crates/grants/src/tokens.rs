@@ -14,11 +14,19 @@ use crate::{GrantContext, GrantError, GrantResult};
 pub const REFRESH_TOKEN_PREFIX: &str = "pcr";
 
 /// An access token and the refresh token that goes with it (value in clear, record to store).
-#[derive(Debug)]
 pub(crate) struct IssuedPair {
     pub(crate) access: IssuedAccessToken,
     pub(crate) refresh_value: String,
     pub(crate) refresh_record: RefreshToken,
+}
+
+impl std::fmt::Debug for IssuedPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedPair")
+            .field("access", &self.access)
+            .field("refresh_record", &self.refresh_record)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the pair grants.

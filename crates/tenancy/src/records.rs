@@ -153,7 +153,7 @@ impl PrincipalKind {
 }
 
 /// A user or operator of a brand.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Principal {
     /// Public, server-generated id (the `sub` of its tokens).
     pub id: String,
@@ -175,6 +175,20 @@ pub struct Principal {
     pub email: Option<String>,
     /// Full name (the `name` claim), if known.
     pub name: Option<String>,
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("username", &self.username)
+            .field("permissions", &self.permissions)
+            .field("enabled", &self.enabled)
+            .field("created_at", &self.created_at)
+            .field("api_token_issued_at", &self.api_token_issued_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What is needed to create a principal.
