@@ -71,11 +71,22 @@ pub fn figment(file: Option<&Path>) -> Result<Figment> {
 /// Loads and validates the configuration. `dev` relaxes the rule against plain-HTTP public
 /// URLs on non-loopback hosts.
 pub fn load(file: Option<&Path>, dev: bool) -> Result<Settings> {
-    let raw: RawSettings = figment(file)?.extract().map_err(|e| ConfigError::Figment(describe(&e)))?;
+    validated(figment(file)?, dev)
+}
+
+/// Validates one TOML document over the built-in defaults, without reading a file or the
+/// environment (for tools and tests that hold a configuration in memory).
+pub fn from_toml_str(text: &str, dev: bool) -> Result<Settings> {
+    validated(Figment::from(Serialized::defaults(RawSettings::default())).merge(Toml::string(text)), dev)
+}
+
+fn validated(figment: Figment, dev: bool) -> Result<Settings> {
+    let raw: RawSettings = figment.extract().map_err(|e| ConfigError::Figment(describe(&e)))?;
     raw.validate(dev)
 }
 
-/// A figment error as one line, naming the key.
+/// A figment error, naming the key, with the input's control characters escaped (a TOML syntax
+/// error quotes the offending line, under which a caret points at the column).
 fn describe(error: &figment::Error) -> String {
     let mut out = String::new();
     for e in error.clone() {
@@ -89,8 +100,11 @@ fn describe(error: &figment::Error) -> String {
             out.push_str(&format!("key `{key}`: {}", e.kind));
         }
     }
-    out
+    settings::printable(&out, true)
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(test)]
 mod tests;

@@ -149,8 +149,20 @@ pub struct LogSettings {
     pub level: String,
 }
 
+/// `text` with its control characters escaped (`\u{1b}`), so that a value echoed in an error
+/// cannot drive the operator's terminal; `lines` keeps line feeds.
+pub(crate) fn printable(text: &str, lines: bool) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && !(lines && c == '\n') { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
+}
+
 fn invalid(key: &str, expected: &str, found: impl fmt::Display) -> ConfigError {
-    ConfigError::Invalid { key: key.into(), expected: expected.into(), found: format!("'{found}'") }
+    ConfigError::Invalid {
+        key: key.into(),
+        expected: expected.into(),
+        found: format!("'{}'", printable(&found.to_string(), false)),
+    }
 }
 
 fn socket(key: &str, value: &str) -> Result<SocketAddr> {

@@ -1,13 +1,15 @@
 //! The refresh-token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2):
 //! every use returns a new refresh token; presenting one that was already rotated revokes the
-//! whole family (every refresh token and access-token record of that login).
+//! whole family (every refresh token and access-token record of that login). Each refresh applies
+//! today's policy: scopes, permissions and audiences withdrawn since the login are not renewed.
 
-use portcullis_core::{ActType, ScopeSet};
+use portcullis_core::{ActType, Scope, ScopeSet};
 use portcullis_credentials::secret::hash_secret;
 use portcullis_tenancy::{
     AuditStore, BrandScope, Client, KeyStore, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore, TokenStore,
 };
 
+use crate::authorize::OIDC_SCOPES;
 use crate::tokens::{IssuedPair, PairGrant, Replay, issue_pair, refuse_replay};
 use crate::{GrantContext, GrantError, GrantResult, TokenRequest};
 
@@ -55,19 +57,30 @@ where
         RefreshStatus::Active => false,
     };
     // A disabled or deleted user or operator gets nothing more from an old login.
-    if !principal_active(ctx, scope, &record.subject, record.act_type).await? {
+    let Some(permissions) = current_permissions(ctx, scope, &record.subject, record.act_type).await? else {
         return Err(GrantError::InvalidGrant(INVALID.into()));
+    };
+    // What the login was granted, as far as today's policy still allows it: a permission, client
+    // scope or audience withdrawn since is withdrawn from the next token too.
+    let still_allowed = |s: &Scope| {
+        client.profile.scopes.contains(s)
+            && permissions.as_ref().is_none_or(|p| p.contains(s) || OIDC_SCOPES.contains(&s.as_str()))
+    };
+    let granted: ScopeSet = record.scopes.iter().filter(|s| still_allowed(s)).cloned().collect();
+    let audience = current_audience(client, &record.audience);
+    if audience.is_empty() {
+        return Err(GrantError::InvalidGrant("the client may no longer address this token's audience".into()));
     }
     // A refresh may narrow the scopes, never widen them.
     let scopes = match request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
-        None => record.scopes.clone(),
+        None => granted,
         Some(text) => {
             let asked = ScopeSet::parse_delimited(text).map_err(|e| GrantError::InvalidScope(e.to_string()))?;
-            let beyond = asked.difference(&record.scopes);
+            let beyond = asked.difference(&granted);
             if !beyond.is_empty() {
                 return Err(GrantError::InvalidScope(format!("scope not granted to this refresh token: {beyond}")));
             }
-            record.scopes.iter().filter(|s| asked.contains(s)).cloned().collect()
+            granted.iter().filter(|s| asked.contains(s)).cloned().collect()
         }
     };
     let issued = issue_pair(
@@ -79,7 +92,7 @@ where
             act_type: record.act_type,
             grant_type: portcullis_core::GrantType::RefreshToken,
             scopes,
-            audience: record.audience.clone(),
+            audience,
             family_id: record.family_id.clone(),
             refresh_expires_at: record.expires_at,
         },
@@ -105,10 +118,33 @@ pub(crate) async fn principal_active<S: PrincipalStore>(
     subject: &str,
     act_type: ActType,
 ) -> GrantResult<bool> {
+    Ok(current_permissions(ctx, scope, subject, act_type).await?.is_some())
+}
+
+/// `None` when the subject is a user or operator that no longer exists or is disabled;
+/// otherwise its current permissions (`Some(None)` for a client, which has no permissions of
+/// its own).
+async fn current_permissions<S: PrincipalStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    subject: &str,
+    act_type: ActType,
+) -> GrantResult<Option<Option<ScopeSet>>> {
     let kind = match act_type {
         ActType::User => PrincipalKind::User,
         ActType::Operator => PrincipalKind::Operator,
-        ActType::Client => return Ok(true),
+        ActType::Client => return Ok(Some(None)),
     };
-    Ok(ctx.store.find_principal_by_id(scope, subject).await?.is_some_and(|p| p.kind == kind && p.enabled))
+    let principal = ctx.store.find_principal_by_id(scope, subject).await?;
+    Ok(principal.filter(|p| p.kind == kind && p.enabled).map(|p| Some(p.permissions)))
+}
+
+/// The token's audiences that the client may still address: its configured audiences, or its
+/// own id when it has none (the fallback it was issued with).
+fn current_audience(client: &Client, audience: &[String]) -> Vec<String> {
+    let allowed = |a: &String| match client.profile.audiences.as_slice() {
+        [] => a.as_str() == client.client_id.as_str(),
+        configured => configured.contains(a),
+    };
+    audience.iter().filter(|a| allowed(a)).cloned().collect()
 }

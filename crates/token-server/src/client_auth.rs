@@ -15,6 +15,9 @@ use crate::brand::scope_or_400;
 use crate::form::{Form, read_form};
 use crate::{AppState, OAuthError};
 
+/// Parameters that a client-authenticated form (introspection, revocation) may repeat: none.
+pub(crate) const FORM_REPEATABLE: &[&str] = &[];
+
 /// A form request whose client has authenticated at the brand of the request.
 pub(crate) struct AuthenticatedForm {
     pub(crate) scope: BrandScope,
@@ -38,7 +41,7 @@ pub(crate) async fn authenticate_form<S: Storage>(
     let scope = scope_or_400(&state.grants.store, brand).await?;
     let source = source_of(&request);
     let (parts, body) = request.into_parts();
-    let form = read_form(&parts.headers, body, state.max_body_bytes, &[]).await?;
+    let form = read_form(&parts.headers, body, state.max_body_bytes, FORM_REPEATABLE).await?;
     let presented = credentials(&parts.headers, &form)?;
     record_client(presented.as_ref());
     let now = state.grants.clock.now();
@@ -106,7 +109,7 @@ pub(crate) fn credentials(headers: &HeaderMap, form: &Form) -> Result<Option<Cli
 }
 
 /// Decodes `Basic base64(urlencode(id) ":" urlencode(secret))`.
-fn basic(header: &[u8]) -> Option<(String, String)> {
+pub(crate) fn basic(header: &[u8]) -> Option<(String, String)> {
     let text = std::str::from_utf8(header).ok()?.trim();
     let (scheme, payload) = text.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -26,6 +26,12 @@ impl Form {
     pub(crate) fn all(&self, name: &str) -> Vec<String> {
         self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
     }
+
+    /// Every parameter, in order (for the fuzzing invariants).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
 }
 
 /// Parses url-encoded `text`, refusing repeated names other than those in `repeatable`.

@@ -8,6 +8,7 @@ use portcullis_tenancy::Storage;
 
 use crate::brand::BrandParam;
 use crate::client_auth::authenticate_form;
+use crate::form::Form;
 use crate::{AppState, OAuthError, no_store};
 
 /// Introspects the `token` parameter for an authenticated client of the brand.
@@ -21,8 +22,14 @@ pub(crate) async fn handle<S: Storage>(
 
 async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -> Result<Response, OAuthError> {
     let auth = authenticate_form(&state, brand, request).await?;
-    let token = auth.form.get("token").ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
-    let hint = auth.form.get("token_type_hint");
+    let (token, hint) = parameters(&auth.form)?;
     let answer = introspect(&state.grants, &auth.scope, token, hint).await?;
     Ok(no_store(Json(answer).into_response()))
+}
+
+/// The request's `token` (required) and `token_type_hint` (optional), as RFC 7662 §2.1 names
+/// them. The hint is passed on as given: the grant engine decides what it means.
+pub(crate) fn parameters(form: &Form) -> Result<(&str, Option<&str>), OAuthError> {
+    let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
+    Ok((token, form.get("token_type_hint")))
 }

@@ -13,6 +13,9 @@ mod cookies;
 mod discovery;
 mod error;
 mod form;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod health;
 mod html;
 mod introspect;

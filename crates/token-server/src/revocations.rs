@@ -72,19 +72,25 @@ struct Page {
 }
 
 /// What the query string asks for.
-struct Query {
-    after: i64,
-    wait: Duration,
+#[derive(Debug)]
+pub(crate) struct Query {
+    /// Entries after this cursor.
+    pub(crate) after: i64,
+    /// How long to wait for one when there is none yet.
+    pub(crate) wait: Duration,
 }
 
-fn parse_cursor(text: &str) -> Result<i64, OAuthError> {
+/// A cursor from `after` or `Last-Event-ID`: a non-negative integer.
+pub(crate) fn parse_cursor(text: &str) -> Result<i64, OAuthError> {
     text.parse::<i64>()
         .ok()
         .filter(|c| *c >= 0)
         .ok_or_else(|| OAuthError::invalid_request("after must be a cursor returned by this feed"))
 }
 
-fn parse_query(raw: Option<&str>) -> Result<Query, OAuthError> {
+/// The feed's query string: `after` (a cursor, default 0) and `wait` (0 to [`MAX_WAIT`] seconds,
+/// default 0), each at most once.
+pub(crate) fn parse_query(raw: Option<&str>) -> Result<Query, OAuthError> {
     let pairs = parse_pairs(raw.unwrap_or_default().as_bytes(), &[])?;
     let after = pairs.get("after").map(parse_cursor).transpose()?.unwrap_or(0);
     let wait = match pairs.get("wait") {

@@ -8,6 +8,7 @@ use portcullis_tenancy::Storage;
 
 use crate::brand::BrandParam;
 use crate::client_auth::authenticate_form;
+use crate::form::Form;
 use crate::{AppState, OAuthError, no_store};
 
 /// Revokes the `token` parameter for the client it was issued to: 200 with an empty body,
@@ -22,7 +23,13 @@ pub(crate) async fn handle<S: Storage>(
 
 async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -> Result<Response, OAuthError> {
     let auth = authenticate_form(&state, brand, request).await?;
-    let token = auth.form.get("token").ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))?;
+    let token = token_parameter(&auth.form)?;
     revoke(&state.grants, &auth.scope, &auth.client, token, auth.source.as_deref()).await?;
     Ok(no_store(StatusCode::OK.into_response()))
+}
+
+/// The request's `token` parameter (RFC 7009 §2.1, required). A `token_type_hint` is accepted
+/// and not read: a token's shape says what it is, and the server may look beyond the hint.
+pub(crate) fn token_parameter(form: &Form) -> Result<&str, OAuthError> {
+    form.get("token").ok_or_else(|| OAuthError::invalid_request("the token parameter is required"))
 }

@@ -23,7 +23,7 @@ pub(crate) struct PublishedKey {
 }
 
 /// The aws-lc-rs public key of `jwk` for `algorithm`; `None` when it does not parse.
-fn parsed_key(jwk: &Jwk, algorithm: Algorithm) -> Option<ParsedPublicKey> {
+pub(crate) fn parsed_key(jwk: &Jwk, algorithm: Algorithm) -> Option<ParsedPublicKey> {
     let bytes = |text: &str| URL_SAFE_NO_PAD.decode(text).ok();
     match (&jwk.algorithm, algorithm) {
         (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => ParsedPublicKey::new(&ED25519, bytes(&p.x)?).ok(),
@@ -43,7 +43,7 @@ fn parsed_key(jwk: &Jwk, algorithm: Algorithm) -> Option<ParsedPublicKey> {
 }
 
 /// The JWS name of the algorithms a published key may have.
-fn alg_name(algorithm: Algorithm) -> &'static str {
+pub(crate) fn alg_name(algorithm: Algorithm) -> &'static str {
     match algorithm {
         Algorithm::EdDSA => "EdDSA",
         Algorithm::ES256 => "ES256",
@@ -65,7 +65,7 @@ pub(crate) struct KeyCache {
 
 /// The algorithm a JWK may verify. Portcullis publishes `alg`; for keys without one, only the
 /// algorithm its type and curve allow. Symmetric keys are never accepted.
-fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
+pub(crate) fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
     let declared = match jwk.common.key_algorithm {
         Some(KeyAlgorithm::EdDSA) => Some(Algorithm::EdDSA),
         Some(KeyAlgorithm::ES256) => Some(Algorithm::ES256),
@@ -87,7 +87,7 @@ fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
 
 /// Parses a JWKS into usable keys by `kid`; keys without a `kid` or of unusable types are
 /// skipped.
-fn parse(set: &JwkSet) -> HashMap<String, Arc<PublishedKey>> {
+pub(crate) fn parse(set: &JwkSet) -> HashMap<String, Arc<PublishedKey>> {
     set.keys
         .iter()
         .filter_map(|jwk| {

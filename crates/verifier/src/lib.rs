@@ -87,6 +87,9 @@ mod api_tokens;
 mod axum_support;
 mod config;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod jws;
 mod keys;
 mod revocations;

@@ -13,7 +13,7 @@ use crate::api_tokens::{ApiTokenIdentity, ApiTokens};
 use crate::config::VerifierConfig;
 use crate::error::{SetupError, VerifyError};
 use crate::jws;
-use crate::keys::KeyCache;
+use crate::keys::{KeyCache, PublishedKey};
 use crate::revocations::{self, Follower, Forget};
 
 /// The `typ` of RFC 9068 access tokens.
@@ -213,6 +213,40 @@ fn check_claims(
     Ok(())
 }
 
+/// The key id of an access token, once its header says it is one (`typ`, RFC 9068 §2.1).
+pub(crate) fn access_token_kid<'a>(jws: &'a jws::Jws<'_>) -> Result<&'a str, VerifyError> {
+    let typ_ok = jws
+        .header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt"));
+    if !typ_ok {
+        return Err(VerifyError::WrongType);
+    }
+    jws.header.kid.as_deref().ok_or(VerifyError::UnknownKey)
+}
+
+/// Everything after the key lookup: the algorithm must be the key's, the signature must verify,
+/// then the claims are read and checked at `now`.
+pub(crate) fn check_signed(
+    jws: &jws::Jws<'_>,
+    key: &PublishedKey,
+    config: &VerifierConfig,
+    brand: &str,
+    now: i64,
+) -> Result<AccessTokenClaims, VerifyError> {
+    // Exactly the key's own algorithm: `none`, HMAC or another curve never reach a check.
+    if jws.header.alg != key.alg {
+        return Err(VerifyError::WrongAlgorithm);
+    }
+    jws.check_signature(&key.key)?;
+    let payload = jws.payload()?;
+    let claims: AccessTokenClaims = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
+    let NotBefore { nbf } = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
+    check_claims(config, brand, &claims, nbf, now)?;
+    Ok(claims)
+}
+
 impl Verifier {
     /// Reads the issuer's discovery document and JWKS; with a revocation feed configured,
     /// reads the feed's backlog and starts following it (on the current tokio runtime).
@@ -318,29 +352,13 @@ impl Verifier {
 
     async fn verify_signed(&self, token: &str) -> Result<AccessTokenClaims, VerifyError> {
         let jws = jws::parse(token)?;
-        let typ_ok =
-            jws.header.typ.as_deref().is_some_and(|t| {
-                t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
-            });
-        if !typ_ok {
-            return Err(VerifyError::WrongType);
-        }
-        let kid = jws.header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
+        let kid = access_token_kid(&jws)?;
         let key = match self.inner.keys.key(kid).await {
             Ok(Some(key)) => key,
             Ok(None) => return Err(VerifyError::UnknownKey),
             Err(()) => return Err(VerifyError::Unavailable),
         };
-        // Exactly the key's own algorithm: `none`, HMAC or another curve never reach a check.
-        if jws.header.alg != key.alg {
-            return Err(VerifyError::WrongAlgorithm);
-        }
-        jws.check_signature(&key.key)?;
-        let payload = jws.payload()?;
-        let claims: AccessTokenClaims = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
-        let NotBefore { nbf } = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
-        check_claims(&self.inner.config, &self.inner.brand, &claims, nbf, revocations::unix_now())?;
-        Ok(claims)
+        check_signed(&jws, &key, &self.inner.config, &self.inner.brand, revocations::unix_now())
     }
 
     /// Checks the request's brand header (when this verifier requires one) against the

@@ -299,6 +299,7 @@ async fn principals_are_created_with_argon2id_hashes_per_brand_and_kind() {
 }
 
 mod lifecycle;
+mod refresh_machine;
 
 mod password_and_refresh {
     use portcullis_tenancy::{PrincipalKind, RefreshStore};
@@ -544,6 +545,50 @@ mod password_and_refresh {
             "expired"
         );
         assert!(events(&ctx, &acme).await.iter().all(|e| e.action != "refresh.reused"), "expiry is not reuse");
+    }
+
+    /// RFC 9700 §4.14 / SECURITY.md F2: a refresh token is not a snapshot of yesterday's
+    /// policy. What an administrator withdrew since the login (a permission of the user, a scope
+    /// or an audience of the client) is not in the next token.
+    #[tokio::test]
+    async fn refresh_applies_the_policy_of_today() {
+        let (ctx, acme, c, _db) = setup().await;
+        let first =
+            exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", Some("read write")))
+                .await
+                .unwrap();
+        let alice = claims(&first.access_token).sub;
+        let actor = Actor::new("test");
+
+        let change = crate::provision::PrincipalChange { permissions: Some(scopes("read")), ..Default::default() };
+        crate::provision::update_principal(&ctx.store, &acme, &alice, change, &actor, NOW).await.unwrap();
+        let second = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&first.refresh_token.unwrap())).await.unwrap();
+        assert_eq!(second.scope, "read", "the withdrawn permission is not renewed");
+        let r2 = second.refresh_token.unwrap();
+        let asked = TokenRequest { scope: Some("write".into()), ..refresh(&r2) };
+        assert_eq!(
+            exchange(&ctx, &acme, Some(&creds(&c)), &asked).await.unwrap_err().code(),
+            OAuthErrorCode::InvalidScope,
+            "nor can it be asked for"
+        );
+
+        let mut profile = c.client.profile.clone();
+        profile.scopes = scopes("read");
+        crate::provision::update_client(&ctx.store, &acme, &c.client.client_id, profile.clone(), &actor, NOW)
+            .await
+            .unwrap();
+        let third = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r2)).await.unwrap();
+        assert_eq!(third.scope, "read");
+        assert_eq!(claims(&third.access_token).aud, portcullis_core::Audience::One(c.client.client_id.to_string()));
+
+        profile.audiences = vec!["https://api.acme.example".into()];
+        crate::provision::update_client(&ctx.store, &acme, &c.client.client_id, profile, &actor, NOW).await.unwrap();
+        let moved = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&third.refresh_token.unwrap())).await;
+        assert_eq!(
+            moved.unwrap_err().code(),
+            OAuthErrorCode::InvalidGrant,
+            "a token for an audience the client no longer has is not renewed"
+        );
     }
 
     #[tokio::test]

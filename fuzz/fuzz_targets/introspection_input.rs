@@ -1,0 +1,8 @@
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let (body, authorization) = portcullis_token_server::fuzzing::split_request(data);
+    portcullis_token_server::fuzzing::introspection_input(body, authorization);
+});
