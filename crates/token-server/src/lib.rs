@@ -77,7 +77,8 @@ pub fn public_router<S: Storage>(state: AppState<S>) -> Router {
         .merge(cross_origin)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .with_state(state.clone());
-    observed(router, &state.metrics, "public")
+    let https = state.grants.public_url.starts_with("https://");
+    observed(router, &state.metrics, "public", https)
 }
 
 /// CORS for the endpoints browser applications call: any origin, no credentials (cookies are
@@ -102,12 +103,14 @@ pub fn admin_router<S: Storage>(state: AppState<S>, extra: Router) -> Router {
         .with_state(state.clone())
         .merge(extra)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
-    observed(router, &state.metrics, "admin")
+    // The admin listener has no public URL of its own (it is often plain HTTP on loopback).
+    observed(router, &state.metrics, "admin", false)
 }
 
-/// `router` with the request-id, logging and metrics layer of a listener.
-fn observed(router: Router, metrics: &Metrics, listener: &'static str) -> Router {
-    let observer = observe::Observer { metrics: metrics.clone(), listener };
+/// `router` with the request-id, logging, metrics and hygiene-header layer of a listener; `hsts`
+/// when it is reached over HTTPS.
+fn observed(router: Router, metrics: &Metrics, listener: &'static str, hsts: bool) -> Router {
+    let observer = observe::Observer { metrics: metrics.clone(), listener, hsts };
     router.layer(axum::middleware::from_fn_with_state(observer, observe::observe))
 }
 

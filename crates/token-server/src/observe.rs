@@ -13,7 +13,7 @@ use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State
 use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
-use http::header::X_CONTENT_TYPE_OPTIONS;
+use http::header::{STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
 use tracing::Instrument;
 
 use crate::metrics::{ErrorCode, GrantLabel, Metrics, Observation};
@@ -29,7 +29,12 @@ const MAX_LOGGED_BRAND: usize = 64;
 pub(crate) struct Observer {
     pub(crate) metrics: Metrics,
     pub(crate) listener: &'static str,
+    /// Send `Strict-Transport-Security`: the listener's public URL is `https://`.
+    pub(crate) hsts: bool,
 }
+
+/// One year, the usual HSTS lifetime; subdomains are not claimed (they may be other services).
+const HSTS: &str = "max-age=31536000";
 
 /// Requests that matched no route: one label for all of them.
 const UNMATCHED: &str = "other";
@@ -115,6 +120,11 @@ pub(crate) async fn observe(State(observer): State<Observer>, request: Request, 
     }
     // Every response, whatever produced it: a browser never guesses another content type.
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // RFC 6797: once a browser has seen the issuer over HTTPS, it never tries plain HTTP again
+    // (RFC 9700 §4.1.1 asks that credentials never travel in clear).
+    if observer.hsts {
+        headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
     response
 }
 

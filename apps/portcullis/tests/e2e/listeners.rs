@@ -76,6 +76,8 @@ async fn both_listeners_terminate_tls_and_reload_their_certificate_on_sighup() {
     .await;
     reply.assert_token();
     assert_eq!(reply.header("cache-control"), Some("no-store"));
+    // An https issuer tells browsers never to use plain HTTP (RFC 6797).
+    assert_eq!(reply.header("strict-transport-security"), Some("max-age=31536000"));
     let discovery = Reply::read(
         trusting(&old)
             .get(format!("{}/brands/system/.well-known/openid-configuration", server.public_url))
@@ -233,6 +235,7 @@ async fn every_response_carries_the_hygiene_headers() {
         assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{name}");
         assert_eq!(reply.header("server"), None, "{name}: no version banner");
         assert_eq!(reply.header("x-powered-by"), None, "{name}");
+        assert_eq!(reply.header("strict-transport-security"), None, "{name}: no HSTS for an http:// issuer");
         if matches!(name, "token" | "token error" | "introspection" | "userinfo") {
             assert_eq!(reply.header("cache-control"), Some("no-store"), "{name}");
         }
