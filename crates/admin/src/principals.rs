@@ -233,10 +233,9 @@ async fn update(ctx: &Context<'_>, kind: PrincipalKind, input: UpdatePrincipalIn
     let access = caller.brand(grants, &input.brand_key).await?;
     load(grants, &access, kind, &input.id).await?;
     let permissions = input.permissions.as_deref().map(permissions).transpose()?;
-    let now = grants.clock.now();
     let change =
         PrincipalChange { password: input.password, permissions, email: patch(input.email), name: patch(input.name) };
-    provision::update_principal(&grants.store, access.scope(), &input.id, change, &caller.actor(), now).await?;
+    provision::update_principal(grants, access.scope(), &input.id, change, &caller.actor()).await?;
     Ok(PrincipalNode::from(&load(grants, &access, kind, &input.id).await?))
 }
 

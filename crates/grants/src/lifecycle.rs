@@ -6,7 +6,8 @@
 
 use portcullis_core::ClientId;
 use portcullis_tenancy::{
-    AuditStore, BrandScope, ClientStore, PrincipalStore, RevocationStore, RevokeAt, TokenAttribute, TokenStore,
+    AuditStore, BrandScope, ClientStore, LoginStore, PrincipalStore, RevocationStore, RevokeAt, TokenAttribute,
+    TokenStore,
 };
 
 use crate::GrantContext;
@@ -166,6 +167,19 @@ pub async fn revoke_all<S: ClientStore + RevocationStore + AuditStore>(
     ctx.feed.notify();
     audit(&ctx.store, scope, actor, "tokens.revoked", Some(target), at.at).await;
     Ok(changed)
+}
+
+/// Ends every login of a user or operator: revokes its tokens and refresh tokens (with a blanket
+/// feed entry) and ends its browser sessions. Returns how many tokens and sessions ended.
+pub async fn end_logins<S: ClientStore + RevocationStore + LoginStore + AuditStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    subject: &str,
+    actor: &Actor,
+) -> ProvisionResult<u64> {
+    let revoked = revoke_all(ctx, scope, TokenHolder::Subject(subject), actor).await?;
+    let sessions = ctx.store.end_sessions_of(scope, subject).await?;
+    Ok(revoked + sessions)
 }
 
 /// Most attributes one token may carry.

@@ -6,12 +6,12 @@ use portcullis_credentials::CredentialError;
 use portcullis_credentials::secret::{RevealedSecret, generate_secret};
 use portcullis_tenancy::{
     AuditEvent, AuditStore, Brand, BrandScope, BrandSettings, BrandStore, Branding, Client, ClientProfile, ClientStore,
-    KeyStatus, KeyStore, NewBrand, NewClient, NewPrincipal, Principal, PrincipalKind, PrincipalStore, PrincipalUpdate,
-    StoreError, resolve_brand,
+    KeyStatus, KeyStore, LoginStore, NewBrand, NewClient, NewPrincipal, Principal, PrincipalKind, PrincipalStore,
+    PrincipalUpdate, RevocationStore, StoreError, resolve_brand,
 };
 
 use crate::keyring::KeyRing;
-use crate::{GrantError, random_id};
+use crate::{GrantContext, GrantError, random_id};
 
 /// The prefix of client secrets, so that leaked ones are recognisable.
 pub const CLIENT_SECRET_PREFIX: &str = "pcs";
@@ -528,16 +528,19 @@ impl std::fmt::Debug for PrincipalChange {
 }
 
 /// Changes a principal's password, permissions, email or name. Narrower permissions apply to
-/// tokens issued from now on (revoke the existing ones with [`crate::lifecycle::revoke_all`]
-/// if they must end now).
-pub async fn update_principal<S: PrincipalStore + AuditStore>(
-    store: &S,
+/// tokens issued from now on, refreshes included (revoke the existing ones with
+/// [`crate::lifecycle::revoke_all`] if they must end now). A new password ends every login made
+/// with the old one: the principal's tokens and refresh tokens are revoked (a blanket feed entry
+/// tells verifiers) and its browser sessions end, since a password is usually reset because it
+/// leaked.
+pub async fn update_principal<S: ClientStore + PrincipalStore + AuditStore + RevocationStore + LoginStore>(
+    ctx: &GrantContext<S>,
     scope: &BrandScope,
     id: &str,
     change: PrincipalChange,
     actor: &Actor,
-    now: i64,
 ) -> ProvisionResult<()> {
+    let (store, now) = (&ctx.store, ctx.clock.now());
     let PrincipalChange { password, permissions, email, name } = change;
     check_contact(email.as_ref().and_then(Option::as_deref), name.as_ref().and_then(Option::as_deref))?;
     let principal = store
@@ -559,6 +562,7 @@ pub async fn update_principal<S: PrincipalStore + AuditStore>(
     let kind = principal.kind.as_str();
     if changed.0 {
         audit(store, scope, actor, &format!("{kind}.password_set"), Some(id.to_owned()), now).await;
+        crate::lifecycle::end_logins(ctx, scope, id, actor).await?;
     }
     if changed.1 {
         audit(store, scope, actor, &format!("{kind}.permissions_set"), Some(id.to_owned()), now).await;

@@ -40,7 +40,8 @@ impl DatabaseKind {
 pub struct PoolSettings {
     /// Maximum connections in the pool.
     pub max_connections: u32,
-    /// How long a query waits for a connection before failing (and a SQLite writer for the lock).
+    /// How long a query waits for a connection before failing, a SQLite writer for the lock,
+    /// and a request for its token record to be committed.
     pub acquire_timeout: Duration,
 }
 
@@ -98,11 +99,12 @@ impl SeaStore {
             // cache stays valid between commits, where a pooled connection would find it stale.
             DatabaseKind::Sqlite => {
                 let own = Database::connect(connect_options(url, kind, pool, 1, true)?).await.map_err(map_err)?;
-                TokenWriter::start(own, 1)
+                TokenWriter::start(own, 1, pool.acquire_timeout)
             }
             // Postgres gains from a few batches in flight.
             DatabaseKind::Postgres => {
-                TokenWriter::start(db.clone(), usize::try_from(pool.max_connections / 4).unwrap_or(1).clamp(1, 4))
+                let writers = usize::try_from(pool.max_connections / 4).unwrap_or(1).clamp(1, 4);
+                TokenWriter::start(db.clone(), writers, pool.acquire_timeout)
             }
         };
         let cache = std::sync::Arc::default();

@@ -134,4 +134,13 @@ impl LoginStore for SeaStore {
             .map_err(map_err)?;
         Ok(deleted.rows_affected > 0)
     }
+
+    async fn end_sessions_of(&self, scope: &BrandScope, subject: &str) -> StoreResult<u64> {
+        let deleted = scoped_delete::<login_sessions::Entity>(scope)
+            .filter(login_sessions::Column::Subject.eq(subject))
+            .exec(&self.db)
+            .await
+            .map_err(map_err)?;
+        Ok(deleted.rows_affected)
+    }
 }

@@ -15,6 +15,7 @@
 //! no other connection writes between its commits.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use portcullis_tenancy::{StoreError, StoreResult};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
@@ -61,6 +62,8 @@ struct Pending {
 #[derive(Clone)]
 pub(crate) struct TokenWriter {
     queue: mpsc::Sender<Pending>,
+    /// The longest a request waits for its record to be committed, queueing included.
+    deadline: Duration,
 }
 
 impl std::fmt::Debug for TokenWriter {
@@ -72,21 +75,29 @@ impl std::fmt::Debug for TokenWriter {
 impl TokenWriter {
     /// Starts `writers` writer tasks on `db` on the current runtime. One is right for SQLite
     /// (one writer at a time anyway, on a connection of its own); a few let Postgres commit
-    /// batches in parallel.
-    pub(crate) fn start(db: DatabaseConnection, writers: usize) -> Self {
+    /// batches in parallel. A request waits at most `deadline` for its commit.
+    pub(crate) fn start(db: DatabaseConnection, writers: usize, deadline: Duration) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers.max(1) {
             tokio::spawn(run(db.clone(), Arc::clone(&receiver)));
         }
-        Self { queue }
+        Self { queue, deadline }
     }
 
-    /// Queues a record and waits until the batch holding it is committed.
+    /// Queues a record and waits until the batch holding it is committed, or fails with
+    /// [`StoreError::Unavailable`] after the deadline: a stalled database (a lock held by
+    /// another session, a slow disk) must not hold requests, nor pile them up behind it. A
+    /// record given up on may still be committed later; its token was never handed out.
     pub(crate) async fn write(&self, row: issued_tokens::Model) -> StoreResult<()> {
         let (done, committed) = oneshot::channel();
-        self.queue.send(Pending { row, done }).await.map_err(|_| stopped())?;
-        committed.await.map_err(|_| stopped())?
+        let wait = async {
+            self.queue.send(Pending { row, done }).await.map_err(|_| stopped())?;
+            committed.await.map_err(|_| stopped())?
+        };
+        tokio::time::timeout(self.deadline, wait).await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!("token record not committed within {:?}", self.deadline)))
+        })
     }
 }
 
@@ -103,6 +114,11 @@ async fn run(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<Pending>
             if receiver.recv_many(&mut batch, MAX_BATCH).await == 0 {
                 return;
             }
+        }
+        // Requests that gave up waiting (deadline, disconnect) will hand out no token.
+        batch.retain(|pending| !pending.done.is_closed());
+        if batch.is_empty() {
+            continue;
         }
         let started = std::time::Instant::now();
         let outcome = insert(&db, batch.iter().map(|p| &p.row)).await;

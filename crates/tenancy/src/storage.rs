@@ -437,6 +437,9 @@ pub trait LoginStore: Send + Sync {
 
     /// Ends a login session. Returns whether it existed.
     fn end_session(&self, scope: &BrandScope, session_hash: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Ends every login session of `subject` (a user or operator id). Returns how many there were.
+    fn end_sessions_of(&self, scope: &BrandScope, subject: &str) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// The audit log.

@@ -43,6 +43,8 @@ enum Database {
     Sqlite(PathBuf),
     /// A new database on the Postgres test server (left for the server's owner to drop).
     Postgres(TestDatabase),
+    /// A database the test manages itself (such as its own throwaway Postgres cluster), by URL.
+    External(String),
 }
 
 /// One isolated installation of Portcullis: directory, database and ports.
@@ -101,6 +103,12 @@ impl Fixture {
         Some(Self::new(tempfile::tempdir().expect("temporary directory"), Database::Postgres(database)))
     }
 
+    /// A fixture on the database at `url`, which the caller set up and keeps running (the
+    /// server migrates it on first start, as always).
+    pub fn on_database(url: &str) -> Self {
+        Self::new(tempfile::tempdir().expect("temporary directory"), Database::External(url.to_owned()))
+    }
+
     fn new(dir: TempDir, database: Database) -> Self {
         let [http_port, admin_port] = free_ports();
         Self { dir: Arc::new(dir), database: Arc::new(database), http_port, admin_port, public_port: http_port }
@@ -125,6 +133,8 @@ impl Fixture {
         match self.database.as_ref() {
             Database::Sqlite(_) => "sqlite",
             Database::Postgres(db) => db.name,
+            Database::External(url) if url.starts_with("sqlite:") => "sqlite",
+            Database::External(_) => "postgres",
         }
     }
 
@@ -163,6 +173,7 @@ impl Fixture {
         match self.database.as_ref() {
             Database::Sqlite(file) => format!("sqlite://{}", file.display()),
             Database::Postgres(db) => db.url.clone(),
+            Database::External(url) => url.clone(),
         }
     }
 

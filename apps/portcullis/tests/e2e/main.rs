@@ -14,6 +14,7 @@ mod browser;
 mod config_errors;
 mod console;
 mod crash;
+mod faults;
 mod fixture;
 mod http;
 mod listeners;

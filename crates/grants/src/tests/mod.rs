@@ -561,7 +561,7 @@ mod password_and_refresh {
         let actor = Actor::new("test");
 
         let change = crate::provision::PrincipalChange { permissions: Some(scopes("read")), ..Default::default() };
-        crate::provision::update_principal(&ctx.store, &acme, &alice, change, &actor, NOW).await.unwrap();
+        crate::provision::update_principal(&ctx, &acme, &alice, change, &actor).await.unwrap();
         let second = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&first.refresh_token.unwrap())).await.unwrap();
         assert_eq!(second.scope, "read", "the withdrawn permission is not renewed");
         let r2 = second.refresh_token.unwrap();
@@ -589,6 +589,49 @@ mod password_and_refresh {
             OAuthErrorCode::InvalidGrant,
             "a token for an audience the client no longer has is not renewed"
         );
+    }
+
+    /// SECURITY.md F3: a new password ends every login made with the old one (refresh tokens,
+    /// access tokens, browser sessions); other users keep theirs.
+    #[tokio::test]
+    async fn a_new_password_ends_the_logins_of_the_old_one() {
+        use portcullis_tenancy::{LoginSession, LoginStore};
+
+        let (ctx, acme, c, _db) = setup().await;
+        let first =
+            exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None)).await.unwrap();
+        let other = exchange(&ctx, &acme, Some(&creds(&c)), &login("operator_password", "olga", "correct horse", None))
+            .await
+            .unwrap();
+        let alice = claims(&first.access_token).sub;
+        let olga = claims(&other.access_token).sub;
+        for (hash, subject) in [("alice-session", &alice), ("olga-session", &olga)] {
+            let session = LoginSession {
+                session_hash: hash.into(),
+                subject: subject.clone(),
+                auth_time: NOW,
+                sid: format!("sid-{hash}"),
+                expires_at: NOW + 3600,
+            };
+            ctx.store.create_session(&acme, session).await.unwrap();
+        }
+
+        let change =
+            crate::provision::PrincipalChange { password: Some("battery staple".into()), ..Default::default() };
+        crate::provision::update_principal(&ctx, &acme, &alice, change, &Actor::new("test")).await.unwrap();
+
+        let refreshed = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&first.refresh_token.unwrap())).await;
+        assert_eq!(refreshed.unwrap_err().code(), OAuthErrorCode::InvalidGrant);
+        let answer = crate::introspect::introspect(&ctx, &acme, &first.access_token, None).await.unwrap();
+        assert!(!answer.active, "the access token of the old login is revoked");
+        assert!(ctx.store.find_session(&acme, "alice-session").await.unwrap().is_none(), "the session ended");
+        assert!(ctx.store.find_session(&acme, "olga-session").await.unwrap().is_some(), "olga's did not");
+        assert!(crate::introspect::introspect(&ctx, &acme, &other.access_token, None).await.unwrap().active);
+
+        let old = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None)).await;
+        assert_eq!(old.unwrap_err().code(), OAuthErrorCode::InvalidGrant);
+        let new = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "battery staple", None)).await;
+        assert!(new.is_ok(), "a login with the new password works");
     }
 
     #[tokio::test]
