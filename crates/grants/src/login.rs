@@ -64,6 +64,14 @@ where
         return Err(GrantError::Throttled { retry_after });
     }
     let username = attempt.username;
+    if username.chars().count() > crate::provision::MAX_USERNAME {
+        // No principal has such a name: refused without a counter row or an audit event, so
+        // that made-up long names cannot fill the database; the address still counts it.
+        if let Some(source) = attempt.source {
+            ctx.throttle.source_failure(source, now);
+        }
+        return Err(GrantError::InvalidGrant(BAD_LOGIN.into()));
+    }
     let locked_until = ctx.store.login_locked_until(scope, username).await?;
     if locked_until > now {
         audit(ctx, scope, attempt, "login.throttled", now).await;

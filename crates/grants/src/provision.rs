@@ -303,10 +303,13 @@ fn check_branding(branding: &Branding) -> ProvisionResult<()> {
     Ok(())
 }
 
-/// Usernames: 1–128 characters, no control characters, no surrounding spaces.
+/// The longest username, in characters.
+pub const MAX_USERNAME: usize = 128;
+
+/// Usernames: 1–[`MAX_USERNAME`] characters, no control characters, no surrounding spaces.
 fn check_username(username: &str) -> ProvisionResult<()> {
     let len = username.chars().count();
-    if len == 0 || len > 128 || username.trim() != username || username.chars().any(char::is_control) {
+    if len == 0 || len > MAX_USERNAME || username.trim() != username || username.chars().any(char::is_control) {
         return Err(ProvisionError::Invalid(
             "username must be 1 to 128 characters, without control characters or surrounding spaces".into(),
         ));

@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Condition, IntoCondition, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::SeaStore;
-use crate::entity::{authorization_codes, issued_tokens, login_sessions, refresh_tokens, revocations};
+use crate::entity::{authorization_codes, issued_tokens, login_failures, login_sessions, refresh_tokens, revocations};
 use crate::error::map_err;
 
 impl SeaStore {
@@ -76,6 +76,17 @@ impl MaintenanceStore for SeaStore {
                 batch,
             )
             .await?;
-        Ok(tokens + refresh + feed + codes + sessions)
+        // A failure counter whose window and lock-out both ended before the cutoff counts
+        // nothing any more (failed logins with made-up usernames would otherwise pile up).
+        let failures = self
+            .delete_batch::<login_failures::Entity>(
+                login_failures::Column::Id,
+                Condition::all()
+                    .add(login_failures::Column::WindowStart.lt(cutoff))
+                    .add(login_failures::Column::LockedUntil.lt(cutoff)),
+                batch,
+            )
+            .await?;
+        Ok(tokens + refresh + feed + codes + sessions + failures)
     }
 }

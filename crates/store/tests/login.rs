@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use portcullis_core::{ClientId, ScopeSet};
-use portcullis_tenancy::{AuthorizationCode, CodeRedemption, LoginSession, LoginStore, MaintenanceStore};
+use portcullis_tenancy::{
+    AuthorizationCode, CodeRedemption, LockoutPolicy, LoginSession, LoginStore, LoginThrottleStore, MaintenanceStore,
+};
 
 mod common;
 
@@ -109,6 +111,23 @@ async fn pruning_removes_expired_codes_and_sessions() {
         store.prune(1_000, 100).await.unwrap();
         assert_eq!(store.find_session(&acme, "s2").await.unwrap(), None);
         assert_eq!(store.redeem_code(&acme, "h4", 1_000).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pruning_forgets_failure_counters_once_their_window_and_lockout_passed() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let policy = LockoutPolicy { window: 60, limit: 1, max_lockout: 60 };
+        store.record_login_failure(&acme, "made-up", 100, policy).await.unwrap();
+        let locked = store.record_login_failure(&acme, "made-up", 101, policy).await.unwrap();
+        assert!(locked.locked_until > 101, "{}: locked", db.name);
+        assert_eq!(store.prune(locked.locked_until, 100).await.unwrap(), 0, "{}: still locked at the cutoff", db.name);
+        assert_eq!(store.login_locked_until(&acme, "made-up").await.unwrap(), locked.locked_until);
+        assert_eq!(store.prune(locked.locked_until + 1, 100).await.unwrap(), 1, "{}: forgotten", db.name);
+        let fresh = store.record_login_failure(&acme, "made-up", 1_000, policy).await.unwrap();
+        assert_eq!(fresh.failures, 1, "{}: counting starts again", db.name);
     })
     .await;
 }

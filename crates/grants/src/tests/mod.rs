@@ -634,6 +634,18 @@ mod password_and_refresh {
         assert!(new.is_ok(), "a login with the new password works");
     }
 
+    /// SECURITY.md F12: a username no principal can have is refused like a wrong password,
+    /// without leaving a failure counter or an audit event behind.
+    #[tokio::test]
+    async fn overlong_usernames_leave_nothing_behind() {
+        let (ctx, acme, c, _db) = setup().await;
+        let long = "a".repeat(crate::provision::MAX_USERNAME + 1);
+        let answer = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", &long, "guess", None)).await;
+        assert_eq!(answer.unwrap_err().code(), OAuthErrorCode::InvalidGrant);
+        assert!(!events(&ctx, &acme).await.iter().any(|e| e.action == "login.failed"));
+        assert_eq!(portcullis_tenancy::MaintenanceStore::prune(&ctx.store, i64::MAX, 100).await.unwrap(), 0);
+    }
+
     #[tokio::test]
     async fn a_disabled_user_cannot_refresh() {
         let (ctx, acme, c, _db) = setup().await;
