@@ -1,7 +1,7 @@
 //! `cargo xtask <task>`: project automation that needs more than one cargo command.
 //!
-//! * `ci`: formatting check, the compose checks, clippy with `-D warnings`, and the whole test
-//!   suite, as CI runs them.
+//! * `ci`: formatting check, the compose checks, clippy with `-D warnings`, the whole test suite,
+//!   and a short run of every fuzz target, as CI runs them.
 //! * `schema`: writes the management API's SDL to `schema.graphql` (a test fails when it is stale).
 //! * `compose-check`: validates `docker-compose.yml`, `.env.example` and the `Dockerfile` without
 //!   a Docker engine (`.ci/compose-check.sh`).
@@ -11,9 +11,18 @@
 //!   real server on SQLite and on a throwaway Postgres: the verifier's rate per core, then the token
 //!   server's throughput, latency and memory under an in-process load generator; figures into
 //!   `BENCHMARKS.md` and `docs/bench-tokens.svg` (see `bench/mod.rs`).
+//! * `soak [--minutes N | --seconds N] [--connections N] [--interval-seconds N] [--postgres]
+//!   [--no-write]`: a mixed workload (`client_credentials`, `password`, rotating `refresh_token`,
+//!   introspection, revocation, admin GraphQL reads) against one release server for a long time
+//!   (default 10 minutes, SQLite); per interval the rates, latencies and the server's RSS, then
+//!   the RSS slope and p99 drift, into `BENCHMARKS.md`; fails on any error (see `soak/mod.rs`).
+//! * `fuzz [--seconds N] [--quick] [TARGET…]`: builds the `cargo fuzz` targets of `fuzz/` on the
+//!   stable compiler and runs each for a fixed time; CI runs `--quick --seconds 10` (see `fuzz.rs`).
 #![allow(clippy::print_stderr, reason = "xtask reports progress on stderr")]
 
 mod bench;
+mod fuzz;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,7 +37,14 @@ fn main() -> anyhow::Result<()> {
         "compose-check" => compose_check(),
         "pg" => pg(&std::env::args().skip(2).collect::<Vec<_>>()),
         "bench" => bench::bench(&std::env::args().skip(2).collect::<Vec<_>>()),
-        _ => bail!("usage: cargo xtask ci | schema | compose-check | pg start|stop [DIR] [PORT] | {}", bench::USAGE),
+        "soak" => soak::soak(&std::env::args().skip(2).collect::<Vec<_>>()),
+        "fuzz" => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
+        _ => bail!(
+            "usage: cargo xtask ci | schema | compose-check | pg start|stop [DIR] [PORT] | {} | {} | {}",
+            bench::USAGE,
+            soak::USAGE,
+            fuzz::USAGE
+        ),
     }
 }
 
@@ -113,7 +129,8 @@ fn ci() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
     compose_check()?;
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
-    cargo(&["test", "--workspace", "--locked"])
+    cargo(&["test", "--workspace", "--locked"])?;
+    fuzz::fuzz(&["--quick".into(), "--seconds".into(), "10".into()])
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::{GrantContext, GrantError, GrantResult, random_id};
 pub const CODE_TTL: i64 = 60;
 
 /// The prefix of authorization codes.
-pub const CODE_PREFIX: &str = "pca";
+pub const CODE_PREFIX: &str = "pcc";
 
 /// The scopes of OpenID Connect itself: granted to any user who signs in, whatever their
 /// permissions (they only select claims about the user).

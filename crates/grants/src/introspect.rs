@@ -205,6 +205,9 @@ mod tests {
         assert_eq!(kind_of("eyJhbGciOi.eyJpc3Mi.c2ln"), Kind::Access);
         assert_eq!(kind_of("pcr_abc"), Kind::Refresh);
         assert_eq!(kind_of("pca_abc"), Kind::Api);
+        // Authorization codes have a prefix of their own (SECURITY.md F10): never taken for an
+        // API token, and nothing introspectable.
+        assert_eq!(kind_of(&format!("{}_abc", crate::authorize::CODE_PREFIX)), Kind::Access);
         assert_eq!(kind_of("pcs_abc"), Kind::Access, "a client secret is nothing introspectable");
         assert_eq!(kind_of(""), Kind::Access);
     }

@@ -83,7 +83,7 @@ impl Template {
     }
 
     /// A copy to send (the body shares its bytes).
-    fn request(&self) -> Request<Full<Bytes>> {
+    pub(crate) fn request(&self) -> Request<Full<Bytes>> {
         let mut request = Request::new(Full::new(self.body.clone()));
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
@@ -123,7 +123,7 @@ fn process_cpu() -> Option<Duration> {
 }
 
 /// An empty latency histogram: 1 µs to [`MAX_MICROS`], three significant digits.
-fn histogram() -> anyhow::Result<Histogram<u64>> {
+pub(crate) fn histogram() -> anyhow::Result<Histogram<u64>> {
     Histogram::new_with_bounds(1, MAX_MICROS, 3).map_err(|e| anyhow!("creating a histogram: {e}"))
 }
 
@@ -173,7 +173,7 @@ struct Window {
 }
 
 /// Opens a keep-alive connection; its driver runs on a task of its own.
-async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+pub(crate) async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
     stream.set_nodelay(true).context("setting TCP_NODELAY")?;
     let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.context("HTTP/1.1 handshake")?;
@@ -192,7 +192,7 @@ async fn exchange(sender: &mut SendRequest<Full<Bytes>>, template: &Template) ->
 }
 
 /// Describes a non-2xx answer for the report.
-fn describe(method: &Method, uri: &Uri, status: StatusCode, body: &[u8]) -> String {
+pub(crate) fn describe(method: &Method, uri: &Uri, status: StatusCode, body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let quoted: String = text.chars().take(MAX_QUOTED_BODY).collect();
     let more = if quoted.len() < text.len() { "…" } else { "" };

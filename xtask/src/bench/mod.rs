@@ -27,11 +27,11 @@
 //! `--sqlite-only` (skip Postgres), `--no-verifier` (skip the verifier part).
 
 mod chart;
-mod load;
-mod postgres;
-mod report;
-mod rss;
-mod server;
+pub(crate) mod load;
+pub(crate) mod postgres;
+pub(crate) mod report;
+pub(crate) mod rss;
+pub(crate) mod server;
 mod suite;
 mod verifier;
 

@@ -230,6 +230,11 @@ impl Server {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.install.public))
     }
 
+    /// The admin listener's address (the management API).
+    pub(crate) fn admin_addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.install.admin))
+    }
+
     /// The issuer URL of `brand`.
     pub(crate) fn issuer(&self, brand: &str) -> String {
         format!("http://127.0.0.1:{}/brands/{brand}", self.install.public)

@@ -1,0 +1,200 @@
+//! `cargo xtask soak`: a mixed workload against one release `portcullis serve` for a long time,
+//! to see whether memory grows or latency drifts, with the figures in `BENCHMARKS.md`.
+//!
+//! It reuses the bench's machinery ([`crate::bench`]): the copied release binary and its server
+//! on a fresh SQLite file or, with `--postgres`, on the bench's throwaway PostgreSQL cluster; the
+//! in-process HTTP/1.1 client's runtime and connections; the RSS sampler; the report helpers.
+//!
+//! * [`setup`]: the server, and the clients and user the workload acts as.
+//! * [`mix`]: the operations and the cycle each connection repeats.
+//! * [`workload`]: one connection's worker: the requests, their state and their checks.
+//! * [`record`]: the shared tallies, cut every interval.
+//! * [`run`]: the workers for the whole duration, an interval's figures at every cut.
+//! * [`trend`]: RSS slope and p99 drift.
+//! * [`report`]: the `soak` section of `BENCHMARKS.md`.
+//!
+//! Every answer must be `200 OK` (GraphQL without `errors`); anything else, or a transport
+//! error, is counted against its operation, and any error makes the task fail, after the section
+//! has been written (a completed run is always reported). `--no-write` leaves `BENCHMARKS.md`
+//! alone (for trial runs).
+
+mod mix;
+mod record;
+mod report;
+mod run;
+mod setup;
+mod trend;
+mod workload;
+
+use anyhow::{Context as _, bail};
+
+use crate::bench::{self, load, postgres, server};
+use crate::cargo;
+
+/// Default duration: 10 minutes.
+const DEFAULT_SECONDS: u64 = 600;
+/// Default connections (workers).
+const DEFAULT_CONNECTIONS: usize = 8;
+/// Default interval between cuts, s.
+const DEFAULT_INTERVAL: u64 = 30;
+
+/// The soak's flags, for error messages and `cargo xtask` usage.
+pub(crate) const USAGE: &str =
+    "soak [--minutes N | --seconds N] [--connections N] [--interval-seconds N] [--postgres] [--no-write]";
+
+/// What `cargo xtask soak` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// How long the workload runs, s.
+    pub(crate) seconds: u64,
+    /// Concurrent workers.
+    pub(crate) connections: usize,
+    /// Seconds between interval cuts.
+    pub(crate) interval: u64,
+    /// Postgres instead of SQLite.
+    pub(crate) postgres: bool,
+    /// Write the section into `BENCHMARKS.md`.
+    pub(crate) write: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            seconds: DEFAULT_SECONDS,
+            connections: DEFAULT_CONNECTIONS,
+            interval: DEFAULT_INTERVAL,
+            postgres: false,
+            write: true,
+        }
+    }
+}
+
+impl Options {
+    /// Parses the arguments after `soak`.
+    pub(crate) fn parse(args: &[String]) -> anyhow::Result<Self> {
+        let mut options = Self::default();
+        let mut duration_given = false;
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut number = |flag: &str| -> anyhow::Result<u64> {
+                let value = args.next().with_context(|| format!("{flag} needs a number"))?;
+                let n: u64 = value.parse().with_context(|| format!("{flag} {value}: not a whole number"))?;
+                if n == 0 {
+                    bail!("{flag} must be at least 1");
+                }
+                Ok(n)
+            };
+            match arg.as_str() {
+                "--minutes" | "--seconds" if duration_given => bail!("give either --minutes or --seconds, once"),
+                "--minutes" => {
+                    options.seconds = number("--minutes")?.checked_mul(60).context("--minutes: too many")?;
+                    duration_given = true;
+                }
+                "--seconds" => {
+                    options.seconds = number("--seconds")?;
+                    duration_given = true;
+                }
+                "--connections" => options.connections = usize::try_from(number("--connections")?)?,
+                "--interval-seconds" => options.interval = number("--interval-seconds")?,
+                "--postgres" => options.postgres = true,
+                "--no-write" => options.write = false,
+                other => bail!("unknown soak flag {other}; {USAGE}"),
+            }
+        }
+        Ok(options)
+    }
+
+    /// The command line that reproduces this run, for the report (`--no-write` aside).
+    pub(crate) fn command(&self) -> String {
+        let mut command = String::from("cargo xtask soak");
+        if self.seconds != DEFAULT_SECONDS {
+            if self.seconds.is_multiple_of(60) {
+                command.push_str(&format!(" --minutes {}", self.seconds / 60));
+            } else {
+                command.push_str(&format!(" --seconds {}", self.seconds));
+            }
+        }
+        if self.connections != DEFAULT_CONNECTIONS {
+            command.push_str(&format!(" --connections {}", self.connections));
+        }
+        if self.interval != DEFAULT_INTERVAL {
+            command.push_str(&format!(" --interval-seconds {}", self.interval));
+        }
+        if self.postgres {
+            command.push_str(" --postgres");
+        }
+        command
+    }
+}
+
+/// Runs the soak, writes its section of `BENCHMARKS.md` and fails if any request failed.
+pub(crate) fn soak(args: &[String]) -> anyhow::Result<()> {
+    let options = Options::parse(args)?;
+    if options.postgres {
+        // Fail before building anything rather than after.
+        postgres::binaries()?;
+    }
+    cargo(&["build", "--release", "--locked", "-p", "portcullis"])?;
+    let binary = server::Binary::copy_release()?;
+    let runtime = load::runtime(bench::DEFAULT_THREADS)?;
+    let mut target = setup::Target::start(&binary, options.postgres)?;
+    let accounts = setup::Accounts::provision(&target.server)?;
+    let soak = run::run(&runtime, &mut target.server, accounts, &options)?;
+    let section = report::section(
+        &report::Context {
+            machine: bench::report::machine(),
+            commit: bench::report::commit(),
+            command: options.command(),
+            database: target.database.clone(),
+            connections: options.connections,
+            interval: options.interval,
+        },
+        &soak,
+    );
+    drop(target);
+    eprint!("{section}");
+    if options.write {
+        bench::report::write_section("soak", &section)?;
+        eprintln!("wrote the soak section of BENCHMARKS.md");
+    } else {
+        eprintln!("--no-write: BENCHMARKS.md left alone");
+    }
+    if soak.overall.errors > 0 {
+        bail!("{} request(s) failed during the soak; the first: {}", soak.overall.errors, soak.errors.join("; "));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::Options;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Options> {
+        Options::parse(&args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(defaults, Options::default());
+        assert_eq!((defaults.seconds, defaults.connections, defaults.interval), (600, 8, 30));
+        assert_eq!(defaults.command(), "cargo xtask soak");
+        let options = parse(&["--seconds", "60", "--interval-seconds", "10", "--no-write"]).unwrap();
+        assert_eq!(options, Options { seconds: 60, interval: 10, write: false, ..Options::default() });
+        assert_eq!(options.command(), "cargo xtask soak --minutes 1 --interval-seconds 10");
+        let options = parse(&["--minutes", "30", "--connections", "4", "--postgres"]).unwrap();
+        assert_eq!(options.seconds, 1800);
+        assert_eq!(options.command(), "cargo xtask soak --minutes 30 --connections 4 --postgres");
+        assert_eq!(parse(&["--seconds", "90"]).unwrap().command(), "cargo xtask soak --seconds 90");
+    }
+
+    #[test]
+    fn bad_flags_are_refused() {
+        assert!(parse(&["--seconds"]).is_err());
+        assert!(parse(&["--seconds", "0"]).is_err());
+        assert!(parse(&["--minutes", "1", "--seconds", "5"]).is_err());
+        assert!(parse(&["--connections", "x"]).is_err());
+        assert!(parse(&["--fast"]).is_err());
+    }
+}
