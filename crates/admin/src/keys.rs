@@ -75,4 +75,22 @@ impl KeyMutation {
             rotation::rotate_signing_key(grants, access.scope(), &caller.actor()).await.map_err(AdminError::from)?;
         Ok(KeyNode::from(key))
     }
+
+    /// Withdraws a signing key at once, after a compromise: it leaves the brand's JWKS now, so
+    /// the tokens it signed stop verifying at this server at once and at verifiers at their next
+    /// JWKS refresh (5 minutes by default). The active key is rotated out first; a withdrawn
+    /// next key is replaced. Returns the key that signs afterwards.
+    async fn withdraw_signing_key(
+        &self,
+        ctx: &Context<'_>,
+        brand_key: String,
+        kid: String,
+    ) -> async_graphql::Result<KeyNode> {
+        let (caller, grants) = context(ctx)?;
+        let access = caller.brand(grants, &brand_key).await?;
+        let key = rotation::withdraw_signing_key(grants, access.scope(), &kid, &caller.actor())
+            .await
+            .map_err(AdminError::from)?;
+        Ok(KeyNode::from(key))
+    }
 }

@@ -96,6 +96,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("approveToken", "mutation($b: String!, $j: String!) { approveToken(brandKey: $b, jti: $j) { status } }"),
     ("revokeTokens", "mutation($b: String!, $c: String!) { revokeTokens(brandKey: $b, clientId: $c) { revoked } }"),
     ("rotateSigningKey", "mutation($b: String!) { rotateSigningKey(brandKey: $b) { kid } }"),
+    ("withdrawSigningKey", "mutation($b: String!, $k: String!) { withdrawSigningKey(brandKey: $b, kid: $k) { kid } }"),
 ];
 
 /// A snapshot of brand B as its platform administrator sees it.
@@ -151,12 +152,14 @@ async fn a_brand_admin_gets_nothing_of_another_brand_from_any_operation() {
         let (_, o) = call(&api, Some(&api.admin), op, json!({})).await;
         let (_, t) =
             call(&api, Some(&api.admin), r#"{ tokens(brandKey: "globex") { nodes { jti } } }"#, json!({})).await;
+        let (_, k) = call(&api, Some(&api.admin), r#"{ signingKeys(brandKey: "globex") { kid } }"#, json!({})).await;
         let vars = json!({
             "b": "globex",
             "c": victim,
             "u": u["data"]["createUser"]["user"]["id"],
             "o": o["data"]["createOperator"]["operator"]["id"],
             "j": t["data"]["tokens"]["nodes"][0]["jti"],
+            "k": k["data"]["signingKeys"][0]["kid"],
         });
         let before = snapshot(&api).await;
 

@@ -9,7 +9,7 @@ use portcullis_core::BrandKey;
 use portcullis_grants::Clock;
 use portcullis_grants::introspect::introspect;
 use portcullis_grants::rotation::rotate_due;
-use portcullis_tenancy::{KeyStore, resolve_brand};
+use portcullis_tenancy::{AuditStore, KeyStore, resolve_brand};
 use serde_json::{Value, json};
 
 use common::*;
@@ -55,6 +55,53 @@ async fn rotation_promotes_the_published_next_key_and_keeps_old_tokens_valid() {
 
         let (_, body) = call(&api, Some(&api.admin), ROTATE, json!({"b": "nobody"})).await;
         assert_eq!(code(&body), Some("NOT_FOUND"));
+    }
+}
+
+const WITHDRAW: &str =
+    "mutation($b: String!, $k: String!) { withdrawSigningKey(brandKey: $b, kid: $k) { kid status } }";
+
+/// SECURITY.md F7: a compromised key leaves the JWKS at once and its tokens stop verifying,
+/// whether it was the active key, a retired one or the published next one.
+#[tokio::test]
+async fn a_withdrawn_key_is_unpublished_at_once_and_its_tokens_refused() {
+    for api in apis().await {
+        create_brand(&api, "acme").await;
+        let (id, secret) = create_client(&api, &api.admin, "acme", &["read"]).await;
+        let scope = resolve_brand(&api.grants.store, &BrandKey::parse("acme").unwrap()).await.unwrap().unwrap();
+        let published = async || {
+            let keys = api.grants.store.published_keys(&scope, api.grants.clock.now()).await.unwrap();
+            keys.into_iter().map(|k| k.kid.as_str().to_owned()).collect::<Vec<_>>()
+        };
+        let signed = token(&api.grants, "acme", &id, &secret, None).await;
+        let compromised = decode_header(&signed).unwrap().kid.unwrap();
+
+        // The active key: rotated out, then unpublished; its tokens are refused from now on.
+        let (_, body) = call(&api, Some(&api.admin), WITHDRAW, json!({"b": "acme", "k": compromised})).await;
+        let now_signing = body["data"]["withdrawSigningKey"]["kid"].as_str().unwrap_or_else(|| panic!("{body}"));
+        assert_ne!(now_signing, compromised);
+        assert!(!published().await.contains(&compromised), "left the JWKS");
+        assert!(!introspect(&api.grants, &scope, &signed, None).await.unwrap().active, "its tokens are refused");
+        let fresh = token(&api.grants, "acme", &id, &secret, None).await;
+        assert_eq!(decode_header(&fresh).unwrap().kid.as_deref(), Some(now_signing));
+        assert!(introspect(&api.grants, &scope, &fresh, None).await.unwrap().active);
+
+        // The next key: unpublished and replaced, so a next key is always published.
+        let next = with_status(&keys(&api, "acme").await, "next")[0]["kid"].as_str().unwrap().to_owned();
+        let (_, body) = call(&api, Some(&api.admin), WITHDRAW, json!({"b": "acme", "k": next})).await;
+        assert_eq!(body["data"]["withdrawSigningKey"]["kid"], now_signing, "{body}");
+        let after = keys(&api, "acme").await;
+        assert!(!published().await.contains(&next));
+        assert_eq!(with_status(&after, "next").len(), 1, "a fresh next key: {after:?}");
+        assert_ne!(with_status(&after, "next")[0]["kid"], next.as_str());
+
+        // Twice, or an unknown key: nothing to withdraw.
+        let (_, body) = call(&api, Some(&api.admin), WITHDRAW, json!({"b": "acme", "k": "no-such-key"})).await;
+        assert_eq!(code(&body), Some("NOT_FOUND"), "{body}");
+        let (_, body) = call(&api, Some(&api.admin), WITHDRAW, json!({"b": "acme", "k": compromised})).await;
+        assert!(body["data"]["withdrawSigningKey"]["kid"].is_string(), "withdrawing again is harmless: {body}");
+        let events = api.grants.store.recent_events(&scope, 50).await.unwrap();
+        assert!(events.iter().any(|e| e.action == "key.withdrawn"));
     }
 }
 

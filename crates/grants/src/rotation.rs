@@ -56,6 +56,39 @@ pub async fn rotate_signing_key<S: KeyStore + ClientStore + AuditStore>(
         .ok_or_else(|| ProvisionError::Invalid("the new signing key vanished after rotation".into()))
 }
 
+/// Withdraws a signing key at once, after a compromise (SECURITY.md F7): the key leaves the
+/// brand's JWKS now, where a retired key normally stays published until its tokens expire, so
+/// every token it signed is refused by this server at once and by verifiers at their next JWKS
+/// refresh. The active key is rotated out first; a withdrawn next key is replaced by a fresh one.
+/// Returns the key that signs afterwards.
+pub async fn withdraw_signing_key<S: KeyStore + ClientStore + AuditStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    kid: &str,
+    actor: &Actor,
+) -> ProvisionResult<StoredKey> {
+    let keys = ctx.store.list_keys(scope).await?;
+    let Some(status) = keys.iter().find(|k| k.kid.as_str() == kid).map(|k| k.status) else {
+        return Err(ProvisionError::NotFound(format!("no signing key '{kid}' in this brand")));
+    };
+    if status == KeyStatus::Active {
+        rotate_signing_key(ctx, scope, actor).await?;
+    }
+    let now = ctx.clock.now();
+    if !ctx.store.withdraw_key(scope, kid, now).await? {
+        return Err(ProvisionError::Conflict("the brand's keys changed at the same time; try again".into()));
+    }
+    if status == KeyStatus::Next {
+        let algorithm = scope.brand().settings.signing_algorithm;
+        ctx.store.add_key(scope, ctx.keys.generate(scope.key(), algorithm, KeyStatus::Next)?, now).await?;
+    }
+    audit(&ctx.store, scope, actor, "key.withdrawn", Some(format!("key:{kid}")), now).await;
+    ctx.store
+        .active_key(scope)
+        .await?
+        .ok_or_else(|| ProvisionError::Invalid(format!("brand '{}' has no active signing key", scope.key())))
+}
+
 /// Rotates every brand whose active key has signed for `interval` seconds or more. Returns how
 /// many brands were rotated.
 pub async fn rotate_due<S: BrandStore + KeyStore + ClientStore + AuditStore>(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use portcullis_tenancy::{
     Activation, BrandScope, KeyRotation, KeyStatus, KeyStore, NewSigningKey, StoreResult, StoredKey,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::SeaStore;
@@ -73,6 +73,24 @@ impl KeyStore for SeaStore {
                 .await
                 .map_err(map_err)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn withdraw_key(&self, scope: &BrandScope, kid: &str, now: i64) -> StoreResult<bool> {
+        self.changed(async {
+            // A retired key keeps its retirement time; a next key is retired now.
+            let retired_at = Func::coalesce([Expr::col(signing_keys::Column::RetiredAt), Expr::val(now)]);
+            let withdrawn = scoped_update::<signing_keys::Entity>(scope)
+                .col_expr(signing_keys::Column::Status, Expr::val(KeyStatus::Retired.as_str()))
+                .col_expr(signing_keys::Column::RetiredAt, retired_at.into())
+                .col_expr(signing_keys::Column::PublishUntil, Expr::val(now))
+                .filter(signing_keys::Column::Kid.eq(kid))
+                .filter(signing_keys::Column::Status.ne(KeyStatus::Active.as_str()))
+                .exec(&self.db)
+                .await
+                .map_err(map_err)?;
+            Ok(withdrawn.rows_affected == 1)
         })
         .await
     }

@@ -236,6 +236,11 @@ pub trait KeyStore: Send + Sync {
     /// Applies a rotation in one transaction. Returns `false`, changing nothing, when the key to
     /// retire no longer signs or the key to promote is no longer `next` (another process rotated
     /// first).
+    /// Stops publishing a key that is not active, at once (`publish_until = now`, status
+    /// retired): for a key that must not be trusted any more. Returns `false`, changing nothing,
+    /// when the brand has no such key or it is the active one.
+    fn withdraw_key(&self, scope: &BrandScope, kid: &str, now: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+
     fn rotate_keys(
         &self,
         scope: &BrandScope,
