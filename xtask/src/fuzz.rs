@@ -38,10 +38,7 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--seconds" => {
-                let value = args.next().context("--seconds needs a number")?;
-                options.seconds = value.parse().ok().filter(|s| *s > 0).context("--seconds: a positive number")?;
-            }
+            "--seconds" => options.seconds = crate::args::positive("--seconds", &mut args)?,
             "--quick" => options.quick = true,
             flag if flag.starts_with('-') => bail!("unknown option {flag}; usage: cargo xtask {USAGE}"),
             target => options.targets.push(target.to_owned()),

@@ -20,6 +20,7 @@
 //!   stable compiler and runs each for a fixed time; CI runs `--quick --seconds 10` (see `fuzz.rs`).
 #![allow(clippy::print_stderr, reason = "xtask reports progress on stderr")]
 
+mod args;
 mod bench;
 mod fuzz;
 mod soak;

@@ -35,7 +35,7 @@ pub(crate) mod server;
 mod suite;
 mod verifier;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::cargo;
 
@@ -75,14 +75,7 @@ impl Options {
         let mut options = Self::default();
         let mut args = args.iter();
         while let Some(arg) = args.next() {
-            let mut number = |flag: &str| -> anyhow::Result<u64> {
-                let value = args.next().with_context(|| format!("{flag} needs a number"))?;
-                let n: u64 = value.parse().with_context(|| format!("{flag} {value}: not a whole number"))?;
-                if n == 0 {
-                    bail!("{flag} must be at least 1");
-                }
-                Ok(n)
-            };
+            let mut number = |flag: &str| crate::args::positive(flag, &mut args);
             match arg.as_str() {
                 "--seconds" => options.seconds = number("--seconds")?,
                 "--threads" => options.threads = usize::try_from(number("--threads")?)?,

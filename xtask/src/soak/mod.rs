@@ -76,14 +76,7 @@ impl Options {
         let mut duration_given = false;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
-            let mut number = |flag: &str| -> anyhow::Result<u64> {
-                let value = args.next().with_context(|| format!("{flag} needs a number"))?;
-                let n: u64 = value.parse().with_context(|| format!("{flag} {value}: not a whole number"))?;
-                if n == 0 {
-                    bail!("{flag} must be at least 1");
-                }
-                Ok(n)
-            };
+            let mut number = |flag: &str| crate::args::positive(flag, &mut args);
             match arg.as_str() {
                 "--minutes" | "--seconds" if duration_given => bail!("give either --minutes or --seconds, once"),
                 "--minutes" => {
