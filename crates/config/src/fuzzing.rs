@@ -39,33 +39,19 @@ fn check_message(error: &ConfigError) {
     assert!(!message.chars().any(control), "control characters in {message:?}");
 }
 
+/// The committed inputs' replay, shared by every crate with fuzz targets.
+#[cfg(test)]
+#[path = "../../../fuzz/replay.rs"]
+mod replay;
+
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use std::path::Path;
-
+    use super::replay::replay;
     use super::*;
 
     /// Every committed seed and regression input passes the target's invariants.
     #[test]
     fn fuzz_seeds_and_regressions_replay() {
-        let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-        let mut seeds = 0;
-        let mut failed = Vec::new();
-        for kind in ["seeds", "regressions"] {
-            let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join("config_toml")) else {
-                continue;
-            };
-            for path in entries.map(|e| e.unwrap().path()) {
-                let data = std::fs::read(&path).unwrap();
-                seeds += usize::from(kind == "seeds");
-                if std::panic::catch_unwind(|| config_toml(&data)).is_err() {
-                    failed.push(path.display().to_string());
-                }
-            }
-        }
-        assert!(seeds > 0, "no seeds for config_toml");
-        assert!(failed.is_empty(), "inputs that break an invariant: {failed:#?}");
+        replay(&[("config_toml", config_toml)]);
     }
 }

@@ -332,16 +332,17 @@ fn check_error(error: &OAuthError, allowed: &[OAuthErrorCode]) -> OAuthErrorCode
     code
 }
 
+/// The committed inputs' replay, shared by every crate with fuzz targets.
+#[cfg(test)]
+#[path = "../../../fuzz/replay.rs"]
+mod replay;
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::path::Path;
-
+    use super::replay::{Target, replay};
     use super::*;
-
-    /// A fuzz target: its name under `fuzz/` and its entry point.
-    type Target = (&'static str, fn(&[u8]));
 
     /// The targets of `fuzz/` whose entry points live in this crate.
     const TARGETS: &[Target] = &[
@@ -360,25 +361,7 @@ mod tests {
     /// Every committed seed and regression input passes its target's invariants.
     #[test]
     fn fuzz_seeds_and_regressions_replay() {
-        let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-        let mut failed = Vec::new();
-        for (target, run) in TARGETS {
-            let mut seeds = 0;
-            for kind in ["seeds", "regressions"] {
-                let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join(target)) else {
-                    continue;
-                };
-                for path in entries.map(|e| e.unwrap().path()) {
-                    let data = std::fs::read(&path).unwrap();
-                    seeds += usize::from(kind == "seeds");
-                    if std::panic::catch_unwind(|| run(&data)).is_err() {
-                        failed.push(path.display().to_string());
-                    }
-                }
-            }
-            assert!(seeds > 0, "no seeds for {target}");
-        }
-        assert!(failed.is_empty(), "inputs that break an invariant: {failed:#?}");
+        replay(TARGETS);
     }
 
     #[test]
