@@ -4,7 +4,8 @@
 //! resource server would (signature by a published key of its brand, `typ`, issuer, expiry) and,
 //! since the server knows more, its record must be live and no revocation may cover it. Its scope
 //! decides the [`Authority`]: `platform:admin` of the `system` brand acts on every brand,
-//! `brand:admin` only on its own.
+//! `brand:admin` only on its own. Its `aud` must be the management API's own,
+//! [`ADMIN_AUDIENCE`], and nothing else: the only audience admin scopes are ever granted with.
 //!
 //! Resolvers never resolve brands themselves: [`Caller::brand`] is the only way to a
 //! [`BrandScope`] in this crate, and it checks the authority first, so a resolver cannot forget
@@ -12,7 +13,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portcullis_core::{BRAND_ADMIN_SCOPE, BrandKey, PLATFORM_ADMIN_SCOPE, SYSTEM_BRAND};
+use portcullis_core::{ADMIN_AUDIENCE, Audience, BRAND_ADMIN_SCOPE, BrandKey, PLATFORM_ADMIN_SCOPE, SYSTEM_BRAND};
 use portcullis_grants::GrantContext;
 use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::verify::live_access_token;
@@ -138,6 +139,14 @@ pub async fn authenticate(
             "the token carries neither {PLATFORM_ADMIN_SCOPE} (system brand) nor {BRAND_ADMIN_SCOPE} (other brands)"
         )));
     };
+    // Admin scopes are granted only in tokens addressed to this API alone; one addressed elsewhere
+    // (issued before that rule, or to a resource server) is not accepted here.
+    if !matches!(&claims.aud, Audience::One(aud) if aud == ADMIN_AUDIENCE) {
+        record_failure(grants, &scope, source.as_deref(), "admin token for another audience").await;
+        return Err(unauthenticated(&format!(
+            "the access token is not addressed to the management API (its aud must be {ADMIN_AUDIENCE} alone)"
+        )));
+    }
     Ok(Caller {
         client_id: claims.client_id,
         brand: scope.key().clone(),

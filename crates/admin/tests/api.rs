@@ -8,7 +8,7 @@ use axum::body::Body;
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use portcullis_grants::{ClientAuthMethod, ClientCredentials, TokenRequest};
-use portcullis_tenancy::resolve_brand;
+use portcullis_tenancy::{ClientStore, resolve_brand};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -52,6 +52,79 @@ async fn without_an_admin_token_there_is_no_data() {
         let plain = token(&api.grants, "acme", &id, &secret, None).await;
         let (status, body) = call(&api, Some(&plain), query, json!({})).await;
         assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, Some("FORBIDDEN")), "{body}");
+        assert!(body.get("data").is_none());
+    }
+}
+
+#[tokio::test]
+async fn admin_tokens_are_addressed_to_the_management_api_alone() {
+    use portcullis_core::{ADMIN_AUDIENCE, ActType, GrantType, ScopeSet};
+    use portcullis_grants::GrantError;
+    use portcullis_grants::issue::{AccessGrant, issue_access_token};
+
+    let own_brand = "{ brand(key: \"acme\") { key } }";
+    for api in apis().await {
+        create_brand(&api, "acme").await;
+        let (id, secret) = create_client(&api, &api.admin, "acme", &["brand:admin", "read"]).await;
+        let acme = resolve_brand(&api.grants.store, &portcullis_core::BrandKey::parse("acme").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let exchange = |scope: &str, audience: &str| {
+            let request = TokenRequest {
+                grant_type: Some("client_credentials".into()),
+                scope: Some(scope.into()),
+                audience: Some(audience.into()).filter(|a: &String| !a.is_empty()),
+                ..TokenRequest::default()
+            };
+            let credentials =
+                ClientCredentials { client_id: id.clone(), secret: secret.clone(), method: ClientAuthMethod::Post };
+            let (grants, acme) = (api.grants.clone(), acme.clone());
+            async move { portcullis_grants::exchange(&grants, &acme, Some(&credentials), &request).await }
+        };
+
+        // Asked with no audience or with the API's own, an admin token names the API alone.
+        for audience in ["", ADMIN_AUDIENCE] {
+            let issued = exchange("brand:admin read", audience).await.expect("an admin token");
+            let claims = portcullis_grants::verify::live_access_token(&api.grants, &acme, &issued.access_token)
+                .await
+                .unwrap()
+                .expect("live");
+            assert_eq!(claims.aud.to_list(), [ADMIN_AUDIENCE], "asked for {audience:?}");
+            let (status, body) = call(&api, Some(&issued.access_token), own_brand, json!({})).await;
+            assert_eq!((status, body["data"]["brand"]["key"].as_str()), (StatusCode::OK, Some("acme")), "{body}");
+        }
+        // Admin scopes are never granted for a resource server, nor the API's audience without them.
+        let elsewhere = exchange("brand:admin", "https://rs.example").await;
+        assert!(matches!(elsewhere, Err(GrantError::InvalidTarget(_))), "{elsewhere:?}");
+        let without_scope = exchange("read", ADMIN_AUDIENCE).await;
+        assert!(matches!(without_scope, Err(GrantError::InvalidTarget(_))), "{without_scope:?}");
+
+        // An admin-scoped token addressed elsewhere (as issued before this rule) is refused.
+        let client = api
+            .grants
+            .store
+            .find_client(&acme, &portcullis_core::ClientId::parse(id.as_str()).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let replayed = issue_access_token(
+            &api.grants,
+            &acme,
+            AccessGrant {
+                client: &client,
+                subject: id.clone(),
+                act_type: ActType::Client,
+                grant_type: GrantType::ClientCredentials,
+                scopes: ScopeSet::parse_delimited("brand:admin").unwrap(),
+                audience: vec!["https://rs.example".into()],
+                family_id: None,
+            },
+        )
+        .await
+        .unwrap();
+        let (status, body) = call(&api, Some(&replayed.token), own_brand, json!({})).await;
+        assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, Some("UNAUTHENTICATED")), "{body}");
         assert!(body.get("data").is_none());
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::response::Response;
 use http::StatusCode;
 use http::header::SET_COOKIE;
-use portcullis_core::{BRAND_ADMIN_SCOPE, BrandKey, PLATFORM_ADMIN_SCOPE, SYSTEM_BRAND};
+use portcullis_core::{ADMIN_AUDIENCE, BRAND_ADMIN_SCOPE, BrandKey, PLATFORM_ADMIN_SCOPE, SYSTEM_BRAND};
 use portcullis_credentials::secret::{constant_time_eq, generate_secret};
 use portcullis_grants::{ClientAuthMethod, ClientCredentials, GrantError, TokenRequest, exchange};
 use portcullis_tenancy::resolve_brand;
@@ -186,6 +186,8 @@ async fn admin_token(
     let request = TokenRequest {
         grant_type: Some("client_credentials".into()),
         scope: Some(wanted.to_owned()),
+        // Admin tokens are for the management API alone, whatever audience the brand requires.
+        audience: Some(ADMIN_AUDIENCE.to_owned()),
         source,
         ..TokenRequest::default()
     };

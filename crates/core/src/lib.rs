@@ -24,3 +24,16 @@ pub const PLATFORM_ADMIN_SCOPE: &str = "platform:admin";
 
 /// The scope that lets a brand token administer its own brand.
 pub const BRAND_ADMIN_SCOPE: &str = "brand:admin";
+
+/// The audience of tokens for the management API (the admin listener).
+///
+/// A token that carries an admin scope is addressed to the management API alone, and the
+/// management API accepts no other token: an access token issued for a resource server can't be
+/// replayed against it, and an admin token means nothing to a resource server that checks `aud`
+/// (RFC 9700 §2.3, RFC 8725 §3.9).
+pub const ADMIN_AUDIENCE: &str = "urn:portcullis:admin";
+
+/// Whether `scope` is one of the scopes that administer the platform or a brand.
+pub fn is_admin_scope(scope: &str) -> bool {
+    scope == PLATFORM_ADMIN_SCOPE || scope == BRAND_ADMIN_SCOPE
+}

@@ -63,7 +63,7 @@ where
     if !bound || !principal_active(ctx, scope, &code.subject, ActType::User).await? {
         return Err(GrantError::InvalidGrant(INVALID.into()));
     }
-    let audience = requested_audience(scope, client, request)?;
+    let audience = requested_audience(scope, client, request, &code.scopes)?;
     let (access, refresh_token) = if client.profile.grant_types.contains(&GrantType::RefreshToken) {
         let pair = issue_pair(
             ctx,

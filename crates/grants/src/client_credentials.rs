@@ -1,6 +1,6 @@
 //! The client-credentials grant (RFC 6749 §4.4) with audience selection (RFC 8707).
 
-use portcullis_core::{ActType, GrantType, Scope, ScopeSet};
+use portcullis_core::{ActType, GrantType, Scope, ScopeSet, is_admin_scope};
 use portcullis_policy::{AudienceError, AudienceRequest, ScopeRequest, resolve_audience, resolve_scopes};
 use portcullis_tenancy::{BrandScope, Client, KeyStore, TokenStore};
 
@@ -15,7 +15,7 @@ pub async fn grant<S: KeyStore + TokenStore>(
     request: &TokenRequest,
 ) -> GrantResult<IssuedAccessToken> {
     let scopes = requested_scopes(scope, client, request.scope.as_deref(), None)?;
-    let audience = requested_audience(scope, client, request)?;
+    let audience = requested_audience(scope, client, request, &scopes)?;
     issue_access_token(
         ctx,
         scope,
@@ -52,11 +52,12 @@ pub(crate) fn requested_scopes(
     .map_err(|e| GrantError::InvalidScope(e.to_string()))
 }
 
-/// Selects `aud` from `audience` and `resource`.
+/// Selects `aud` from `audience` and `resource` for a token granting `scopes`.
 pub(crate) fn requested_audience(
     scope: &BrandScope,
     client: &Client,
     request: &TokenRequest,
+    scopes: &ScopeSet,
 ) -> GrantResult<Vec<String>> {
     if let Some(bad) = request.resource.iter().find(|r| !is_absolute_uri_without_fragment(r)) {
         let shown: String = bad.chars().take(100).collect();
@@ -75,6 +76,7 @@ pub(crate) fn requested_audience(
         client_allowed: &client.profile.audiences,
         required: scope.brand().settings.require_audience,
         fallback: &fallback,
+        admin: scopes.iter().any(|s| is_admin_scope(s.as_str())),
     })
     .map_err(|e| match e {
         AudienceError::Required => GrantError::InvalidRequest(
@@ -83,6 +85,7 @@ pub(crate) fn requested_audience(
         AudienceError::NotAllowed => {
             GrantError::InvalidTarget("the requested audience is not allowed for this client".into())
         }
+        AudienceError::AdminElsewhere | AudienceError::AdminWithoutScope => GrantError::InvalidTarget(e.to_string()),
     })
 }
 

@@ -39,7 +39,7 @@ where
     let now = ctx.clock.now();
 
     let scopes = requested_scopes(scope, client, request.scope.as_deref(), Some(&principal.permissions))?;
-    let audience = requested_audience(scope, client, request)?;
+    let audience = requested_audience(scope, client, request, &scopes)?;
     let (act_type, grant_type) = match kind {
         PrincipalKind::User => (ActType::User, GrantType::Password),
         PrincipalKind::Operator => (ActType::Operator, GrantType::OperatorPassword),

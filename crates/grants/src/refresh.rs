@@ -3,7 +3,7 @@
 //! whole family (every refresh token and access-token record of that login). Each refresh applies
 //! today's policy: scopes, permissions and audiences withdrawn since the login are not renewed.
 
-use portcullis_core::{ActType, Scope, ScopeSet};
+use portcullis_core::{ADMIN_AUDIENCE, ActType, Scope, ScopeSet, is_admin_scope};
 use portcullis_credentials::secret::hash_secret;
 use portcullis_tenancy::{
     AuditStore, BrandScope, Client, KeyStore, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore, TokenStore,
@@ -67,10 +67,6 @@ where
             && permissions.as_ref().is_none_or(|p| p.contains(s) || OIDC_SCOPES.contains(&s.as_str()))
     };
     let granted: ScopeSet = record.scopes.iter().filter(|s| still_allowed(s)).cloned().collect();
-    let audience = current_audience(client, &record.audience);
-    if audience.is_empty() {
-        return Err(GrantError::InvalidGrant("the client may no longer address this token's audience".into()));
-    }
     // A refresh may narrow the scopes, never widen them.
     let scopes = match request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
         None => granted,
@@ -83,6 +79,10 @@ where
             granted.iter().filter(|s| asked.contains(s)).cloned().collect()
         }
     };
+    let audience = current_audience(client, &record.audience, &scopes);
+    if audience.is_empty() {
+        return Err(GrantError::InvalidGrant("the client may no longer address this token's audience".into()));
+    }
     let issued = issue_pair(
         ctx,
         scope,
@@ -139,10 +139,15 @@ async fn current_permissions<S: PrincipalStore>(
     Ok(principal.filter(|p| p.kind == kind && p.enabled).map(|p| Some(p.permissions)))
 }
 
-/// The token's audiences that the client may still address: its configured audiences, or its
-/// own id when it has none (the fallback it was issued with).
-fn current_audience(client: &Client, audience: &[String]) -> Vec<String> {
+/// The audiences of a refreshed token granting `scopes`: the management API alone while an admin
+/// scope is still granted; otherwise the token's audiences that the client may still address (its
+/// configured audiences, or its own id when it has none, the fallback it was issued with).
+fn current_audience(client: &Client, audience: &[String], scopes: &ScopeSet) -> Vec<String> {
+    if scopes.iter().any(|s| is_admin_scope(s.as_str())) {
+        return vec![ADMIN_AUDIENCE.to_owned()];
+    }
     let allowed = |a: &String| match client.profile.audiences.as_slice() {
+        _ if a == ADMIN_AUDIENCE => false,
         [] => a.as_str() == client.client_id.as_str(),
         configured => configured.contains(a),
     };

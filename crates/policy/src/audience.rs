@@ -1,4 +1,9 @@
 //! Audience selection for access tokens (the `audience` parameter and RFC 8707 `resource`).
+//!
+//! Tokens that carry an admin scope are addressed to the management API alone
+//! ([`ADMIN_AUDIENCE`]); every other token to resource servers only.
+
+use portcullis_core::ADMIN_AUDIENCE;
 
 /// Why an audience request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -9,6 +14,12 @@ pub enum AudienceError {
     /// The client may not address this audience.
     #[error("audience not allowed for this client")]
     NotAllowed,
+    /// Admin scopes were asked for together with a resource server's audience.
+    #[error("admin scopes are granted only in tokens for the management API ({ADMIN_AUDIENCE}) and no other audience")]
+    AdminElsewhere,
+    /// The management API's audience was asked for without an admin scope.
+    #[error("tokens for the management API ({ADMIN_AUDIENCE}) need an admin scope")]
+    AdminWithoutScope,
 }
 
 /// Everything audience selection looks at.
@@ -23,11 +34,26 @@ pub struct AudienceRequest<'a> {
     /// The audience used when none is requested and the client has none configured: the
     /// client's own id, so the token is addressed to nobody else.
     pub fallback: &'a str,
+    /// Whether the granted scopes include an admin scope: then the token is for the management
+    /// API only, whatever the client's audiences and the brand's requirement.
+    pub admin: bool,
 }
 
-/// Selects the token's `aud`: the requested audiences when every one is allowed; otherwise the
-/// client's configured audiences; otherwise the fallback.
+/// Selects the token's `aud`: [`ADMIN_AUDIENCE`] alone for a token with an admin scope;
+/// otherwise the requested audiences when every one is allowed; otherwise the client's configured
+/// audiences; otherwise the fallback.
 pub fn resolve_audience(request: AudienceRequest<'_>) -> Result<Vec<String>, AudienceError> {
+    let names_admin_api = |a: &String| a == ADMIN_AUDIENCE;
+    if request.admin {
+        // Asking for nothing or for the management API alone both mean the management API.
+        return match request.requested.iter().all(names_admin_api) {
+            true => Ok(vec![ADMIN_AUDIENCE.to_owned()]),
+            false => Err(AudienceError::AdminElsewhere),
+        };
+    }
+    if request.requested.iter().any(names_admin_api) {
+        return Err(AudienceError::AdminWithoutScope);
+    }
     if request.requested.is_empty() {
         if request.required {
             return Err(AudienceError::Required);
@@ -54,7 +80,7 @@ mod tests {
     use super::*;
 
     fn req<'a>(requested: &'a [String], allowed: &'a [String], required: bool) -> AudienceRequest<'a> {
-        AudienceRequest { requested, client_allowed: allowed, required, fallback: "client-1" }
+        AudienceRequest { requested, client_allowed: allowed, required, fallback: "client-1", admin: false }
     }
 
     #[test]
@@ -67,5 +93,23 @@ mod tests {
         assert_eq!(resolve_audience(req(&asked, &allowed, true)).expect("ok"), vec!["https://b"]);
         let bad = vec!["https://c".to_owned()];
         assert_eq!(resolve_audience(req(&bad, &allowed, false)), Err(AudienceError::NotAllowed));
+    }
+
+    #[test]
+    fn admin_tokens_are_for_the_management_api_alone() {
+        fn admin<'a>(requested: &'a [String], allowed: &'a [String], required: bool) -> AudienceRequest<'a> {
+            AudienceRequest { admin: true, ..req(requested, allowed, required) }
+        }
+        let allowed = vec!["https://a".to_owned()];
+        // Neither the client's audiences nor the brand's requirement apply to an admin token.
+        assert_eq!(resolve_audience(admin(&[], &allowed, true)).expect("ok"), vec![ADMIN_AUDIENCE]);
+        let named = vec![ADMIN_AUDIENCE.to_owned(), ADMIN_AUDIENCE.to_owned()];
+        assert_eq!(resolve_audience(admin(&named, &allowed, false)).expect("ok"), vec![ADMIN_AUDIENCE]);
+        let mixed = vec![ADMIN_AUDIENCE.to_owned(), "https://a".to_owned()];
+        assert_eq!(resolve_audience(admin(&mixed, &allowed, false)), Err(AudienceError::AdminElsewhere));
+        assert_eq!(resolve_audience(admin(&allowed, &allowed, false)), Err(AudienceError::AdminElsewhere));
+        // Without an admin scope the management API can't be addressed, even if a client lists it.
+        let listed = vec![ADMIN_AUDIENCE.to_owned()];
+        assert_eq!(resolve_audience(req(&listed, &listed, false)), Err(AudienceError::AdminWithoutScope));
     }
 }

@@ -591,6 +591,56 @@ mod password_and_refresh {
         );
     }
 
+    /// SECURITY.md F4: a login granted an admin scope gets tokens for the management API alone,
+    /// and its refreshes keep them there.
+    #[tokio::test]
+    async fn admin_logins_are_addressed_to_the_management_api_alone() {
+        use portcullis_core::{ADMIN_AUDIENCE, Audience};
+
+        let (ctx, acme, c, _db) = setup().await;
+        let actor = Actor::new("test");
+        let mut profile = c.client.profile.clone();
+        profile.scopes = scopes("read write brand:admin");
+        profile.audiences = vec!["https://api.acme.example".into()];
+        crate::provision::update_client(&ctx.store, &acme, &c.client.client_id, profile, &actor, NOW).await.unwrap();
+        let plain =
+            exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None)).await.unwrap();
+        let alice = claims(&plain.access_token).sub;
+        assert_eq!(claims(&plain.access_token).aud, Audience::One("https://api.acme.example".into()));
+
+        let change =
+            crate::provision::PrincipalChange { permissions: Some(scopes("read brand:admin")), ..Default::default() };
+        crate::provision::update_principal(&ctx, &acme, &alice, change, &actor).await.unwrap();
+        let admin = exchange(
+            &ctx,
+            &acme,
+            Some(&creds(&c)),
+            &login("password", "alice", "correct horse", Some("read brand:admin")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(claims(&admin.access_token).aud, Audience::One(ADMIN_AUDIENCE.into()));
+        let renewed = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&admin.refresh_token.unwrap())).await.unwrap();
+        assert_eq!(
+            (renewed.scope.as_str(), claims(&renewed.access_token).aud),
+            ("read brand:admin", Audience::One(ADMIN_AUDIENCE.into()))
+        );
+        // Narrowed to a resource server's scope, the login still can't address a resource server.
+        let narrowed = TokenRequest { scope: Some("read".into()), ..refresh(&renewed.refresh_token.unwrap()) };
+        assert_eq!(
+            exchange(&ctx, &acme, Some(&creds(&c)), &narrowed).await.unwrap_err().code(),
+            OAuthErrorCode::InvalidGrant
+        );
+        let elsewhere = TokenRequest {
+            audience: Some("https://api.acme.example".into()),
+            ..login("password", "alice", "correct horse", Some("brand:admin"))
+        };
+        assert_eq!(
+            exchange(&ctx, &acme, Some(&creds(&c)), &elsewhere).await.unwrap_err().code(),
+            OAuthErrorCode::InvalidTarget
+        );
+    }
+
     /// SECURITY.md F3: a new password ends every login made with the old one (refresh tokens,
     /// access tokens, browser sessions); other users keep theirs.
     #[tokio::test]
