@@ -37,6 +37,9 @@ pub enum Command {
     /// Manage issued tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage a brand's signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Manage the master key that encrypts signing keys at rest.
     #[command(subcommand)]
     MasterKey(MasterKeyCommand),
@@ -75,6 +78,26 @@ pub enum Change {
 pub enum TokenCommand {
     /// Revoke one access token by its `jti`.
     Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Withdraw a compromised signing key at once: it leaves the brand's JWKS now (rotated out
+    /// first if it signs; replaced if it is the next key), so every token it signed is refused.
+    Withdraw(KeyWithdrawArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyWithdrawArgs {
+    /// The brand key.
+    #[arg(long)]
+    pub brand: String,
+    /// The key's `kid` (it may begin with `-`).
+    #[arg(allow_hyphen_values = true)]
+    pub kid: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use portcullis_tenancy::{BrandScope, BrandSettings, Branding, ClientProfile, Pri
 use serde::Serialize;
 
 use crate::cli::{
-    BootstrapArgs, BrandCommand, BrandCreateArgs, Change, Cli, ClientCommand, ClientCreateArgs, Command,
+    BootstrapArgs, BrandCommand, BrandCreateArgs, Change, Cli, ClientCommand, ClientCreateArgs, Command, KeyCommand,
     MasterKeyCommand, PrincipalCommand, PrincipalCreateArgs, TokenCommand,
 };
 use crate::platform::Platform;
@@ -39,6 +39,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Revoke(args)) => {
             lifecycle::revoke_token(&Platform::open(config, true).await?, args).await
+        }
+        Command::Key(KeyCommand::Withdraw(args)) => {
+            lifecycle::withdraw_key(&Platform::open(config, true).await?, args).await
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Offline commands that end tokens: enabling, disabling and deleting clients, users and
-//! operators, and revoking one token. Each change commits with its cascade (the revoked records
+//! operators, revoking one token, and withdrawing a signing key. Each change commits with its cascade (the revoked records
 //! and the revocation-feed entry) in one transaction, and every running server sharing the
 //! database refuses the revoked tokens at once and tells its feed followers within a second.
 
@@ -10,7 +10,7 @@ use portcullis_grants::provision::{Actor, ProvisionError};
 use portcullis_tenancy::{PrincipalKind, PrincipalStore};
 use serde_json::json;
 
-use crate::cli::{Change, ClientChangeArgs, PrincipalChangeArgs, TokenRevokeArgs};
+use crate::cli::{Change, ClientChangeArgs, KeyWithdrawArgs, PrincipalChangeArgs, TokenRevokeArgs};
 use crate::commands::brand_scope;
 use crate::output;
 use crate::platform::Platform;
@@ -94,4 +94,20 @@ pub async fn revoke_token(platform: &Platform, args: TokenRevokeArgs) -> anyhow:
         format!("token {} was not live (unknown, expired or already revoked)", args.jti)
     };
     report(args.json, &value, line)
+}
+
+/// `key withdraw --brand K KID`: after a key compromise (SECURITY.md F7). Every server sharing the
+/// database stops publishing the key and refuses its tokens within a second; verifiers drop it at
+/// their next JWKS refresh.
+pub async fn withdraw_key(platform: &Platform, args: KeyWithdrawArgs) -> anyhow::Result<()> {
+    let scope = brand_scope(platform, &args.brand).await?;
+    let signing = portcullis_grants::rotation::withdraw_signing_key(&platform.grants, &scope, &args.kid, &actor())
+        .await
+        .map_err(|e| match e {
+            ProvisionError::NotFound(_) => anyhow::anyhow!("no signing key '{}' in brand '{}'", args.kid, args.brand),
+            other => anyhow::Error::new(other).context("withdrawing the signing key"),
+        })?;
+    let value =
+        json!({"brand_key": scope.key().as_str(), "withdrawn_kid": args.kid, "active_kid": signing.kid.as_str()});
+    report(args.json, &value, format!("key {} withdrawn; key {} signs from now on", args.kid, signing.kid.as_str()))
 }

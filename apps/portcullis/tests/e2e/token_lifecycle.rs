@@ -280,3 +280,58 @@ async fn cli_changes_reach_a_running_server_and_its_followers() {
         assert!(String::from_utf8_lossy(&nobody.stderr).contains("no user 'bob'"), "{nobody:?}");
     }
 }
+
+/// The key id in a JWT's header.
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().expect("a JWT");
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("base64url header");
+    let header: serde_json::Value = serde_json::from_slice(&header).expect("JSON header");
+    header["kid"].as_str().expect("kid").to_owned()
+}
+
+/// SECURITY.md F7 from the command line: a running server stops publishing a withdrawn key and
+/// refuses its tokens, and the next key signs.
+#[tokio::test]
+async fn a_key_withdrawn_from_the_cli_leaves_a_running_server() {
+    for fixture in Fixture::all().await {
+        let backend = fixture.name();
+        fixture.create_brand("acme", &[]);
+        let app = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+        let server = fixture.serve().await;
+        let (watch, http) = (oauth_client(&server, &app), http());
+        let token_url = server.token_url("acme");
+        let jwks_url = format!("{}/brands/acme/jwks.json", server.public_url);
+        let published = async || -> Vec<String> {
+            let body = http.get(&jwks_url).send().await.expect("JWKS").bytes().await.expect("body");
+            let jwks: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+            jwks["keys"].as_array().expect("keys").iter().map(|k| k["kid"].as_str().expect("kid").to_owned()).collect()
+        };
+        let alive = async |token: &str| {
+            let token = oauth2::AccessToken::new(token.to_owned());
+            watch.introspect(&token).request_async(&http).await.expect("introspection").active()
+        };
+
+        let old = client_credentials(&token_url, Auth::Basic(&app), &[]).await.access_token();
+        let kid = kid_of(&old);
+        assert!(published().await.contains(&kid), "[{backend}]");
+        let out = fixture.cli_json(&["key", "withdraw", "--brand", "acme", &kid, "--json"]);
+        assert_eq!(out["withdrawn_kid"].as_str(), Some(kid.as_str()), "[{backend}] {out}");
+        let active = out["active_kid"].as_str().expect("the key that signs now").to_owned();
+        assert_ne!(active, kid);
+
+        // Another process changed the keys: the server notices within about a second.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while published().await.contains(&kid) || alive(&old).await {
+            assert!(Instant::now() < deadline, "[{backend}] the withdrawn key is still in use");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let new = client_credentials(&token_url, Auth::Basic(&app), &[]).await.access_token();
+        assert_eq!(kid_of(&new), active, "[{backend}]");
+        assert!(alive(&new).await, "[{backend}]");
+
+        let unknown = fixture.cli(&["key", "withdraw", "--brand", "acme", "no-such-kid"]);
+        assert!(!unknown.status.success());
+        assert!(String::from_utf8_lossy(&unknown.stderr).contains("no signing key 'no-such-kid'"), "{unknown:?}");
+    }
+}
