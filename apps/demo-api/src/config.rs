@@ -26,8 +26,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `DEMO_API_ISSUER`: the brand's issuer URL.
     pub issuer: String,
-    /// `DEMO_API_AUDIENCE`: the audience tokens must name; unset: not checked.
-    pub audience: Option<String>,
+    /// `DEMO_API_AUDIENCE` (required): the audience tokens must name, e.g. one given to
+    /// `portcullis client create --audience` (RFC 9068 §4: a resource server must check `aud`).
+    pub audience: String,
     /// `DEMO_API_CLIENT_ID` and `DEMO_API_CLIENT_SECRET` (or `…_FILE`): the demo's own client,
     /// for API tokens and the revocation feed; unset: Bearer tokens only, no feed. Its `Debug`
     /// never shows the secret.
@@ -94,6 +95,15 @@ impl Config {
         let issuer = value(env, "DEMO_API_ISSUER").ok_or_else(|| {
             bad("DEMO_API_ISSUER", "not set", "the brand's issuer URL, e.g. http://127.0.0.1:8080/brands/acme")
         })?;
+        let audience = value(env, "DEMO_API_AUDIENCE").ok_or_else(|| {
+            bad(
+                "DEMO_API_AUDIENCE",
+                "not set; a resource server must check that tokens are meant for it (RFC 9068 §4), or it \
+                 accepts tokens issued for every other resource server of the brand",
+                "the audience this API answers to, which its callers' tokens carry in aud (an audience \
+                 allowed with `portcullis client create --audience`), e.g. https://api.acme.example",
+            )
+        })?;
         let id = value_or_file(env, "DEMO_API_CLIENT_ID", "DEMO_API_CLIENT_ID_FILE")?;
         let secret = value_or_file(env, "DEMO_API_CLIENT_SECRET", "DEMO_API_CLIENT_SECRET_FILE")?;
         let client = match (id, secret) {
@@ -120,20 +130,18 @@ impl Config {
         Ok(Self {
             listen,
             issuer,
-            audience: value(env, "DEMO_API_AUDIENCE"),
+            audience,
             client,
             brand_header: value(env, "DEMO_API_BRAND_HEADER").unwrap_or_else(|| DEFAULT_BRAND_HEADER.to_owned()),
             on_outage,
         })
     }
 
-    /// The verifier's configuration: the brand header always; with the demo's client, API
-    /// tokens and the revocation feed as well.
+    /// The verifier's configuration: the audience and the brand header always; with the demo's
+    /// client, API tokens and the revocation feed as well.
     pub fn verifier(&self) -> VerifierConfig {
-        let mut config = VerifierConfig::new(self.issuer.as_str()).require_brand_header(self.brand_header.as_str());
-        if let Some(audience) = &self.audience {
-            config = config.audience(audience.as_str());
-        }
+        let mut config = VerifierConfig::new(self.issuer.as_str(), self.audience.as_str())
+            .require_brand_header(self.brand_header.as_str());
         if let Some(client) = &self.client {
             config.client = Some(client.clone());
             config = config
@@ -155,13 +163,31 @@ mod tests {
         move |name: &str| map.get(name).cloned()
     }
 
+    const ISSUER: (&str, &str) = ("DEMO_API_ISSUER", "http://127.0.0.1:8080/brands/acme");
+    const AUDIENCE: (&str, &str) = ("DEMO_API_AUDIENCE", "https://api.acme.example");
+
     #[test]
-    fn the_issuer_alone_is_enough() {
-        let config = Config::from_env(&env(&[("DEMO_API_ISSUER", "http://127.0.0.1:8080/brands/acme")])).expect("ok");
+    fn the_issuer_and_the_audience_are_enough() {
+        let config = Config::from_env(&env(&[ISSUER, AUDIENCE])).expect("ok");
         assert_eq!(config.listen.to_string(), "127.0.0.1:8090");
         assert_eq!(config.brand_header, "X-Brand-Key");
-        assert!(config.client.is_none() && config.audience.is_none());
+        assert_eq!(config.audience, "https://api.acme.example");
+        assert!(config.client.is_none());
         assert_eq!(config.on_outage, FeedOutage::KeepServing);
+        let verifier = config.verifier();
+        assert_eq!(verifier.audiences(), Some(&["https://api.acme.example".to_owned()][..]));
+        assert!(verifier.api_tokens.is_none() && verifier.revocation_feed.is_none());
+    }
+
+    /// F5: without an audience demo-api does not start (it would accept every token of the brand).
+    #[test]
+    fn the_audience_is_required() {
+        for pairs in [&[ISSUER][..], &[ISSUER, ("DEMO_API_AUDIENCE", "  ")]] {
+            let error = Config::from_env(&env(pairs)).expect_err("no audience");
+            assert_eq!(error.name, "DEMO_API_AUDIENCE");
+            let message = error.to_string();
+            assert!(message.starts_with("DEMO_API_AUDIENCE: not set") && message.contains("RFC 9068 §4"), "{message}");
+        }
     }
 
     #[test]
@@ -191,24 +217,26 @@ mod tests {
         let verifier = config.verifier();
         assert!(verifier.api_tokens.is_some() && verifier.revocation_feed.is_some());
         assert_eq!(verifier.brand_header.as_deref(), Some("X-RATOR-brand-key"));
-        assert_eq!(verifier.audiences, ["https://api.example"]);
+        assert_eq!(verifier.audiences(), Some(&["https://api.example".to_owned()][..]));
         drop(std::fs::remove_dir_all(dir));
     }
 
     #[test]
     fn bad_values_name_the_variable() {
-        let issuer = ("DEMO_API_ISSUER", "http://127.0.0.1:8080/brands/acme");
-        let cases: [(&[(&str, &str)], &str); 7] = [
+        let (issuer, audience) = (ISSUER, AUDIENCE);
+        let cases: [(&[(&str, &str)], &str); 9] = [
             (&[], "DEMO_API_ISSUER"),
-            (&[issuer, ("DEMO_API_LISTEN", "nowhere")], "DEMO_API_LISTEN"),
-            (&[issuer, ("DEMO_API_CLIENT_ID", "abc")], "DEMO_API_CLIENT_SECRET"),
-            (&[issuer, ("DEMO_API_CLIENT_SECRET", "x")], "DEMO_API_CLIENT_ID"),
+            (&[audience], "DEMO_API_ISSUER"),
+            (&[issuer], "DEMO_API_AUDIENCE"),
+            (&[issuer, audience, ("DEMO_API_LISTEN", "nowhere")], "DEMO_API_LISTEN"),
+            (&[issuer, audience, ("DEMO_API_CLIENT_ID", "abc")], "DEMO_API_CLIENT_SECRET"),
+            (&[issuer, audience, ("DEMO_API_CLIENT_SECRET", "x")], "DEMO_API_CLIENT_ID"),
             (
-                &[issuer, ("DEMO_API_CLIENT_SECRET", "x"), ("DEMO_API_CLIENT_SECRET_FILE", "/x")],
+                &[issuer, audience, ("DEMO_API_CLIENT_SECRET", "x"), ("DEMO_API_CLIENT_SECRET_FILE", "/x")],
                 "DEMO_API_CLIENT_SECRET",
             ),
-            (&[issuer, ("DEMO_API_CLIENT_ID_FILE", "/nonexistent/id")], "DEMO_API_CLIENT_ID_FILE"),
-            (&[issuer, ("DEMO_API_FEED_OUTAGE", "maybe")], "DEMO_API_FEED_OUTAGE"),
+            (&[issuer, audience, ("DEMO_API_CLIENT_ID_FILE", "/nonexistent/id")], "DEMO_API_CLIENT_ID_FILE"),
+            (&[issuer, audience, ("DEMO_API_FEED_OUTAGE", "maybe")], "DEMO_API_FEED_OUTAGE"),
         ];
         for (pairs, name) in cases {
             let error = Config::from_env(&env(pairs)).expect_err(name);

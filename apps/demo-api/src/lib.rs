@@ -6,7 +6,8 @@
 //!
 //! Every authenticated route requires the brand header (`X-Brand-Key` unless configured
 //! otherwise) to name the credential's brand. Refusals are RFC 6750 answers from the
-//! verifier's layer. Configuration: [`config::Config::from_env`].
+//! verifier's layer. Configuration: [`config::Config::from_env`]; `DEMO_API_ISSUER` and
+//! `DEMO_API_AUDIENCE` are required (tokens must name that audience, RFC 9068 §4).
 
 pub mod config;
 mod notes;

@@ -35,7 +35,12 @@ async fn run() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    tracing::info!(address = %listener.local_addr()?, issuer = %config.issuer, "demo-api listening");
+    tracing::info!(
+        address = %listener.local_addr()?,
+        issuer = %config.issuer,
+        audience = %config.audience,
+        "demo-api listening"
+    );
     axum::serve(listener, demo_api::router(verifier)).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }

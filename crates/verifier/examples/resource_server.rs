@@ -1,8 +1,12 @@
 //! A resource server protected by the verifier: `GET /whoami` for any valid credential,
 //! `POST /notes` for the `write` scope.
 //!
+//! `ISSUER` is the brand's issuer and `AUDIENCE` the audience tokens must name (by default
+//! those of the README's walk-through):
+//!
 //! ```sh
-//! ISSUER=http://127.0.0.1:8080/brands/acme cargo run -p portcullis-verifier --features axum --example resource_server
+//! ISSUER=http://127.0.0.1:8080/brands/acme AUDIENCE=https://api.acme.example \
+//!   cargo run -p portcullis-verifier --features axum --example resource_server
 //! ```
 #![allow(clippy::print_stdout, reason = "an example prints where it listens")]
 
@@ -18,7 +22,9 @@ async fn whoami(verified: Verified) -> Json<Value> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let issuer = std::env::var("ISSUER").unwrap_or_else(|_| "http://127.0.0.1:8080/brands/acme".into());
-    let verifier = Verifier::discover(VerifierConfig::new(issuer).require_brand_header(DEFAULT_BRAND_HEADER)).await?;
+    let audience = std::env::var("AUDIENCE").unwrap_or_else(|_| "https://api.acme.example".into());
+    let config = VerifierConfig::new(issuer, audience).require_brand_header(DEFAULT_BRAND_HEADER);
+    let verifier = Verifier::discover(config).await?;
     let app = axum::Router::new()
         .route("/whoami", get(whoami).layer(VerifyLayer::new(verifier.clone())))
         .route("/notes", post(whoami).layer(VerifyLayer::new(verifier).require_scopes(["write"])));

@@ -3,6 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use portcullis_core::Audience;
+
+use crate::error::SetupError;
+
 /// The default name of the header that carries the caller's brand.
 pub const DEFAULT_BRAND_HEADER: &str = "X-Brand-Key";
 
@@ -92,13 +96,26 @@ impl Default for ApiTokenCache {
     }
 }
 
-/// What to verify tokens against.
+/// Which `aud` values a verifier accepts. Private, so that "no audience check" is only reached
+/// through [`VerifierConfig::accepting_any_audience`], never by an empty list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Audiences {
+    /// A token must name at least one of these; never empty (made from one, then grown).
+    Required(Vec<String>),
+    /// `aud` is not checked.
+    Any,
+}
+
+/// What to verify tokens against. Made by [`VerifierConfig::new`] (the audience is part of
+/// construction) or, to skip the audience check, [`VerifierConfig::accepting_any_audience`].
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
     /// The brand's issuer URL, e.g. `https://id.example.com/brands/acme`.
     pub issuer: String,
-    /// Audiences this resource server answers to; a token must name one. Empty: not checked.
-    pub audiences: Vec<String>,
+    /// The audiences this resource server answers to (a token must name one), or none checked
+    /// at all: set by [`Self::new`] or [`Self::accepting_any_audience`], never empty by
+    /// accident. Read it with [`Self::audiences`].
+    audiences: Audiences,
     /// Clock skew tolerated on `exp` and `nbf`.
     pub leeway: Duration,
     /// The brand header to require, and its name (e.g. `X-RATOR-brand-key`); `None`: not
@@ -124,13 +141,34 @@ pub struct VerifierConfig {
 }
 
 impl VerifierConfig {
-    /// Defaults for `issuer`: no audience check, 30 s leeway, no brand header, refetch at
-    /// most every 5 s on unknown key ids, refresh the JWKS every 5 minutes, 10 s HTTP timeout,
-    /// no API tokens, no revocation feed.
-    pub fn new(issuer: impl Into<String>) -> Self {
+    /// Defaults for `issuer`, answering to `audience`: tokens must name it in `aud` (RFC 9068
+    /// §4); add more with [`Self::audience`], of which a token must name one. Also 30 s leeway,
+    /// no brand header, refetch at most every 5 s on unknown key ids, refresh the JWKS every 5
+    /// minutes, 10 s HTTP timeout, no API tokens, no revocation feed.
+    ///
+    /// An empty or blank `audience` does not mean "any": [`crate::Verifier::discover`] refuses
+    /// it ([`crate::SetupError::InvalidAudience`]).
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self::with_audiences(issuer, Audiences::Required(vec![audience.into()]))
+    }
+
+    /// **Accepts access tokens issued for any audience** of the brand: `aud` is not checked.
+    /// Otherwise the defaults of [`Self::new`].
+    ///
+    /// RFC 9068 §4 says a resource server MUST check that `aud` names it (RFC 8725 §3.9): with
+    /// this configuration, a token that a client obtained for another resource server of the
+    /// same brand (or that another resource server received and replays) is accepted here.
+    /// Use it only for a resource server that is the brand's only one (so every token of the
+    /// brand is meant for it), or in tests; [`crate::Verifier::discover`] logs a warning each
+    /// time. Adding an audience with [`Self::audience`] turns the check back on.
+    pub fn accepting_any_audience(issuer: impl Into<String>) -> Self {
+        Self::with_audiences(issuer, Audiences::Any)
+    }
+
+    fn with_audiences(issuer: impl Into<String>, audiences: Audiences) -> Self {
         Self {
             issuer: issuer.into().trim_end_matches('/').to_owned(),
-            audiences: Vec::new(),
+            audiences,
             leeway: Duration::from_secs(30),
             brand_header: None,
             min_refetch_interval: Duration::from_secs(5),
@@ -143,11 +181,54 @@ impl VerifierConfig {
         }
     }
 
-    /// Requires tokens to name `audience`.
+    /// Also answers to `audience`: a token must name at least one of the configured audiences.
+    /// On a config [accepting any audience](Self::accepting_any_audience), `audience` becomes
+    /// the only one accepted.
     #[must_use]
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
+        match &mut self.audiences {
+            Audiences::Required(list) => list.push(audience.into()),
+            Audiences::Any => self.audiences = Audiences::Required(vec![audience.into()]),
+        }
         self
+    }
+
+    /// The audiences a token must name one of; `None` when this config
+    /// [accepts any audience](Self::accepting_any_audience).
+    pub fn audiences(&self) -> Option<&[String]> {
+        match &self.audiences {
+            Audiences::Required(list) => Some(list),
+            Audiences::Any => None,
+        }
+    }
+
+    /// Whether `aud` goes unchecked ([`Self::accepting_any_audience`]).
+    pub fn accepts_any_audience(&self) -> bool {
+        matches!(self.audiences, Audiences::Any)
+    }
+
+    /// Whether a token whose `aud` is `aud` is meant for this resource server.
+    pub(crate) fn accepts_audience(&self, aud: &Audience) -> bool {
+        let required = match &self.audiences {
+            Audiences::Any => return true,
+            Audiences::Required(list) => list,
+        };
+        match aud {
+            Audience::One(a) => required.contains(a),
+            Audience::Many(list) => list.iter().any(|a| required.contains(a)),
+        }
+    }
+
+    /// Refuses a configuration that cannot be what was meant: an empty or blank audience.
+    pub(crate) fn check(&self) -> Result<(), SetupError> {
+        if let Audiences::Required(list) = &self.audiences
+            && let Some(blank) = list.iter().find(|a| a.trim().is_empty())
+        {
+            return Err(SetupError::InvalidAudience(format!(
+                "{blank:?} is blank; name the audience tokens must carry, or use VerifierConfig::accepting_any_audience"
+            )));
+        }
+        Ok(())
     }
 
     /// Sets the clock-skew leeway.

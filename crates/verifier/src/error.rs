@@ -26,6 +26,10 @@ pub enum SetupError {
     /// The issuer is not an http(s) URL of a brand (`…/brands/{key}`).
     #[error("invalid issuer URL: {0}")]
     InvalidIssuer(String),
+    /// An audience given to `VerifierConfig::new` or `VerifierConfig::audience` is empty or
+    /// blank (which never means "any audience": that is `VerifierConfig::accepting_any_audience`).
+    #[error("invalid audience: {0}")]
+    InvalidAudience(String),
     /// The discovery document or the JWKS could not be fetched or read.
     #[error("could not load {what} from {url}: {reason}")]
     Fetch {

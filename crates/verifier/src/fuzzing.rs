@@ -49,7 +49,7 @@ fn key_pair() -> Ed25519KeyPair {
 }
 
 fn config() -> VerifierConfig {
-    VerifierConfig::new(ISSUER).audience(AUDIENCE).leeway(Duration::from_secs(LEEWAY.unsigned_abs()))
+    VerifierConfig::new(ISSUER, AUDIENCE).leeway(Duration::from_secs(LEEWAY.unsigned_abs()))
 }
 
 fn published(pair: &Ed25519KeyPair) -> PublishedKey {

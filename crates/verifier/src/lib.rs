@@ -9,6 +9,12 @@
 //! declares (so `none` and HS256-with-the-public-key are refused), `typ: at+jwt`, `iss`, `aud`,
 //! `exp`/`nbf` with a leeway, and the `brand` claim; optionally the request's brand header.
 //!
+//! The audience is part of the configuration: [`VerifierConfig::new`] takes the issuer and the
+//! audience this resource server answers to, so that tokens a client obtained for another
+//! resource server of the brand are refused (RFC 9068 §4). Skipping that check takes the
+//! explicit [`VerifierConfig::accepting_any_audience`], for a brand's only resource server or
+//! tests.
+//!
 //! With the resource server's own client credentials it can also:
 //!
 //! * accept a user's HTTP Basic `username:api_token`, checked through introspection with a
@@ -24,8 +30,8 @@
 //!
 //! # async fn example(authorization: Option<&str>, brand_header: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
 //! let verifier = Verifier::discover(
-//!     VerifierConfig::new("https://id.example.com/brands/acme")
-//!         .audience("https://api.acme.example")
+//!     // The issuer, and the audience this resource server answers to (tokens must name it).
+//!     VerifierConfig::new("https://id.example.com/brands/acme", "https://api.acme.example")
 //!         .require_brand_header("X-Brand-Key")
 //!         // The resource server's own client of the brand, for the two options below.
 //!         .client("resource-server-client-id", "its secret")

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openidconnect::{IntrospectionUrl, IssuerUrl, JsonWebKeySetUrl, TokenUrl};
-use portcullis_core::{AccessTokenClaims, ActType, Audience};
+use portcullis_core::{AccessTokenClaims, ActType};
 use serde::Deserialize;
 
 use crate::api_tokens::{ApiTokenIdentity, ApiTokens};
@@ -148,6 +148,7 @@ impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
             .field("issuer", &self.inner.config.issuer)
+            .field("audiences", &self.inner.config.audiences())
             .field("api_tokens", &self.inner.api_tokens.is_some())
             .field("revocation_feed", &self.inner.feed.is_some())
             .finish_non_exhaustive()
@@ -198,14 +199,8 @@ fn check_claims(
     if claims.iss != config.issuer {
         return Err(VerifyError::WrongIssuer);
     }
-    if !config.audiences.is_empty() {
-        let named = match &claims.aud {
-            Audience::One(a) => config.audiences.iter().any(|c| c == a),
-            Audience::Many(list) => list.iter().any(|a| config.audiences.contains(a)),
-        };
-        if !named {
-            return Err(VerifyError::WrongAudience);
-        }
+    if !config.accepts_audience(&claims.aud) {
+        return Err(VerifyError::WrongAudience);
     }
     if claims.brand != brand {
         return Err(VerifyError::WrongBrand);
@@ -250,8 +245,20 @@ pub(crate) fn check_signed(
 impl Verifier {
     /// Reads the issuer's discovery document and JWKS; with a revocation feed configured,
     /// reads the feed's backlog and starts following it (on the current tokio runtime).
+    ///
+    /// Refuses a blank audience ([`SetupError::InvalidAudience`]); logs a warning when the
+    /// config [accepts any audience](VerifierConfig::accepting_any_audience).
     pub async fn discover(config: VerifierConfig) -> Result<Self, SetupError> {
         let brand = brand_of(&config.issuer)?;
+        config.check()?;
+        if config.accepts_any_audience() {
+            tracing::warn!(
+                issuer = %config.issuer,
+                "this verifier accepts access tokens issued for any audience of the brand (aud is not checked; \
+                 RFC 9068 §4 requires it): tokens meant for other resource servers are accepted too. Name this \
+                 resource server's audience with VerifierConfig::new(issuer, audience) unless it is the brand's only one"
+            );
+        }
         let http = match &config.http_client {
             Some(client) => client.clone(),
             None => http_client(config.http_timeout)?,
@@ -321,7 +328,8 @@ impl Verifier {
     }
 
     /// Verifies an access token: signature by a published key of the issuer with the algorithm
-    /// that key declares, `typ`, `iss`, `aud` (when configured), `exp`/`nbf` with the leeway,
+    /// that key declares, `typ`, `iss`, `aud` (one of the configured audiences, unless the config
+    /// [accepts any](VerifierConfig::accepting_any_audience)), `exp`/`nbf` with the leeway,
     /// `brand`; and, when the feed is followed, that it has not been revoked.
     pub async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
         let claims = self.verify_signed(token).await?;
@@ -376,6 +384,8 @@ impl Verifier {
 
 #[cfg(test)]
 mod tests {
+    use portcullis_core::Audience;
+
     use super::*;
 
     #[test]
@@ -405,7 +415,8 @@ mod tests {
 
     #[test]
     fn claims_are_checked_with_the_leeway() {
-        let config = VerifierConfig::new("http://id/brands/acme").leeway(std::time::Duration::from_secs(30));
+        let config =
+            VerifierConfig::new("http://id/brands/acme", "https://a").leeway(std::time::Duration::from_secs(30));
         let check = |c: &AccessTokenClaims, nbf, now| check_claims(&config, "acme", c, nbf, now);
         assert_eq!(check(&claims(), None, 1000), Ok(()));
         assert_eq!(check(&claims(), None, 1030), Ok(()), "within the leeway after exp");
@@ -420,12 +431,58 @@ mod tests {
 
     #[test]
     fn one_named_audience_is_enough() {
-        let wants_b = VerifierConfig::new("http://id/brands/acme").audience("https://b");
+        let wants_b = VerifierConfig::new("http://id/brands/acme", "https://b");
         assert_eq!(check_claims(&wants_b, "acme", &claims(), None, 950), Ok(()));
         let single = AccessTokenClaims { aud: Audience::One("https://b".into()), ..claims() };
         assert_eq!(check_claims(&wants_b, "acme", &single, None, 950), Ok(()));
-        let wants_c = VerifierConfig::new("http://id/brands/acme").audience("https://c");
+        let wants_c = VerifierConfig::new("http://id/brands/acme", "https://c");
         assert_eq!(check_claims(&wants_c, "acme", &claims(), None, 950), Err(VerifyError::WrongAudience));
+        let wants_c_or_b = wants_c.audience("https://b");
+        assert_eq!(wants_c_or_b.audiences(), Some(&["https://c".to_owned(), "https://b".to_owned()][..]));
+        assert_eq!(check_claims(&wants_c_or_b, "acme", &single, None, 950), Ok(()), "any configured one");
+    }
+
+    /// F5: the audience is part of construction; only the explicit opt-out skips the check.
+    #[test]
+    fn the_audience_is_checked_unless_explicitly_waived() {
+        let only_b = AccessTokenClaims { aud: Audience::One("https://b".into()), ..claims() };
+        let only_b_list = AccessTokenClaims { aud: Audience::Many(vec!["https://b".into()]), ..claims() };
+        let wants_a = VerifierConfig::new("http://id/brands/acme", "https://a");
+        assert_eq!(wants_a.audiences(), Some(&["https://a".to_owned()][..]));
+        assert!(!wants_a.accepts_any_audience());
+        for token in [&only_b, &only_b_list] {
+            assert_eq!(check_claims(&wants_a, "acme", token, None, 950), Err(VerifyError::WrongAudience));
+        }
+        let any = VerifierConfig::accepting_any_audience("http://id/brands/acme");
+        assert!(any.accepts_any_audience() && any.audiences().is_none());
+        for token in [&only_b, &only_b_list] {
+            assert_eq!(check_claims(&any, "acme", token, None, 950), Ok(()));
+        }
+        // Naming an audience on the opt-out turns the check back on, for that audience only.
+        let narrowed = any.audience("https://a");
+        assert!(!narrowed.accepts_any_audience());
+        assert_eq!(check_claims(&narrowed, "acme", &only_b, None, 950), Err(VerifyError::WrongAudience));
+    }
+
+    /// A blank audience is refused before anything is fetched: it never means "any".
+    #[tokio::test]
+    async fn a_blank_audience_is_refused_at_discovery() {
+        // Nothing listens on port 9 of the loopback; the audience is refused before any request.
+        let issuer = "http://127.0.0.1:9/brands/acme";
+        for config in [
+            VerifierConfig::new(issuer, ""),
+            VerifierConfig::new(issuer, "  "),
+            VerifierConfig::new(issuer, "https://a").audience(" \t"),
+            VerifierConfig::accepting_any_audience(issuer).audience(""),
+        ] {
+            match Verifier::discover(config).await {
+                Err(SetupError::InvalidAudience(reason)) => assert!(reason.contains("blank"), "{reason}"),
+                other => panic!("expected InvalidAudience, got {other:?}"),
+            }
+        }
+        // The check itself, without discovery.
+        assert!(VerifierConfig::new(issuer, "https://a").check().is_ok());
+        assert!(VerifierConfig::accepting_any_audience(issuer).check().is_ok());
     }
 
     #[test]

@@ -57,10 +57,7 @@ async fn the_verifier_accepts_real_tokens_and_refuses_everything_else() {
     let server = fixture.serve().await;
     let issuer = fixture.issuer("acme");
     let verifier = Verifier::discover(
-        VerifierConfig::new(issuer.as_str())
-            .audience(AUDIENCE)
-            .leeway(Duration::ZERO)
-            .require_brand_header("X-Brand-Key"),
+        VerifierConfig::new(issuer.as_str(), AUDIENCE).leeway(Duration::ZERO).require_brand_header("X-Brand-Key"),
     )
     .await
     .expect("discovery");
@@ -80,9 +77,11 @@ async fn the_verifier_accepts_real_tokens_and_refuses_everything_else() {
     // Another brand's token, and one for another audience.
     let foreign = token(&server, &globex, &[("audience", AUDIENCE)]).await;
     assert!(verifier.verify(&foreign).await.is_err(), "another brand's token");
-    let elsewhere =
-        Verifier::discover(VerifierConfig::new(issuer.as_str()).audience("https://other.example")).await.unwrap();
+    let elsewhere = Verifier::discover(VerifierConfig::new(issuer.as_str(), "https://other.example")).await.unwrap();
     assert_eq!(elsewhere.verify(&good).await, Err(VerifyError::WrongAudience));
+    // Only the explicit opt-out accepts it (F5: no audience check is never the default).
+    let anywhere = Verifier::discover(VerifierConfig::accepting_any_audience(issuer.as_str())).await.unwrap();
+    assert!(anywhere.verify(&good).await.is_ok(), "accepting any audience");
 
     // Tampering.
     // One character well inside the signature (the last one also carries padding bits).
@@ -129,15 +128,17 @@ async fn the_verifier_accepts_real_tokens_and_refuses_everything_else() {
 async fn a_key_rotation_under_traffic_fails_no_verification() {
     let fixture = Fixture::sqlite();
     fixture.create_brand("acme", &[]);
-    let app = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+    let app =
+        fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read", "--audience", AUDIENCE]);
     let server = fixture.serve().await;
     let admin = server.revealed_admin().expect("admin");
     let admin_token = token(&server, &admin, &[]).await;
     // Two rotations in quick succession: the second promotes a key published by the first. One
     // verifier learns it by refetching on the unknown kid (allowed every 100 ms here), the other
     // by refreshing its JWKS when it gets old (every 100 ms here; unknown kids not refetched).
-    let refetching = VerifierConfig::new(fixture.issuer("acme")).min_refetch_interval(Duration::from_millis(100));
-    let refreshing = VerifierConfig::new(fixture.issuer("acme"))
+    let refetching =
+        VerifierConfig::new(fixture.issuer("acme"), AUDIENCE).min_refetch_interval(Duration::from_millis(100));
+    let refreshing = VerifierConfig::new(fixture.issuer("acme"), AUDIENCE)
         .min_refetch_interval(Duration::from_secs(600))
         .jwks_max_age(Duration::from_millis(100));
     let verifiers = [
@@ -211,13 +212,16 @@ pub(crate) async fn serve_router(app: axum::Router) -> String {
 async fn the_layer_and_extractor_answer_per_rfc_6750() {
     let fixture = Fixture::sqlite();
     fixture.create_brand("acme", &[]);
-    let reader = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
-    let writer = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "write"]);
+    let reader =
+        fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read", "--audience", AUDIENCE]);
+    let writer =
+        fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "write", "--audience", AUDIENCE]);
     let server = fixture.serve().await;
-    let verifier =
-        Verifier::discover(VerifierConfig::new(fixture.issuer("acme")).require_brand_header("X-RATOR-brand-key"))
-            .await
-            .expect("discovery");
+    let verifier = Verifier::discover(
+        VerifierConfig::new(fixture.issuer("acme"), AUDIENCE).require_brand_header("X-RATOR-brand-key"),
+    )
+    .await
+    .expect("discovery");
     let api = resource_server(verifier).await;
     let read_token = token(&server, &reader, &[("scope", "read")]).await;
     let write_token = token(&server, &writer, &[("scope", "write")]).await;
@@ -267,12 +271,13 @@ async fn every_signing_algorithm_verifies_and_tampering_fails() {
         brands.push((
             brand,
             algorithm,
-            fixture.create_client(brand, &["--grant", "client_credentials", "--scope", "read"]),
+            fixture.create_client(brand, &["--grant", "client_credentials", "--scope", "read", "--audience", AUDIENCE]),
         ));
     }
     let server = fixture.serve().await;
     for (brand, algorithm, app) in &brands {
-        let verifier = Verifier::discover(VerifierConfig::new(fixture.issuer(brand))).await.expect("discovery");
+        let verifier =
+            Verifier::discover(VerifierConfig::new(fixture.issuer(brand), AUDIENCE)).await.expect("discovery");
         let good = token(&server, app, &[]).await;
         assert_eq!(header_of(&good)["alg"], *algorithm);
         let verified = verifier.verify(&good).await.unwrap_or_else(|e| panic!("{algorithm}: {e}"));

@@ -21,6 +21,12 @@ use crate::verifier::serve_router;
 /// "about a second"; the measured time is printed.
 const PROPAGATION: Duration = Duration::from_secs(2);
 
+/// The audience the resource servers of these tests answer to, allowed to every client.
+const AUDIENCE: &str = "https://api.acme.example";
+
+/// A `client_credentials` client with scope `read`, allowed [`AUDIENCE`] (so its tokens carry it).
+const CLIENT: [&str; 6] = ["--grant", "client_credentials", "--scope", "read", "--audience", AUDIENCE];
+
 /// The resource server's own client, as `VerifierConfig::client` wants it.
 fn with_client(config: VerifierConfig, rs: &ClientCredentials) -> VerifierConfig {
     config.client(rs.id.as_str(), rs.secret.as_str())
@@ -91,7 +97,7 @@ async fn api_tokens_are_checked_by_introspection_and_regeneration_invalidates_th
     let fixture = Fixture::sqlite();
     fixture.create_brand("acme", &[]);
     fixture.create_brand("globex", &[]);
-    let rs = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+    let rs = fixture.create_client("acme", &CLIENT);
     let alice = user(&fixture, "acme", "alice", &["read", "write"]);
     let mallory = user(&fixture, "globex", "alice", &["read"]);
     let server = fixture.serve().await;
@@ -99,7 +105,7 @@ async fn api_tokens_are_checked_by_introspection_and_regeneration_invalidates_th
     // A long positive cache: only the feed can make the verifier forget a regenerated token.
     let cache = ApiTokenCache { positive_ttl: Duration::from_secs(600), ..ApiTokenCache::default() };
     let verifier = Verifier::discover(
-        with_client(VerifierConfig::new(fixture.issuer("acme")), &rs)
+        with_client(VerifierConfig::new(fixture.issuer("acme"), AUDIENCE), &rs)
             .api_tokens(cache)
             .revocation_feed(RevocationFeed::default()),
     )
@@ -148,7 +154,8 @@ async fn api_tokens_are_checked_by_introspection_and_regeneration_invalidates_th
     .await;
 
     // Without API-token support, Basic credentials are no credentials at all.
-    let bearer_only = Verifier::discover(VerifierConfig::new(fixture.issuer("acme"))).await.expect("discovery");
+    let bearer_only =
+        Verifier::discover(VerifierConfig::new(fixture.issuer("acme"), AUDIENCE)).await.expect("discovery");
     assert_eq!(bearer_only.authenticate(Some(&basic("alice", &second))).await, Err(VerifyError::Missing));
 }
 
@@ -157,12 +164,13 @@ async fn revocations_reach_a_following_verifier_within_about_a_second() {
     for fixture in Fixture::all().await {
         let backend = fixture.name();
         fixture.create_brand("acme", &[]);
-        let rs = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
-        let app = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+        let rs = fixture.create_client("acme", &CLIENT);
+        let app = fixture.create_client("acme", &CLIENT);
         let server = fixture.serve().await;
         let admin_token = admin_token(&server).await;
         let verifier = Verifier::discover(
-            with_client(VerifierConfig::new(fixture.issuer("acme")), &rs).revocation_feed(RevocationFeed::default()),
+            with_client(VerifierConfig::new(fixture.issuer("acme"), AUDIENCE), &rs)
+                .revocation_feed(RevocationFeed::default()),
         )
         .await
         .expect("discovery");
@@ -201,7 +209,8 @@ async fn revocations_reach_a_following_verifier_within_about_a_second() {
 
         // A verifier started afterwards reads the backlog.
         let late = Verifier::discover(
-            with_client(VerifierConfig::new(fixture.issuer("acme")), &rs).revocation_feed(RevocationFeed::default()),
+            with_client(VerifierConfig::new(fixture.issuer("acme"), AUDIENCE), &rs)
+                .revocation_feed(RevocationFeed::default()),
         )
         .await
         .expect("discovery");
@@ -213,11 +222,11 @@ async fn revocations_reach_a_following_verifier_within_about_a_second() {
 async fn a_feed_outage_degrades_as_configured() {
     let fixture = Fixture::sqlite();
     fixture.create_brand("acme", &[]);
-    let rs = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+    let rs = fixture.create_client("acme", &CLIENT);
     let server = fixture.serve().await;
     let token = access_token(&server, &rs).await;
     let follow = |on_outage| {
-        with_client(VerifierConfig::new(fixture.issuer("acme")), &rs)
+        with_client(VerifierConfig::new(fixture.issuer("acme"), AUDIENCE), &rs)
             .http_timeout(Duration::from_secs(2))
             .revocation_feed(RevocationFeed { on_outage, wait: Duration::from_secs(1) })
     };
@@ -240,10 +249,11 @@ async fn a_feed_outage_degrades_as_configured() {
     .await;
 
     // Configured to fail closed, a verifier whose feed is down cannot even start.
-    let elsewhere = with_client(VerifierConfig::new(fixture.issuer("acme")), &rs).revocation_feed(RevocationFeed {
-        on_outage: FeedOutage::FailClosed { grace: Duration::ZERO },
-        ..Default::default()
-    });
+    let elsewhere =
+        with_client(VerifierConfig::new(fixture.issuer("acme"), AUDIENCE), &rs).revocation_feed(RevocationFeed {
+            on_outage: FeedOutage::FailClosed { grace: Duration::ZERO },
+            ..Default::default()
+        });
     assert!(Verifier::discover(elsewhere.client("unknown", "secret")).await.is_err(), "the feed refuses the client");
 }
 
@@ -260,12 +270,13 @@ async fn demo_api(vars: &[(&str, &str)]) -> String {
 async fn the_token_source_caches_shares_one_refresh_and_retries_once_on_401() {
     let fixture = Fixture::sqlite();
     fixture.create_brand("acme", &[]);
-    let rs = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
-    let app = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
+    let rs = fixture.create_client("acme", &CLIENT);
+    let app = fixture.create_client("acme", &CLIENT);
     let server = fixture.serve().await;
     let issuer = fixture.issuer("acme");
     let api = demo_api(&[
         ("DEMO_API_ISSUER", &issuer),
+        ("DEMO_API_AUDIENCE", AUDIENCE),
         ("DEMO_API_CLIENT_ID", &rs.id),
         ("DEMO_API_CLIENT_SECRET", &rs.secret),
     ])
