@@ -1,4 +1,5 @@
-//! `POST /graphql` (the API) and `GET /graphql` (GraphiQL) on the admin listener.
+//! `POST /graphql` (the API), `GET /graphql` (GraphiQL) and GraphiQL's assets under `/graphql/assets/`
+//! on the admin listener.
 //!
 //! The caller is authenticated before anything executes: without a valid admin token the answer
 //! is an `UNAUTHENTICATED` (401) or `FORBIDDEN` (403) error and no data. Bodies are capped, must be
@@ -6,14 +7,13 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::http::GraphiQLSource;
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, WWW_AUTHENTICATE,
-    X_FRAME_OPTIONS,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use http::{HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -47,21 +47,94 @@ impl AdminState {
     }
 }
 
-/// The `/graphql` routes, with their state applied.
+/// The `/graphql` routes, with their state applied: the API, the GraphiQL page and its assets.
 pub fn router(state: AdminState) -> Router {
-    Router::new().route("/graphql", get(graphiql).post(graphql)).with_state(state)
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/assets/{name}", get(graphiql_asset))
+        .with_state(state)
 }
 
+/// A vendored GraphiQL file, compiled into the binary (see `static/graphiql/README.md`).
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// The GraphiQL page's scripts and stylesheet. They are served from this origin, never a CDN:
+/// the page shares its origin with the admin console, so a third-party script could act as a
+/// signed-in administrator. Each name carries its version, so the files can be cached forever.
+const ASSETS: [Asset; 4] = [
+    Asset {
+        name: "react-18.3.1.production.min.js",
+        content_type: JAVASCRIPT,
+        bytes: include_bytes!("../static/graphiql/react-18.3.1.production.min.js"),
+    },
+    Asset {
+        name: "react-dom-18.3.1.production.min.js",
+        content_type: JAVASCRIPT,
+        bytes: include_bytes!("../static/graphiql/react-dom-18.3.1.production.min.js"),
+    },
+    Asset {
+        name: "graphiql-3.9.0.min.js",
+        content_type: JAVASCRIPT,
+        bytes: include_bytes!("../static/graphiql/graphiql-3.9.0.min.js"),
+    },
+    Asset {
+        name: "graphiql-3.9.0.min.css",
+        content_type: CSS,
+        bytes: include_bytes!("../static/graphiql/graphiql-3.9.0.min.css"),
+    },
+];
+
+/// The GraphiQL page. Its one inline script renders GraphiQL against `/graphql` (no
+/// subscriptions) with the headers editor open, where the caller puts `Authorization: Bearer …`.
+/// GraphiQL keeps nothing in `localStorage` (`storage: null`): its history would store each
+/// request's headers, the token among them, even with `shouldPersistHeaders: false` (which keeps
+/// them out of the saved tabs and hides that setting). The page's sizing is set from the script
+/// (through the CSSOM), so the page itself has no inline style.
+const GRAPHIQL_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Portcullis management API</title>
+<link rel="stylesheet" href="/graphql/assets/graphiql-3.9.0.min.css">
+</head>
+<body>
+<div id="graphiql">Loading GraphiQL…</div>
+<script src="/graphql/assets/react-18.3.1.production.min.js"></script>
+<script src="/graphql/assets/react-dom-18.3.1.production.min.js"></script>
+<script src="/graphql/assets/graphiql-3.9.0.min.js"></script>
+<script>
+document.body.style.margin = "0";
+const container = document.getElementById("graphiql");
+container.style.height = "100vh";
+ReactDOM.createRoot(container).render(
+  React.createElement(GraphiQL, {
+    fetcher: GraphiQL.createFetcher({ url: "/graphql" }),
+    isHeadersEditorEnabled: true,
+    shouldPersistHeaders: false,
+    storage: null,
+    defaultEditorToolsVisibility: "headers",
+    defaultHeaders: '{\n  "Authorization": "Bearer "\n}',
+  }),
+);
+</script>
+</body>
+</html>
+"#;
+
 async fn graphiql() -> impl IntoResponse {
-    static PAGE: std::sync::LazyLock<(String, String)> = std::sync::LazyLock::new(|| {
-        let html = GraphiQLSource::build().endpoint("/graphql").title("Portcullis management API").finish();
-        let policy = graphiql_policy(&html);
-        (html, policy)
-    });
-    let (html, policy) = &*PAGE;
-    let mut response = Html(html.as_str()).into_response();
+    // The policy hashes the page's inline script: computed once.
+    static POLICY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| graphiql_policy(GRAPHIQL_PAGE));
+    let mut response = Html(GRAPHIQL_PAGE).into_response();
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(policy) {
+    if let Ok(policy) = HeaderValue::from_str(&POLICY) {
         headers.insert(CONTENT_SECURITY_POLICY, policy);
     }
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -69,25 +142,46 @@ async fn graphiql() -> impl IntoResponse {
     response
 }
 
-/// The Content-Security-Policy of the GraphiQL page: its scripts and styles come from unpkg.com
-/// (as async-graphql's page is written), its one inline script is allowed by its hash, and it
-/// may talk to this origin only; no framing, no forms, no `<base>`.
+/// `GET /graphql/assets/{name}`: a vendored GraphiQL file, or 404.
+async fn graphiql_asset(Path(name): Path<String>) -> Response {
+    let Some(asset) = ASSETS.iter().find(|asset| asset.name == name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let headers = [
+        (CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+        (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        // Safe because a new version is a new name.
+        (CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+    ];
+    (headers, asset.bytes).into_response()
+}
+
+/// The Content-Security-Policy of the GraphiQL page: scripts, styles and fonts from this origin
+/// only (the fonts and icons are `data:` URLs in GraphiQL's stylesheet), its inline script
+/// allowed by its hash, requests to this origin only; no framing, no forms, no `<base>`.
+///
+/// Styles also allow `'unsafe-inline'`: GraphiQL's dialogs (settings, shortcuts) lock scrolling
+/// with a `<style>` element they write at run time, sized to the scrollbar, so it has no fixed
+/// hash. Scripts stay strict and images and fonts come from this origin only, so a style can
+/// restyle the page but neither run code nor send anything elsewhere.
 fn graphiql_policy(html: &str) -> String {
-    use base64::Engine;
-    let hashes: String = html
-        .split("<script>")
-        .skip(1)
-        .filter_map(|rest| rest.split_once("</script>").map(|(script, _)| script))
-        .map(|script| {
-            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, script.as_bytes());
-            format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest.as_ref()))
-        })
-        .collect();
+    let hashes: String = inline_scripts(html).map(|script| format!(" 'sha256-{}'", sha256_base64(script))).collect();
     format!(
-        "default-src 'none'; script-src https://unpkg.com{hashes}; style-src https://unpkg.com 'unsafe-inline'; \
-         img-src https://graphql.org data:; font-src https://unpkg.com data:; connect-src 'self'; \
-         frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        "default-src 'none'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     )
+}
+
+/// The bodies of the `<script>` elements without attributes (those with a `src` are not inline).
+fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+    html.split("<script>").skip(1).filter_map(|rest| rest.split_once("</script>").map(|(script, _)| script))
+}
+
+/// SHA-256 in standard base64, as a CSP hash source spells it.
+fn sha256_base64(text: &str) -> String {
+    use base64::Engine;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
 }
 
 /// A GraphQL error response outside execution (no `data`).
