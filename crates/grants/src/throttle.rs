@@ -132,10 +132,11 @@ impl Throttle {
             }
             entry.failures = entry.failures.saturating_add(1);
             if entry.failures >= limit {
-                // 1 s at the limit, doubling with every further failure, capped.
+                // 1 s at the limit, doubling with every further failure, capped; counted from
+                // the end of this whole second, so that it lasts at least that long.
                 let excess = entry.failures - limit;
                 let lockout = 1i64.checked_shl(excess).unwrap_or(MAX_LOCKOUT).min(MAX_LOCKOUT);
-                entry.locked_until = now + lockout;
+                entry.locked_until = now + lockout + 1;
             }
         }
     }
@@ -165,15 +166,17 @@ mod tests {
             t.failure(a, 100);
             assert_eq!(t.check(a, 100), None);
         }
-        t.failure(a, 100);
-        assert_eq!(t.check(a, 100), Some(1));
+        // Locks of 1 s, then 2 s, from wherever in second 100 they began: to the start of 102, 103.
         t.failure(a, 100);
         assert_eq!(t.check(a, 100), Some(2));
+        assert_eq!(t.check(a, 101), Some(1), "a whole second later, still locked");
+        t.failure(a, 100);
+        assert_eq!(t.check(a, 100), Some(3));
         assert_eq!(t.check(a, 103), None, "the lock expires");
         for _ in 0..20 {
             t.failure(a, 104);
         }
-        assert_eq!(t.check(a, 104), Some(u64::try_from(MAX_LOCKOUT).unwrap_or(0)), "capped");
+        assert_eq!(t.check(a, 104), Some(u64::try_from(MAX_LOCKOUT + 1).unwrap_or(0)), "capped");
     }
 
     #[test]

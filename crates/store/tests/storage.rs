@@ -163,8 +163,8 @@ async fn login_failures_are_shared_between_connections_and_scoped() {
             store.record_login_failure(&acme, "alice", 100, policy).await.unwrap();
         }
         let third = other_process.record_login_failure(&acme, "alice", 100, policy).await.unwrap();
-        assert_eq!((third.failures, third.locked_until), (3, 101), "{}", db.name);
-        assert_eq!(store.login_locked_until(&acme, "alice").await.unwrap(), 101, "seen by the first connection");
+        assert_eq!((third.failures, third.locked_until), (3, 102), "{}", db.name);
+        assert_eq!(store.login_locked_until(&acme, "alice").await.unwrap(), 102, "seen by the first connection");
         assert_eq!(store.login_locked_until(&globex, "alice").await.unwrap(), 0, "scoped by brand");
         other_process.clear_login_failures(&acme, "alice").await.unwrap();
         assert_eq!(store.login_locked_until(&acme, "alice").await.unwrap(), 0);

@@ -242,14 +242,17 @@ pub struct FailureCounter {
     pub window_start: i64,
     /// Failures in the window.
     pub failures: u32,
-    /// Logins are refused until then.
+    /// Logins are refused before this second.
     pub locked_until: i64,
 }
 
 impl FailureCounter {
     /// The counter after one more failure at `now`: a new window when the old one is over; at
     /// the limit a lock-out of 1 s, doubling with each further failure, capped. A lock-out
-    /// already running is never shortened.
+    /// already running is never shortened. The clock counts whole seconds, so a lock-out of `n`
+    /// s set during second `now` runs to the start of second `now + n + 1`: at least `n` s
+    /// whenever in that second it began (ending at `now + n` could leave a 1 s lock-out a few
+    /// milliseconds).
     pub fn after_failure(previous: Option<Self>, now: i64, policy: LockoutPolicy) -> Self {
         let mut counter = match previous {
             Some(c) if now - c.window_start < policy.window => c,
@@ -260,7 +263,7 @@ impl FailureCounter {
         if counter.failures >= policy.limit {
             let excess = counter.failures - policy.limit;
             let lockout = 1i64.checked_shl(excess).unwrap_or(policy.max_lockout).min(policy.max_lockout);
-            counter.locked_until = counter.locked_until.max(now + lockout);
+            counter.locked_until = counter.locked_until.max(now + lockout + 1);
         }
         counter
     }
@@ -589,9 +592,9 @@ mod tests {
             waits.push(next.locked_until - 100);
             c = Some(next);
         }
-        assert_eq!(waits, vec![1, 2, 4, 8, 8, 8]);
+        assert_eq!(waits, vec![2, 3, 5, 9, 9, 9], "1, 2, 4, 8 s from anywhere in second 100");
         let later = FailureCounter::after_failure(c, 100 + 60, POLICY);
         assert_eq!(later.failures, 1, "a new window starts");
-        assert_eq!(later.locked_until, 108, "a running lock-out is never shortened");
+        assert_eq!(later.locked_until, 109, "a running lock-out is never shortened");
     }
 }

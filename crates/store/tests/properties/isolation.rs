@@ -357,8 +357,9 @@ async fn build(store: &SeaStore, run: u32, index: usize, spec: &BrandSpec) -> Mo
     for &u in &spec.failures {
         let now = 20_000 + 100 * i64::try_from(index).unwrap() + i64::try_from(u).unwrap();
         let counter = store.record_login_failure(&scope, USERNAMES[u], now, POLICY).await.unwrap();
-        assert_eq!(counter.locked_until, now + 1);
-        lockouts.insert(USERNAMES[u].to_owned(), now + 1);
+        // A 1 s lock-out set during second `now` ends at the start of `now + 2`.
+        assert_eq!(counter.locked_until, now + 2);
+        lockouts.insert(USERNAMES[u].to_owned(), now + 2);
     }
 
     let mut sessions = Vec::new();
