@@ -51,7 +51,7 @@ where
         RefreshStatus::Revoked => return Err(GrantError::InvalidGrant(INVALID.into())),
         _ if record.expires_at <= now => return Err(GrantError::InvalidGrant(INVALID.into())),
         RefreshStatus::Rotated if record.rotated_at.is_some_and(|at| now - at < grace) => true,
-        RefreshStatus::Rotated => {
+        RefreshStatus::Rotated | RefreshStatus::Retried => {
             return Err(refuse_replay(ctx, scope, &REUSE, &record.family_id, request.source.as_deref(), now).await);
         }
         RefreshStatus::Active => false,
@@ -99,9 +99,11 @@ where
     )
     .await?;
     if tolerated_retry {
-        // Within the grace period a client's concurrent retry gets its own successor; the
-        // presented token stays rotated.
-        ctx.store.record_refresh(scope, issued.refresh_record.clone()).await?;
+        // Within the grace period a client's concurrent retry gets its own successor, once: the
+        // presented token becomes retried, and whoever presents it next is replaying it.
+        if !ctx.store.retry_refresh(scope, hash.as_str(), issued.refresh_record.clone()).await? {
+            return Err(refuse_replay(ctx, scope, &REUSE, &record.family_id, request.source.as_deref(), now).await);
+        }
         return Ok(issued);
     }
     if !ctx.store.rotate_refresh(scope, hash.as_str(), issued.refresh_record.clone(), now).await? {

@@ -36,6 +36,46 @@ async fn insert(db: &impl ConnectionTrait, scope: &BrandScope, token: RefreshTok
     Ok(())
 }
 
+/// A compare-and-set of a refresh token's status that hands it a successor.
+struct Step {
+    from: RefreshStatus,
+    to: RefreshStatus,
+    /// The rotation time to record, if this step rotates.
+    rotated_at: Option<i64>,
+}
+
+impl SeaStore {
+    /// Moves `old_hash` from `step.from` to `step.to` and records `replacement`, in one
+    /// transaction; `false`, changing nothing, when `old_hash` was not in `step.from`.
+    async fn succeed(
+        &self,
+        scope: &BrandScope,
+        old_hash: &str,
+        step: Step,
+        replacement: RefreshToken,
+    ) -> StoreResult<bool> {
+        let txn = self.write_txn().await?;
+        let mut update = scoped_update::<refresh_tokens::Entity>(scope)
+            .col_expr(refresh_tokens::Column::Status, Expr::val(step.to.as_str()));
+        if let Some(at) = step.rotated_at {
+            update = update.col_expr(refresh_tokens::Column::RotatedAt, Expr::val(at));
+        }
+        let claimed = update
+            .filter(refresh_tokens::Column::TokenHash.eq(old_hash))
+            .filter(refresh_tokens::Column::Status.eq(step.from.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        if claimed.rows_affected != 1 {
+            txn.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        }
+        insert(&txn, scope, replacement).await?;
+        txn.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+}
+
 impl RefreshStore for SeaStore {
     async fn record_refresh(&self, scope: &BrandScope, token: RefreshToken) -> StoreResult<()> {
         insert(&self.db, scope, token).await
@@ -58,22 +98,13 @@ impl RefreshStore for SeaStore {
         replacement: RefreshToken,
         now: i64,
     ) -> StoreResult<bool> {
-        let txn = self.write_txn().await?;
-        let claimed = scoped_update::<refresh_tokens::Entity>(scope)
-            .col_expr(refresh_tokens::Column::Status, Expr::val(RefreshStatus::Rotated.as_str()))
-            .col_expr(refresh_tokens::Column::RotatedAt, Expr::val(now))
-            .filter(refresh_tokens::Column::TokenHash.eq(old_hash))
-            .filter(refresh_tokens::Column::Status.eq(RefreshStatus::Active.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(map_err)?;
-        if claimed.rows_affected != 1 {
-            txn.rollback().await.map_err(map_err)?;
-            return Ok(false);
-        }
-        insert(&txn, scope, replacement).await?;
-        txn.commit().await.map_err(map_err)?;
-        Ok(true)
+        let step = Step { from: RefreshStatus::Active, to: RefreshStatus::Rotated, rotated_at: Some(now) };
+        self.succeed(scope, old_hash, step, replacement).await
+    }
+
+    async fn retry_refresh(&self, scope: &BrandScope, old_hash: &str, replacement: RefreshToken) -> StoreResult<bool> {
+        let step = Step { from: RefreshStatus::Rotated, to: RefreshStatus::Retried, rotated_at: None };
+        self.succeed(scope, old_hash, step, replacement).await
     }
 
     async fn revoke_family(&self, scope: &BrandScope, family_id: &str, now: i64) -> StoreResult<u64> {

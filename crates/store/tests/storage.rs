@@ -137,12 +137,21 @@ async fn refresh_rotation_is_a_compare_and_set_and_families_revoke_together() {
         );
         assert!(store.find_refresh(&acme, "h3").await.unwrap().is_none(), "the losing replacement is not stored");
 
+        // The reuse grace's one retry: rotated → retried once, with its own successor.
+        assert!(!store.retry_refresh(&globex, "h1", refresh("x", "f1")).await.unwrap(), "not across brands");
+        assert!(store.retry_refresh(&acme, "h1", refresh("h1b", "f1")).await.unwrap());
+        let old = store.find_refresh(&acme, "h1").await.unwrap().unwrap();
+        assert_eq!((old.status, old.rotated_at), (RefreshStatus::Retried, Some(200)), "its rotation time stays");
+        assert!(!store.retry_refresh(&acme, "h1", refresh("h1c", "f1")).await.unwrap(), "a retry is spent once");
+        assert!(store.find_refresh(&acme, "h1c").await.unwrap().is_none(), "the losing replacement is not stored");
+        assert!(!store.retry_refresh(&acme, "h2", refresh("h2b", "f1")).await.unwrap(), "an active token has no retry");
+
         let mut access = token("a1", "c1");
         access.family_id = Some("f1".into());
         store.record_token(&acme, access).await.unwrap();
         store.record_token(&acme, token("a2", "c1")).await.unwrap();
         store.record_refresh(&acme, refresh("other", "f2")).await.unwrap();
-        assert_eq!(store.revoke_family(&acme, "f1", 300).await.unwrap(), 3, "h1, h2 and a1");
+        assert_eq!(store.revoke_family(&acme, "f1", 300).await.unwrap(), 4, "h1, h1b, h2 and a1");
         assert_eq!(store.find_refresh(&acme, "h2").await.unwrap().unwrap().status, RefreshStatus::Revoked);
         assert_eq!(store.find_token(&acme, "a1").await.unwrap().unwrap().status, TokenStatus::Revoked);
         assert_eq!(store.find_token(&acme, "a2").await.unwrap().unwrap().status, TokenStatus::Active);

@@ -435,8 +435,12 @@ pub struct TokenCursor {
 pub enum RefreshStatus {
     /// Usable once.
     Active,
-    /// Used: exchanged for its successor. Presenting it again is reuse.
+    /// Used: exchanged for its successor. Presenting it again is reuse, except once within the
+    /// reuse grace (`tokens.refresh_reuse_grace`).
     Rotated,
+    /// Rotated, then presented once more within the reuse grace and given a second successor:
+    /// the one retry is spent, so presenting it again is reuse.
+    Retried,
     /// Revoked, alone or with its family.
     Revoked,
 }
@@ -447,13 +451,14 @@ impl RefreshStatus {
         match self {
             Self::Active => "active",
             Self::Rotated => "rotated",
+            Self::Retried => "retried",
             Self::Revoked => "revoked",
         }
     }
 
     /// Parses the storage name.
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Active, Self::Rotated, Self::Revoked].into_iter().find(|s| s.as_str() == value)
+        [Self::Active, Self::Rotated, Self::Retried, Self::Revoked].into_iter().find(|s| s.as_str() == value)
     }
 }
 

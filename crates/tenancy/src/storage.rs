@@ -306,6 +306,16 @@ pub trait RefreshStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
+    /// Atomically marks the rotated token `old_hash` as retried and records `replacement`: the
+    /// one retry that the reuse grace tolerates. Returns `false`, changing nothing, when
+    /// `old_hash` was not rotated (its retry was already spent, or it was revoked).
+    fn retry_refresh(
+        &self,
+        scope: &BrandScope,
+        old_hash: &str,
+        replacement: RefreshToken,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
     /// Revokes every refresh token of `family_id` and every access-token record descending from
     /// it, appending a `token` feed entry for each access token, in one transaction. Returns how
     /// many records changed.

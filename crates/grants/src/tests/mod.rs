@@ -513,7 +513,24 @@ mod password_and_refresh {
         let r2 = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r1)).await.unwrap().refresh_token.unwrap();
         let retry = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r1)).await.unwrap();
         assert_ne!(retry.refresh_token.as_deref(), Some(r2.as_str()));
-        assert!(exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r2)).await.is_ok(), "nothing was revoked");
+        let r3 = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r2)).await.unwrap().refresh_token.unwrap();
+
+        // SECURITY.md F9: one retry, not any number: the next replay within the grace is reuse
+        // and ends the login, the tokens from the tolerated retry included.
+        let replay = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(&r1)).await.unwrap_err();
+        assert_eq!(replay.code(), OAuthErrorCode::InvalidGrant);
+        let retried = retry.refresh_token.unwrap();
+        for dead in [&r3, &retried] {
+            let refused = exchange(&ctx, &acme, Some(&creds(&c)), &refresh(dead)).await.unwrap_err();
+            assert_eq!(refused.code(), OAuthErrorCode::InvalidGrant, "the family was revoked");
+        }
+        let stored = ctx
+            .store
+            .find_refresh(&acme, portcullis_credentials::secret::hash_secret(&r1).as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.status, portcullis_tenancy::RefreshStatus::Revoked);
     }
 
     #[tokio::test]

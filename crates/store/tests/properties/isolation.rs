@@ -101,7 +101,12 @@ fn token_spec() -> impl Strategy<Value = TokenSpec> {
 }
 
 fn refresh_spec() -> impl Strategy<Value = RefreshSpec> {
-    let status = prop_oneof![Just(RefreshStatus::Active), Just(RefreshStatus::Rotated), Just(RefreshStatus::Revoked)];
+    let status = prop_oneof![
+        Just(RefreshStatus::Active),
+        Just(RefreshStatus::Rotated),
+        Just(RefreshStatus::Retried),
+        Just(RefreshStatus::Revoked)
+    ];
     (0..FAMILIES.len(), 0..CLIENTS.len(), 0..SUBJECTS.len(), status)
         .prop_map(|(family, client, subject, status)| RefreshSpec { family, client, subject, status })
 }
@@ -324,7 +329,7 @@ async fn build(store: &SeaStore, run: u32, index: usize, spec: &BrandSpec) -> Mo
             issued_at: 100,
             expires_at: 10_000,
             status: r.status,
-            rotated_at: (r.status == RefreshStatus::Rotated).then_some(150),
+            rotated_at: matches!(r.status, RefreshStatus::Rotated | RefreshStatus::Retried).then_some(150),
         };
         store.record_refresh(&scope, token.clone()).await.unwrap();
         refresh.push(token);
@@ -661,8 +666,10 @@ async fn write_with_foreign_ids(db: &str, store: &SeaStore, run: u32, a: &Model,
             rotated_at: None,
             ..r.clone()
         };
-        let rotated = store.rotate_refresh(scope, &r.token_hash, replacement, WRITE_AT).await.unwrap();
+        let rotated = store.rotate_refresh(scope, &r.token_hash, replacement.clone(), WRITE_AT).await.unwrap();
         prop_assert!(!rotated, "{}: rotate_refresh {}", at, r.token_hash);
+        let retried = store.retry_refresh(scope, &r.token_hash, replacement).await.unwrap();
+        prop_assert!(!retried, "{}: retry_refresh {}", at, r.token_hash);
     }
     for family in b.families() {
         let revoked = store.revoke_family(scope, family, WRITE_AT).await.unwrap();
