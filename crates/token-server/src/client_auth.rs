@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
-use portcullis_grants::client_auth::authenticate;
+use portcullis_grants::client_auth::{authenticate, identify_public};
 use portcullis_grants::{ClientAuthMethod, ClientCredentials};
 use portcullis_tenancy::{BrandScope, Client, Storage};
 
@@ -26,17 +26,29 @@ pub(crate) struct AuthenticatedForm {
     pub(crate) source: Option<String>,
 }
 
+/// Whether a client-authenticated form also takes a public client named by `client_id` alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PublicClients {
+    /// Only a client that authenticates with its secret (introspection: RFC 7662 §2.1).
+    Refused,
+    /// A public client may name itself (revocation of its own tokens: RFC 7009 §2.1).
+    Identified,
+}
+
 /// The peer address, for throttling and the audit log.
 pub(crate) fn source_of(request: &Request) -> Option<String> {
     request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
 }
 
 /// Resolves the brand (unknown: 400), reads the form body strictly, and authenticates the
-/// client by `client_secret_basic` or `client_secret_post` (failure: 401, throttled: 429).
+/// client by `client_secret_basic` or `client_secret_post`, or, where `public` allows it and no
+/// credentials are presented, identifies a public client by `client_id` (failure: 401,
+/// throttled: 429).
 pub(crate) async fn authenticate_form<S: Storage>(
     state: &AppState<S>,
     brand: &str,
     request: Request,
+    public: PublicClients,
 ) -> Result<AuthenticatedForm, OAuthError> {
     let scope = scope_or_400(&state.grants.store, brand).await?;
     let source = source_of(&request);
@@ -45,9 +57,13 @@ pub(crate) async fn authenticate_form<S: Storage>(
     let presented = credentials(&parts.headers, &form)?;
     record_client(presented.as_ref());
     let now = state.grants.clock.now();
-    let client =
-        authenticate(&state.grants.store, &state.grants.throttle, &scope, presented.as_ref(), now, source.as_deref())
-            .await?;
+    let (store, throttle) = (&state.grants.store, &state.grants.throttle);
+    let client = match (presented.as_ref(), public, form.get("client_id")) {
+        (None, PublicClients::Identified, Some(client_id)) => {
+            identify_public(store, throttle, &scope, client_id, now, source.as_deref()).await?
+        }
+        (presented, ..) => authenticate(store, throttle, &scope, presented, now, source.as_deref()).await?,
+    };
     Ok(AuthenticatedForm { scope, client, form, source })
 }
 

@@ -109,7 +109,8 @@ fn metadata<S>(state: &AppState<S>, scope: &BrandScope) -> Result<Metadata, OAut
         introspection_endpoint: format!("{issuer}/oauth/introspect"),
         introspection_endpoint_auth_methods_supported: secret_methods(),
         revocation_endpoint: format!("{issuer}/oauth/revoke"),
-        revocation_endpoint_auth_methods_supported: secret_methods(),
+        // Public clients revoke their own tokens by client_id (RFC 7009 §2.1).
+        revocation_endpoint_auth_methods_supported: [secret_methods(), vec![CoreClientAuthMethod::None]].concat(),
         end_session_endpoint: format!("{issuer}/logout"),
         code_challenge_methods_supported: vec!["S256".into()],
         authorization_response_iss_parameter_supported: true,

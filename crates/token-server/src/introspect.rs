@@ -7,7 +7,7 @@ use portcullis_grants::introspect::introspect;
 use portcullis_tenancy::Storage;
 
 use crate::brand::BrandParam;
-use crate::client_auth::authenticate_form;
+use crate::client_auth::{PublicClients, authenticate_form};
 use crate::form::Form;
 use crate::{AppState, OAuthError, no_store};
 
@@ -21,7 +21,7 @@ pub(crate) async fn handle<S: Storage>(
 }
 
 async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -> Result<Response, OAuthError> {
-    let auth = authenticate_form(&state, brand, request).await?;
+    let auth = authenticate_form(&state, brand, request, PublicClients::Refused).await?;
     let (token, hint) = parameters(&auth.form)?;
     let answer = introspect(&state.grants, &auth.scope, token, hint).await?;
     Ok(no_store(Json(answer).into_response()))

@@ -7,12 +7,13 @@ use portcullis_grants::revoke::revoke;
 use portcullis_tenancy::Storage;
 
 use crate::brand::BrandParam;
-use crate::client_auth::authenticate_form;
+use crate::client_auth::{PublicClients, authenticate_form};
 use crate::form::Form;
 use crate::{AppState, OAuthError, no_store};
 
 /// Revokes the `token` parameter for the client it was issued to: 200 with an empty body,
-/// also for unknown, expired or already-revoked tokens (RFC 7009 §2.2).
+/// also for unknown, expired or already-revoked tokens (RFC 7009 §2.2). A public client names
+/// itself with `client_id` (RFC 7009 §2.1), so that it can end its own login at logout.
 pub(crate) async fn handle<S: Storage>(
     State(state): State<AppState<S>>,
     BrandParam(brand): BrandParam,
@@ -22,7 +23,7 @@ pub(crate) async fn handle<S: Storage>(
 }
 
 async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -> Result<Response, OAuthError> {
-    let auth = authenticate_form(&state, brand, request).await?;
+    let auth = authenticate_form(&state, brand, request, PublicClients::Identified).await?;
     let token = token_parameter(&auth.form)?;
     revoke(&state.grants, &auth.scope, &auth.client, token, auth.source.as_deref()).await?;
     Ok(no_store(StatusCode::OK.into_response()))

@@ -59,7 +59,8 @@ async fn discovery_documents_agree_and_name_only_working_endpoints() {
         assert_eq!(oidc["revocation_endpoint"], format!("{PUBLIC_URL}/brands/acme/oauth/revoke"));
         assert_eq!(
             oidc["revocation_endpoint_auth_methods_supported"],
-            oidc["introspection_endpoint_auth_methods_supported"]
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none"]),
+            "public clients revoke by client_id"
         );
         let (status, _, body) = send(&f.router, get("/brands/nobody/.well-known/openid-configuration")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);

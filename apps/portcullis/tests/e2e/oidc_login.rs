@@ -572,6 +572,17 @@ async fn public_clients_use_pkce_without_a_secret() {
         let confidential = fixture.create_client("acme", &["--grant", "client_credentials"]);
         let params = [("grant_type", "client_credentials"), ("client_id", confidential.id.as_str())];
         request_token(&token_url, Auth::None, &params).await.assert_oauth_error(401, "invalid_client");
+
+        // At logout the public client revokes its own login by client_id (RFC 7009 §2.1); a
+        // confidential client's id without its secret revokes nothing.
+        let refresh_token = tokens["refresh_token"].as_str().expect("a refresh token");
+        let revoke_url = format!("{issuer}/oauth/revoke");
+        let by_confidential = [("client_id", confidential.id.as_str()), ("token", refresh_token)];
+        request_token(&revoke_url, Auth::None, &by_confidential).await.assert_oauth_error(401, "invalid_client");
+        let revoked = request_token(&revoke_url, Auth::None, &[("client_id", id), ("token", refresh_token)]).await;
+        assert_eq!(revoked.status.as_u16(), 200, "[{backend}] the public client revokes its refresh token");
+        let params = [("grant_type", "refresh_token"), ("client_id", id), ("refresh_token", refresh_token)];
+        request_token(&token_url, Auth::None, &params).await.assert_oauth_error(400, "invalid_grant");
     }
 }
 
