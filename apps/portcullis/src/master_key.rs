@@ -17,6 +17,7 @@ pub fn load(settings: &SecretsSettings) -> anyhow::Result<MasterKey> {
     }
     let path = &settings.master_key_file;
     if path.exists() {
+        warn_if_readable_by_others(path);
         let text =
             fs::read_to_string(path).with_context(|| format!("reading the master key file {}", path.display()))?;
         return MasterKey::from_base64(&text).with_context(|| {
@@ -33,6 +34,27 @@ pub fn load(settings: &SecretsSettings) -> anyhow::Result<MasterKey> {
     ));
     tracing::warn!(path = %path.display(), "generated a master key file because none is configured");
     Ok(key)
+}
+
+/// Warns when the key file can be read by its group or by others (SECURITY.md F24). Only a
+/// warning: a deployment may protect the file by its directory instead (the compose layout's
+/// 0700 volume).
+fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(mode) = fs::metadata(path).map(|m| m.permissions().mode()) else {
+            return;
+        };
+        if mode & 0o077 != 0 {
+            output::warning(&format!(
+                "the master key file {} has mode {:o}: group or others may read it; `chmod 600` it",
+                path.display(),
+                mode & 0o777
+            ));
+            tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "the master key file is readable by others");
+        }
+    }
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {

@@ -62,10 +62,8 @@ impl Pkcs8 {
 
 impl Drop for Pkcs8 {
     fn drop(&mut self) {
-        for b in self.0.iter_mut() {
-            // A volatile write would be stronger; this is best effort for a short-lived buffer.
-            *b = 0;
-        }
+        // Volatile writes the optimiser cannot remove: no freed page keeps the private key.
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 

@@ -56,7 +56,23 @@ async fn client_secrets_and_tokens_are_not_stored_in_clear() {
     assert_eq!(raw.len(), 32, "the master key is 32 bytes");
     assert!(!contains(&stored, encoded.trim().as_bytes()), "the master key is stored in the database");
     assert!(!contains(&stored, &raw), "the raw master key is stored in the database");
+    warns_when_others_may_read(&fixture, &key_file);
 }
+
+/// SECURITY.md F24: a key file that group or others may read is used, with a warning.
+#[cfg(unix)]
+fn warns_when_others_may_read(fixture: &crate::fixture::Fixture, key_file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let quiet = fixture.cli(&["brand", "create", "quiet", "--json"]);
+    assert!(quiet.status.success() && !String::from_utf8_lossy(&quiet.stderr).contains("chmod 600"), "{quiet:?}");
+    std::fs::set_permissions(key_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let warned = fixture.cli(&["brand", "create", "warned", "--json"]);
+    assert!(warned.status.success(), "{warned:?}");
+    assert!(String::from_utf8_lossy(&warned.stderr).contains("has mode 644"), "{warned:?}");
+}
+
+#[cfg(not(unix))]
+fn warns_when_others_may_read(_: &crate::fixture::Fixture, _: &Path) {}
 
 #[cfg(unix)]
 fn assert_private(path: &Path) {
