@@ -11,7 +11,7 @@
 //! * [`record`]: the shared tallies, cut every interval.
 //! * [`run`]: the workers for the whole duration, an interval's figures at every cut.
 //! * [`trend`]: RSS slope and p99 drift.
-//! * [`report`]: the `soak` section of `BENCHMARKS.md`.
+//! * [`report`]: the `soak` (SQLite) or `soak-postgres` section of `BENCHMARKS.md`.
 //!
 //! Every answer must be `200 OK` (GraphQL without `errors`); anything else, or a transport
 //! error, is counted against its operation, and any error makes the task fail, after the section
@@ -147,8 +147,10 @@ pub(crate) fn soak(args: &[String]) -> anyhow::Result<()> {
     drop(target);
     eprint!("{section}");
     if options.write {
-        bench::report::write_section("soak", &section)?;
-        eprintln!("wrote the soak section of BENCHMARKS.md");
+        // Each database keeps its own section, so a Postgres run does not replace SQLite's.
+        let name = if options.postgres { "soak-postgres" } else { "soak" };
+        bench::report::write_section(name, &section)?;
+        eprintln!("wrote the {name} section of BENCHMARKS.md");
     } else {
         eprintln!("--no-write: BENCHMARKS.md left alone");
     }
