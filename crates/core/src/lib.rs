@@ -33,7 +33,7 @@ pub const BRAND_ADMIN_SCOPE: &str = "brand:admin";
 /// (RFC 9700 §2.3, RFC 8725 §3.9).
 pub const ADMIN_AUDIENCE: &str = "urn:portcullis:admin";
 
-/// Whether `scope` is one of the scopes that administer the platform or a brand.
-pub fn is_admin_scope(scope: &str) -> bool {
-    scope == PLATFORM_ADMIN_SCOPE || scope == BRAND_ADMIN_SCOPE
+/// Whether `scopes` include one that administers the platform or a brand.
+pub fn has_admin_scope(scopes: &ScopeSet) -> bool {
+    scopes.iter().any(|s| s.as_str() == PLATFORM_ADMIN_SCOPE || s.as_str() == BRAND_ADMIN_SCOPE)
 }

@@ -1,6 +1,6 @@
 //! The client-credentials grant (RFC 6749 §4.4) with audience selection (RFC 8707).
 
-use portcullis_core::{ActType, GrantType, Scope, ScopeSet, is_admin_scope};
+use portcullis_core::{ActType, GrantType, Scope, ScopeSet, has_admin_scope};
 use portcullis_policy::{AudienceError, AudienceRequest, ScopeRequest, resolve_audience, resolve_scopes};
 use portcullis_tenancy::{BrandScope, Client, KeyStore, TokenStore};
 
@@ -76,7 +76,7 @@ pub(crate) fn requested_audience(
         client_allowed: &client.profile.audiences,
         required: scope.brand().settings.require_audience,
         fallback: &fallback,
-        admin: scopes.iter().any(|s| is_admin_scope(s.as_str())),
+        admin: has_admin_scope(scopes),
     })
     .map_err(|e| match e {
         AudienceError::Required => GrantError::InvalidRequest(

@@ -3,8 +3,9 @@
 //! whole family (every refresh token and access-token record of that login). Each refresh applies
 //! today's policy: scopes, permissions and audiences withdrawn since the login are not renewed.
 
-use portcullis_core::{ADMIN_AUDIENCE, ActType, Scope, ScopeSet, is_admin_scope};
+use portcullis_core::{ActType, Scope, ScopeSet, has_admin_scope};
 use portcullis_credentials::secret::hash_secret;
+use portcullis_policy::retained_audience;
 use portcullis_tenancy::{
     AuditStore, BrandScope, Client, KeyStore, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore, TokenStore,
 };
@@ -79,7 +80,12 @@ where
             granted.iter().filter(|s| asked.contains(s)).cloned().collect()
         }
     };
-    let audience = current_audience(client, &record.audience, &scopes);
+    let audience = retained_audience(
+        &record.audience,
+        &client.profile.audiences,
+        client.client_id.as_str(),
+        has_admin_scope(&scopes),
+    );
     if audience.is_empty() {
         return Err(GrantError::InvalidGrant("the client may no longer address this token's audience".into()));
     }
@@ -139,19 +145,4 @@ async fn current_permissions<S: PrincipalStore>(
     };
     let principal = ctx.store.find_principal_by_id(scope, subject).await?;
     Ok(principal.filter(|p| p.kind == kind && p.enabled).map(|p| Some(p.permissions)))
-}
-
-/// The audiences of a refreshed token granting `scopes`: the management API alone while an admin
-/// scope is still granted; otherwise the token's audiences that the client may still address (its
-/// configured audiences, or its own id when it has none, the fallback it was issued with).
-fn current_audience(client: &Client, audience: &[String], scopes: &ScopeSet) -> Vec<String> {
-    if scopes.iter().any(|s| is_admin_scope(s.as_str())) {
-        return vec![ADMIN_AUDIENCE.to_owned()];
-    }
-    let allowed = |a: &String| match client.profile.audiences.as_slice() {
-        _ if a == ADMIN_AUDIENCE => false,
-        [] => a.as_str() == client.client_id.as_str(),
-        configured => configured.contains(a),
-    };
-    audience.iter().filter(|a| allowed(a)).cloned().collect()
 }

@@ -75,6 +75,22 @@ pub fn resolve_audience(request: AudienceRequest<'_>) -> Result<Vec<String>, Aud
     Ok(out)
 }
 
+/// The audiences a refreshed token keeps, by today's policy and never wider than `issued`:
+/// [`ADMIN_AUDIENCE`] alone while an admin scope is still granted (`admin`); otherwise those of
+/// `issued` that the client may still address (its `client_allowed` audiences, or `fallback` when
+/// it has none, as at issue), never the management API's. Empty when none is left.
+pub fn retained_audience(issued: &[String], client_allowed: &[String], fallback: &str, admin: bool) -> Vec<String> {
+    if admin {
+        return vec![ADMIN_AUDIENCE.to_owned()];
+    }
+    let allowed = |a: &String| match client_allowed {
+        _ if a == ADMIN_AUDIENCE => false,
+        [] => a == fallback,
+        configured => configured.contains(a),
+    };
+    issued.iter().filter(|a| allowed(a)).cloned().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +127,16 @@ mod tests {
         // Without an admin scope the management API can't be addressed, even if a client lists it.
         let listed = vec![ADMIN_AUDIENCE.to_owned()];
         assert_eq!(resolve_audience(req(&listed, &listed, false)), Err(AudienceError::AdminWithoutScope));
+    }
+
+    #[test]
+    fn refreshes_keep_what_is_still_allowed() {
+        let issued = vec!["https://a".to_owned(), "https://b".to_owned(), ADMIN_AUDIENCE.to_owned()];
+        let allowed = vec!["https://b".to_owned(), ADMIN_AUDIENCE.to_owned()];
+        assert_eq!(retained_audience(&issued, &allowed, "client-1", false), vec!["https://b"]);
+        assert_eq!(retained_audience(&issued, &allowed, "client-1", true), vec![ADMIN_AUDIENCE]);
+        let fallback = vec!["client-1".to_owned()];
+        assert_eq!(retained_audience(&fallback, &[], "client-1", false), fallback);
+        assert!(retained_audience(&fallback, &allowed, "client-1", false).is_empty(), "audiences configured since");
     }
 }

@@ -4,5 +4,5 @@
 mod audience;
 mod scopes;
 
-pub use audience::{AudienceError, AudienceRequest, resolve_audience};
+pub use audience::{AudienceError, AudienceRequest, resolve_audience, retained_audience};
 pub use scopes::{ScopeError, ScopeRequest, resolve_scopes};
