@@ -61,6 +61,23 @@ pub async fn identify_public<S: ClientStore + AuditStore>(
     check_client(store, throttle, scope, check, now, accepts).await
 }
 
+/// The client of a request: authenticated by `credentials` or, when it presents none but names
+/// itself with `public_client_id` (where the endpoint allows that), identified as a public client.
+pub async fn authenticate_or_identify<S: ClientStore + AuditStore>(
+    store: &S,
+    throttle: &Throttle,
+    scope: &BrandScope,
+    credentials: Option<&ClientCredentials>,
+    public_client_id: Option<&str>,
+    now: i64,
+    source: Option<&str>,
+) -> GrantResult<Client> {
+    match (credentials, public_client_id) {
+        (None, Some(client_id)) => identify_public(store, throttle, scope, client_id, now, source).await,
+        _ => authenticate(store, throttle, scope, credentials, now, source).await,
+    }
+}
+
 /// What [`check_client`] checks: the presented client id and where it came from, and how a
 /// failure is reported (the audit detail, and whether to challenge for HTTP Basic).
 struct Check<'a> {

@@ -7,7 +7,7 @@ use portcullis_tenancy::{
 };
 use serde::Serialize;
 
-use crate::client_auth::{authenticate, identify_public};
+use crate::client_auth::authenticate_or_identify;
 use crate::tokens::IssuedPair;
 use crate::{
     ClientCredentials, GrantContext, GrantError, GrantResult, TokenRequest, authorization_code, client_credentials,
@@ -81,10 +81,9 @@ where
         .ok_or_else(|| GrantError::InvalidRequest("missing grant_type parameter".into()))?;
     let now = ctx.clock.now();
     let source = request.source.as_deref();
-    let client = match (credentials, request.public_client_id.as_deref()) {
-        (None, Some(client_id)) => identify_public(&ctx.store, &ctx.throttle, scope, client_id, now, source).await?,
-        _ => authenticate(&ctx.store, &ctx.throttle, scope, credentials, now, source).await?,
-    };
+    let public_client_id = request.public_client_id.as_deref();
+    let client =
+        authenticate_or_identify(&ctx.store, &ctx.throttle, scope, credentials, public_client_id, now, source).await?;
 
     let grant = grant_type.parse::<GrantType>().ok().filter(|g| SUPPORTED_GRANTS.contains(g)).ok_or_else(|| {
         let shown: String = grant_type.chars().take(64).collect();

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
-use portcullis_grants::client_auth::{authenticate, identify_public};
+use portcullis_grants::client_auth::{authenticate, authenticate_or_identify};
 use portcullis_grants::{ClientAuthMethod, ClientCredentials};
 use portcullis_tenancy::{BrandScope, Client, Storage};
 
@@ -57,13 +57,11 @@ pub(crate) async fn authenticate_form<S: Storage>(
     let presented = credentials(&parts.headers, &form)?;
     record_client(presented.as_ref());
     let now = state.grants.clock.now();
+    let public_client_id = form.get("client_id").filter(|_| public == PublicClients::Identified);
     let (store, throttle) = (&state.grants.store, &state.grants.throttle);
-    let client = match (presented.as_ref(), public, form.get("client_id")) {
-        (None, PublicClients::Identified, Some(client_id)) => {
-            identify_public(store, throttle, &scope, client_id, now, source.as_deref()).await?
-        }
-        (presented, ..) => authenticate(store, throttle, &scope, presented, now, source.as_deref()).await?,
-    };
+    let client =
+        authenticate_or_identify(store, throttle, &scope, presented.as_ref(), public_client_id, now, source.as_deref())
+            .await?;
     Ok(AuthenticatedForm { scope, client, form, source })
 }
 
