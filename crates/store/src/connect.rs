@@ -1,15 +1,14 @@
 //! Opening the database: SQLite in WAL mode with a busy timeout, or a Postgres pool.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use portcullis_tenancy::{StoreError, StoreResult};
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database};
 
 use crate::SeaStore;
 use crate::error::map_err;
-use crate::writer::TokenWriter;
+use crate::{direct, writer};
 
 use portcullis_migrations::{Migrator, MigratorTrait};
 
@@ -53,15 +52,7 @@ impl Default for PoolSettings {
 
 /// Pool options for `url`: SQLite in WAL mode with `synchronous=FULL`, a busy timeout and
 /// foreign keys on.
-/// `writer` marks the token writer's own connection, which leaves checkpoints to
-/// [`crate::checkpoint`].
-fn connect_options(
-    url: &str,
-    kind: DatabaseKind,
-    pool: PoolSettings,
-    connections: u32,
-    writer: bool,
-) -> StoreResult<ConnectOptions> {
+fn connect_options(url: &str, kind: DatabaseKind, pool: PoolSettings, connections: u32) -> StoreResult<ConnectOptions> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(connections)
@@ -71,16 +62,14 @@ fn connect_options(
         .sqlx_logging(false);
     if kind == DatabaseKind::Sqlite {
         // Validate the URL up front so a typo is reported as such, not as a pool error.
-        SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Backend(format!("invalid SQLite URL: {e}")))?;
+        direct::file_of(url)?;
         let busy = pool.acquire_timeout;
         options.map_sqlx_sqlite_opts(move |opts| {
-            let opts = opts
-                .create_if_missing(true)
+            opts.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(busy)
-                .foreign_keys(true);
-            if writer { opts.pragma("wal_autocheckpoint", crate::checkpoint::WRITER_AUTOCHECKPOINT) } else { opts }
+                .foreign_keys(true)
         });
     }
     Ok(options)
@@ -92,19 +81,15 @@ impl SeaStore {
     pub async fn connect(url: &str, pool: PoolSettings) -> StoreResult<Self> {
         let kind = DatabaseKind::from_url(url)
             .ok_or_else(|| StoreError::Backend("database URL must start with sqlite: or postgres://".into()))?;
-        let db =
-            Database::connect(connect_options(url, kind, pool, pool.max_connections, false)?).await.map_err(map_err)?;
+        let db = Database::connect(connect_options(url, kind, pool, pool.max_connections)?).await.map_err(map_err)?;
         let writer = match kind {
             // SQLite commits one writer at a time, best on a connection of its own: its page
             // cache stays valid between commits, where a pooled connection would find it stale.
-            DatabaseKind::Sqlite => {
-                let own = Database::connect(connect_options(url, kind, pool, 1, true)?).await.map_err(map_err)?;
-                TokenWriter::start(own, 1, pool.acquire_timeout)
-            }
+            DatabaseKind::Sqlite => writer::start_sqlite(direct::file_of(url)?, pool.acquire_timeout)?,
             // Postgres gains from a few batches in flight.
             DatabaseKind::Postgres => {
                 let writers = usize::try_from(pool.max_connections / 4).unwrap_or(1).clamp(1, 4);
-                TokenWriter::start(db.clone(), writers, pool.acquire_timeout)
+                writer::start_postgres(db.clone(), writers, pool.acquire_timeout)
             }
         };
         let cache = std::sync::Arc::default();
@@ -112,7 +97,11 @@ impl SeaStore {
         if kind == DatabaseKind::Sqlite {
             crate::checkpoint::start(db.clone(), std::sync::Arc::downgrade(&cache));
         }
-        Ok(Self { db, writer, cache })
+        let readers = match kind {
+            DatabaseKind::Sqlite => Some(std::sync::Arc::new(crate::liveness::Readers::new(direct::file_of(url)?))),
+            DatabaseKind::Postgres => None,
+        };
+        Ok(Self { db, writer, cache, readers })
     }
 
     /// Applies pending migrations.

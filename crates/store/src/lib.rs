@@ -3,7 +3,9 @@
 //!
 //! This is the only crate that names sea-orm. Tenant tables are read and written through
 //! [`scoped`], which applies the brand filter from a [`portcullis_tenancy::BrandScope`]; no
-//! query in this crate filters by brand any other way.
+//! query in this crate filters by brand any other way. The two statements that bypass sea-orm
+//! on SQLite's hot paths ([`direct`]: the token insert and introspection's liveness lookup)
+//! take the brand from the `BrandScope` just the same, as a bound parameter.
 
 mod audit;
 mod brands;
@@ -12,9 +14,11 @@ mod checkpoint;
 mod clients;
 mod connect;
 mod convert;
+mod direct;
 mod entity;
 mod error;
 mod keys;
+mod liveness;
 mod login;
 mod login_throttle;
 mod maintenance;
@@ -42,6 +46,8 @@ pub struct SeaStore {
     db: DatabaseConnection,
     writer: writer::TokenWriter,
     cache: std::sync::Arc<cache::RowCache>,
+    /// Introspection's lookups on the request's thread (SQLite only).
+    readers: Option<std::sync::Arc<liveness::Readers>>,
 }
 
 impl SeaStore {

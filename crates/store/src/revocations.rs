@@ -305,6 +305,11 @@ impl RevocationStore for SeaStore {
         client_id: &str,
         issued_at: i64,
     ) -> StoreResult<bool> {
+        if let Some(live) =
+            self.readers.as_ref().and_then(|r| r.access_token_live(scope, jti, subject, client_id, issued_at))
+        {
+            return Ok(live);
+        }
         let refusing = blanket(scope, subject, client_id, issued_at).select_only().expr(Expr::val(1)).into_query();
         let live = scoped::<issued_tokens::Entity>(scope)
             .select_only()

@@ -1,0 +1,87 @@
+//! The Postgres writers: a few tasks on the runtime sharing the queue, so that one collects
+//! while the others commit.
+//!
+//! The statement has the same text whatever the batch size: the rows travel as one JSON array
+//! parameter, unpacked by `jsonb_array_elements`. So it is parsed and planned once per
+//! connection and then served from the prepared-statement cache, where a multi-row `VALUES`
+//! list would be a new statement for every batch size.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_tenancy::StoreResult;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, mpsc};
+
+use super::{MAX_BATCH, Pending, Settled, TokenWriter, forget_abandoned, settle};
+use crate::entity::issued_tokens;
+use crate::error::map_err;
+
+const INSERT: &str = "INSERT INTO issued_tokens (jti, brand_id, client_id, subject, act_type, grant_type, scopes, \
+     audience, issued_at, expires_at, status, revoked_at, attributes, family_id) \
+     SELECT r->>0, (r->>1)::bigint, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, (r->>8)::bigint, \
+     (r->>9)::bigint, r->>10, (r->>11)::bigint, r->>12, r->>13 FROM jsonb_array_elements($1::jsonb) AS r";
+
+/// Starts `writers` writer tasks on `db` on the current runtime; a request waits at most
+/// `deadline` for its commit.
+pub(crate) fn start(db: DatabaseConnection, writers: usize, deadline: Duration) -> TokenWriter {
+    let (writer, receiver) = TokenWriter::channel(deadline);
+    let receiver = Arc::new(Mutex::new(receiver));
+    for _ in 0..writers.max(1) {
+        tokio::spawn(run(db.clone(), Arc::clone(&receiver)));
+    }
+    writer
+}
+
+async fn run(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<Pending>>>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        {
+            // One writer collects while the others commit.
+            let mut receiver = receiver.lock().await;
+            if receiver.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                return;
+            }
+        }
+        forget_abandoned(&mut batch);
+        if batch.is_empty() {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let outcome = insert(&db, batch.iter().map(|p| &p.row)).await;
+        if let Settled::OneByOne = settle(&mut batch, outcome, started) {
+            for pending in batch.drain(..) {
+                let outcome = insert(&db, std::iter::once(&pending.row)).await;
+                let _ = pending.done.send(outcome);
+            }
+        }
+    }
+}
+
+/// A row as the JSON array the statement unpacks, in its column order.
+fn row_json(row: &issued_tokens::Model) -> Value {
+    json!([
+        row.jti,
+        row.brand_id,
+        row.client_id,
+        row.subject,
+        row.act_type,
+        row.grant_type,
+        row.scopes,
+        row.audience,
+        row.issued_at,
+        row.expires_at,
+        row.status,
+        row.revoked_at,
+        row.attributes,
+        row.family_id,
+    ])
+}
+
+/// One `INSERT … SELECT` over a JSON array of rows: a single statement, so a single commit.
+async fn insert<'a>(db: &DatabaseConnection, rows: impl Iterator<Item = &'a issued_tokens::Model>) -> StoreResult<()> {
+    let rows = Value::Array(rows.map(row_json).collect()).to_string();
+    let statement = Statement::from_sql_and_values(DatabaseBackend::Postgres, INSERT, [rows.into()]);
+    db.execute_raw(statement).await.map(drop).map_err(map_err)
+}
