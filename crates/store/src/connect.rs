@@ -8,6 +8,7 @@ use sea_orm::{ConnectOptions, Database};
 
 use crate::SeaStore;
 use crate::error::map_err;
+use crate::liveness::Liveness;
 use crate::{direct, writer};
 
 use portcullis_migrations::{Migrator, MigratorTrait};
@@ -82,14 +83,20 @@ impl SeaStore {
         let kind = DatabaseKind::from_url(url)
             .ok_or_else(|| StoreError::Backend("database URL must start with sqlite: or postgres://".into()))?;
         let db = Database::connect(connect_options(url, kind, pool, pool.max_connections)?).await.map_err(map_err)?;
-        let writer = match kind {
-            // SQLite commits one writer at a time, best on a connection of its own: its page
-            // cache stays valid between commits, where a pooled connection would find it stale.
-            DatabaseKind::Sqlite => writer::start_sqlite(direct::file_of(url)?, pool.acquire_timeout)?,
-            // Postgres gains from a few batches in flight.
+        // SQLite commits one writer at a time, best on a connection of its own (its page cache
+        // stays valid between commits), and answers lookups on the request's thread; Postgres
+        // gains from a few batches of each in flight.
+        let (writer, liveness) = match kind {
+            DatabaseKind::Sqlite => {
+                let file = direct::file_of(url)?;
+                (writer::start_sqlite(file.clone(), pool.acquire_timeout)?, Liveness::sqlite(file, db.clone()))
+            }
             DatabaseKind::Postgres => {
-                let writers = usize::try_from(pool.max_connections / 4).unwrap_or(1).clamp(1, 4);
-                writer::start_postgres(db.clone(), writers, pool.acquire_timeout)
+                let workers = usize::try_from(pool.max_connections / 4).unwrap_or(1).clamp(1, 4);
+                (
+                    writer::start_postgres(db.clone(), workers, pool.acquire_timeout),
+                    Liveness::postgres(db.clone(), workers, pool.acquire_timeout),
+                )
             }
         };
         let cache = std::sync::Arc::default();
@@ -97,11 +104,8 @@ impl SeaStore {
         if kind == DatabaseKind::Sqlite {
             crate::checkpoint::start(db.clone(), std::sync::Arc::downgrade(&cache));
         }
-        let readers = match kind {
-            DatabaseKind::Sqlite => Some(std::sync::Arc::new(crate::liveness::Readers::new(direct::file_of(url)?))),
-            DatabaseKind::Postgres => None,
-        };
-        Ok(Self { db, writer, cache, readers })
+        let liveness = std::sync::Arc::new(liveness);
+        Ok(Self { db, writer, cache, liveness })
     }
 
     /// Applies pending migrations.

@@ -8,6 +8,7 @@
 //! take the brand from the `BrandScope` just the same, as a bound parameter.
 
 mod audit;
+mod batch;
 mod brands;
 mod cache;
 mod checkpoint;
@@ -46,8 +47,8 @@ pub struct SeaStore {
     db: DatabaseConnection,
     writer: writer::TokenWriter,
     cache: std::sync::Arc<cache::RowCache>,
-    /// Introspection's lookups on the request's thread (SQLite only).
-    readers: Option<std::sync::Arc<liveness::Readers>>,
+    /// Introspection's liveness check.
+    liveness: std::sync::Arc<liveness::Liveness>,
 }
 
 impl SeaStore {

@@ -14,12 +14,13 @@ use portcullis_tenancy::{
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set,
+    QuerySelect, Set,
 };
 
 use crate::SeaStore;
 use crate::entity::{issued_tokens, refresh_tokens, revocations};
 use crate::error::{corrupt, map_err};
+use crate::liveness::Lookup;
 use crate::scoped::{scoped, scoped_update};
 
 /// Key of the Postgres advisory lock that orders feed writers ("PCFEED" in ASCII).
@@ -305,23 +306,7 @@ impl RevocationStore for SeaStore {
         client_id: &str,
         issued_at: i64,
     ) -> StoreResult<bool> {
-        if let Some(live) =
-            self.readers.as_ref().and_then(|r| r.access_token_live(scope, jti, subject, client_id, issued_at))
-        {
-            return Ok(live);
-        }
-        let refusing = blanket(scope, subject, client_id, issued_at).select_only().expr(Expr::val(1)).into_query();
-        let live = scoped::<issued_tokens::Entity>(scope)
-            .select_only()
-            .expr(Expr::val(1))
-            .filter(issued_tokens::Column::Jti.eq(jti))
-            .filter(issued_tokens::Column::Status.eq(TokenStatus::Active.as_str()))
-            .filter(sea_orm::sea_query::ExprTrait::not(Expr::exists(refusing)))
-            .into_tuple::<i32>()
-            .one(&self.db)
-            .await
-            .map_err(map_err)?;
-        Ok(live.is_some())
+        self.liveness.access_token_live(Lookup { scope, jti, subject, client_id, issued_at }).await
     }
 
     async fn latest_revocation(&self) -> StoreResult<i64> {

@@ -245,6 +245,40 @@ async fn the_feed_never_skips_an_entry_under_concurrent_revocations() {
 }
 
 #[tokio::test]
+async fn concurrent_liveness_checks_each_get_their_own_answer() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let globex = brand(&store, "globex").await;
+        for i in 0..60 {
+            store.record_token(&acme, token(&format!("a{i}"), "c1")).await.unwrap();
+        }
+        for i in (0..60).step_by(3) {
+            store.revoke_token(&acme, &format!("a{i}"), 200).await.unwrap();
+        }
+        // Lookups asked at once (batched together on Postgres), mixing brands, live tokens,
+        // revoked ones and unknown ones: each is answered as if it were asked alone.
+        let mut tasks = tokio::task::JoinSet::new();
+        for round in 0..4 {
+            for i in 0..60 {
+                let (store, acme, globex) = (store.clone(), acme.clone(), globex.clone());
+                tasks.spawn(async move {
+                    let scope = if round == 3 { &globex } else { &acme };
+                    let jti = if round == 2 { format!("unknown{i}") } else { format!("a{i}") };
+                    let live = store.access_token_live(scope, &jti, "c1", "c1", 100).await.unwrap();
+                    (round, i, live)
+                });
+            }
+        }
+        while let Some(answer) = tasks.join_next().await {
+            let (round, i, live) = answer.unwrap();
+            let expected = round < 2 && i % 3 != 0;
+            assert_eq!(live, expected, "{}: round {round}, token {i}", db.name);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn concurrent_records_are_committed_in_groups_and_all_acknowledged() {
     each(async |db, store| {
         let acme = brand(&store, "acme").await;

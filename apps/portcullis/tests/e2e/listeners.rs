@@ -106,8 +106,15 @@ async fn both_listeners_terminate_tls_and_reload_their_certificate_on_sighup() {
         assert!(!healthy(&trusting(&old), &base).await, "{base} still presents the old certificate");
     }
     assert!(server.is_running());
-    let log = server.stderr();
-    assert!(log.contains("TLS certificate reloaded") && log.contains("SIGHUP"), "{log}");
+    // Log lines reach stderr a few milliseconds after they happen (written in batches).
+    loop {
+        let log = server.stderr();
+        if log.contains("TLS certificate reloaded") && log.contains("SIGHUP") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the reload was not logged: {log}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A raw HTTP/1.1 exchange on `stream`: sends `request`, reads one response head and body

@@ -6,15 +6,14 @@
 //! connection and then served from the prepared-statement cache, where a multi-row `VALUES`
 //! list would be a new statement for every batch size.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_tenancy::StoreResult;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, mpsc};
 
-use super::{MAX_BATCH, Pending, Settled, TokenWriter, forget_abandoned, settle};
+use super::{Record, Settled, TokenWriter, settle};
+use crate::batch::{Queue, spawn_workers};
 use crate::entity::issued_tokens;
 use crate::error::map_err;
 
@@ -26,35 +25,18 @@ const INSERT: &str = "INSERT INTO issued_tokens (jti, brand_id, client_id, subje
 /// Starts `writers` writer tasks on `db` on the current runtime; a request waits at most
 /// `deadline` for its commit.
 pub(crate) fn start(db: DatabaseConnection, writers: usize, deadline: Duration) -> TokenWriter {
-    let (writer, receiver) = TokenWriter::channel(deadline);
-    let receiver = Arc::new(Mutex::new(receiver));
-    for _ in 0..writers.max(1) {
-        tokio::spawn(run(db.clone(), Arc::clone(&receiver)));
-    }
-    writer
+    let (queue, receiver) = Queue::new(deadline, "token-record writer");
+    spawn_workers(receiver, writers, move |batch| commit(db.clone(), batch));
+    TokenWriter { queue }
 }
 
-async fn run(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<Pending>>>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    loop {
-        {
-            // One writer collects while the others commit.
-            let mut receiver = receiver.lock().await;
-            if receiver.recv_many(&mut batch, MAX_BATCH).await == 0 {
-                return;
-            }
-        }
-        forget_abandoned(&mut batch);
-        if batch.is_empty() {
-            continue;
-        }
-        let started = std::time::Instant::now();
-        let outcome = insert(&db, batch.iter().map(|p| &p.row)).await;
-        if let Settled::OneByOne = settle(&mut batch, outcome, started) {
-            for pending in batch.drain(..) {
-                let outcome = insert(&db, std::iter::once(&pending.row)).await;
-                let _ = pending.done.send(outcome);
-            }
+async fn commit(db: DatabaseConnection, mut batch: Vec<Record>) {
+    let started = std::time::Instant::now();
+    let outcome = insert(&db, batch.iter().map(|p| &p.item)).await;
+    if let Settled::OneByOne = settle(&mut batch, outcome, started) {
+        for pending in batch {
+            let outcome = insert(&db, std::iter::once(&pending.item)).await;
+            pending.answer(outcome);
         }
     }
 }

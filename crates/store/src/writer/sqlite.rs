@@ -10,7 +10,8 @@ use portcullis_tenancy::StoreResult;
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::mpsc;
 
-use super::{MAX_BATCH, Pending, Settled, TokenWriter, forget_abandoned, settle};
+use super::{Record, Settled, TokenWriter, settle};
+use crate::batch::{MAX_BATCH, Queue, forget_abandoned};
 use crate::direct::{self, Role};
 use crate::entity::issued_tokens;
 
@@ -22,15 +23,15 @@ const INSERT: &str = "INSERT INTO issued_tokens (jti, brand_id, client_id, subje
 /// `deadline` for its commit, and the writer as long for the write lock.
 pub(crate) fn start(file: PathBuf, deadline: Duration) -> StoreResult<TokenWriter> {
     let connection = direct::open(&file, Role::Writer(deadline))?;
-    let (writer, receiver) = TokenWriter::channel(deadline);
+    let (queue, receiver) = Queue::new(deadline, "token-record writer");
     std::thread::Builder::new()
         .name("token-writer".into())
         .spawn(move || run(connection, receiver))
         .map_err(|e| portcullis_tenancy::StoreError::Backend(format!("starting the token writer: {e}")))?;
-    Ok(writer)
+    Ok(TokenWriter { queue })
 }
 
-fn run(mut connection: Connection, mut receiver: mpsc::Receiver<Pending>) {
+fn run(mut connection: Connection, mut receiver: mpsc::Receiver<Record>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // Ends when every handle is dropped (the store is gone) and the queue is drained.
     while let Some(first) = receiver.blocking_recv() {
@@ -46,11 +47,11 @@ fn run(mut connection: Connection, mut receiver: mpsc::Receiver<Pending>) {
             continue;
         }
         let started = Instant::now();
-        let outcome = insert(&mut connection, batch.iter().map(|p| &p.row));
+        let outcome = insert(&mut connection, batch.iter().map(|p| &p.item));
         if let Settled::OneByOne = settle(&mut batch, outcome, started) {
             for pending in batch.drain(..) {
-                let outcome = insert(&mut connection, std::iter::once(&pending.row));
-                let _ = pending.done.send(outcome);
+                let outcome = insert(&mut connection, std::iter::once(&pending.item));
+                pending.answer(outcome);
             }
         }
     }

@@ -1,31 +1,27 @@
-//! Introspection's liveness check on SQLite, run on the request's own thread.
+//! Liveness lookups on SQLite, on the request's own thread.
 //!
-//! Every introspection of an access token asks one question of the database: is the token's
-//! record active, and does no subject or client revocation cover it? Through sqlx that is a
-//! message to the connection's thread and an answer back, two wake-ups that cost more than the
-//! lookup itself (two index probes on a warm page cache, a few microseconds). Here the lookup
-//! runs where the request is, on a read-only connection taken from a small free list.
-//!
-//! A reader in WAL mode never waits for the writer, so the lookup does not block the runtime
-//! behind a commit. If SQLite refuses it all the same (the log being reset, a file error), the
-//! caller asks again through the pool, which waits and reports errors the usual way: the answer
-//! is never weaker than the pooled query's.
+//! The lookup runs on a read-only connection taken from a small free list. A reader in WAL mode
+//! never waits for the writer, so it does not block the runtime behind a commit. If SQLite
+//! refuses it all the same (the log being reset, a file error), the same statement goes
+//! through the pool, which waits and reports errors the usual way.
 
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-use portcullis_tenancy::{BrandScope, RevocationKind, TokenStatus};
+use portcullis_tenancy::{RevocationKind, StoreResult, TokenStatus};
 use rusqlite::{Connection, OptionalExtension, params};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 
+use super::Lookup;
 use crate::direct::{self, Role};
+use crate::error::map_err;
 
 /// Connections kept for reuse; more may be open at once under load, and are closed when done.
 const KEEP: usize = 8;
 
-/// The pooled query of [`crate::revocations`]'s `access_token_live`, in SQL: the scoped brand's
-/// active record of `jti` (?2), with no `subject` (?3) or `client` (?4) entry of the brand's
-/// feed at or after the token's `iat` (?5). `value IN (…)` lets the `(brand_id, value)` index
-/// find the two values.
+/// The brand's (?1) active record of `jti` (?2), with no `subject` (?3) or `client` (?4) entry
+/// of the brand's feed at or after the token's `iat` (?5). `value IN (…)` lets the
+/// `(brand_id, value)` index find the two values.
 static LIVE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT 1 FROM issued_tokens WHERE brand_id = ?1 AND jti = ?2 AND status = '{active}' \
@@ -37,10 +33,11 @@ static LIVE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Read-only connections to the store's SQLite file.
+/// Read-only connections to the store's SQLite file, and the pool behind them.
 pub(crate) struct Readers {
     file: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    db: DatabaseConnection,
 }
 
 impl std::fmt::Debug for Readers {
@@ -50,20 +47,24 @@ impl std::fmt::Debug for Readers {
 }
 
 impl Readers {
-    pub(crate) fn new(file: PathBuf) -> Self {
-        Self { file, idle: Mutex::new(Vec::new()) }
+    pub(crate) fn new(file: PathBuf, db: DatabaseConnection) -> Self {
+        Self { file, idle: Mutex::new(Vec::new()), db }
     }
 
-    /// Whether the token is live, as the pooled query would answer; `None` when SQLite could
-    /// not answer here and now (the caller then asks through the pool).
-    pub(crate) fn access_token_live(
-        &self,
-        scope: &BrandScope,
-        jti: &str,
-        subject: &str,
-        client_id: &str,
-        issued_at: i64,
-    ) -> Option<bool> {
+    /// Whether the token is live: here if SQLite answers at once, else through the pool.
+    pub(crate) async fn access_token_live(&self, lookup: &Lookup<'_>) -> StoreResult<bool> {
+        if let Some(live) = self.here(lookup) {
+            return Ok(live);
+        }
+        let Lookup { scope, jti, subject, client_id, issued_at } = *lookup;
+        let values = [scope.brand_id().0.into(), jti.into(), subject.into(), client_id.into(), issued_at.into()];
+        let statement = Statement::from_sql_and_values(DatabaseBackend::Sqlite, LIVE.as_str(), values);
+        Ok(self.db.query_one_raw(statement).await.map_err(map_err)?.is_some())
+    }
+
+    /// The answer on this thread, or `None` when SQLite could not give it here and now.
+    fn here(&self, lookup: &Lookup<'_>) -> Option<bool> {
+        let Lookup { scope, jti, subject, client_id, issued_at } = *lookup;
         let taken = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let connection = match taken {
             Some(connection) => connection,
@@ -94,7 +95,8 @@ impl Readers {
 mod tests {
     use portcullis_core::{ActType, BrandKey, ClientId, GrantType, Jti, KeyId, ScopeSet, SigningAlgorithm};
     use portcullis_tenancy::{
-        BrandSettings, BrandStore, IssuedToken, KeyStatus, NewBrand, NewSigningKey, RevocationStore, TokenStore,
+        BrandScope, BrandSettings, BrandStore, IssuedToken, KeyStatus, NewBrand, NewSigningKey, RevocationStore,
+        TokenStore,
     };
 
     use super::*;
@@ -138,12 +140,13 @@ mod tests {
         let globex = brand(&store, "globex").await;
         store.record_token(&acme, token("t1")).await.unwrap();
         store.record_token(&acme, token("t2")).await.unwrap();
-        let readers = store.readers.as_ref().unwrap();
-        assert_eq!(readers.access_token_live(&acme, "t1", "s1", "c1", 100), Some(true));
-        assert_eq!(readers.access_token_live(&globex, "t1", "s1", "c1", 100), Some(false), "another brand's");
-        assert_eq!(readers.access_token_live(&acme, "nope", "s1", "c1", 100), Some(false));
+        let crate::liveness::Liveness::Sqlite(readers) = &*store.liveness else { panic!("SQLite's readers") };
+        let live = |scope, jti| readers.here(&Lookup { scope, jti, subject: "s1", client_id: "c1", issued_at: 100 });
+        assert_eq!(live(&acme, "t1"), Some(true));
+        assert_eq!(live(&globex, "t1"), Some(false), "another brand's");
+        assert_eq!(live(&acme, "nope"), Some(false));
         store.revoke_token(&acme, "t1", 200).await.unwrap();
-        assert_eq!(readers.access_token_live(&acme, "t1", "s1", "c1", 100), Some(false), "revoked at once");
-        assert_eq!(readers.access_token_live(&acme, "t2", "s1", "c1", 100), Some(true));
+        assert_eq!(live(&acme, "t1"), Some(false), "revoked at once");
+        assert_eq!(live(&acme, "t2"), Some(true));
     }
 }
