@@ -75,6 +75,8 @@ async fn a_withdrawn_key_is_unpublished_at_once_and_its_tokens_refused() {
         };
         let signed = token(&api.grants, "acme", &id, &secret, None).await;
         let compromised = decode_header(&signed).unwrap().kid.unwrap();
+        // Introspected once before: its checked signature is remembered, not its key's standing.
+        assert!(introspect(&api.grants, &scope, &signed, None).await.unwrap().active);
 
         // The active key: rotated out, then unpublished; its tokens are refused from now on.
         let (_, body) = call(&api, Some(&api.admin), WITHDRAW, json!({"b": "acme", "k": compromised})).await;

@@ -60,6 +60,13 @@ pub fn generate_secret(prefix: &str) -> Result<(RevealedSecret, SecretHash)> {
     Ok((RevealedSecret(secret), hash))
 }
 
+/// The SHA-256 digest of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(digest(&SHA256, bytes).as_ref());
+    out
+}
+
 /// Hashes a high-entropy secret for storage.
 pub fn hash_secret(secret: &str) -> SecretHash {
     let d = digest(&SHA256, secret.as_bytes());

@@ -23,6 +23,7 @@ pub struct KeyRing {
     master: Arc<MasterKey>,
     parsed: Arc<RwLock<ParsedKeys>>,
     public: Arc<RwLock<PublicKeys>>,
+    verified: Arc<crate::verified::VerifiedTokens>,
 }
 
 /// Parsed private keys by brand and key id.
@@ -71,7 +72,12 @@ pub fn reseal(old: &MasterKey, new: &MasterKey, brand: &str, kid: &str, sealed: 
 impl KeyRing {
     /// A key ring over `master`.
     pub fn new(master: MasterKey) -> Self {
-        Self { master: Arc::new(master), parsed: Arc::default(), public: Arc::default() }
+        Self { master: Arc::new(master), parsed: Arc::default(), public: Arc::default(), verified: Arc::default() }
+    }
+
+    /// The access tokens whose signature by one of these keys was checked already.
+    pub(crate) fn verified(&self) -> &crate::verified::VerifiedTokens {
+        &self.verified
     }
 
     /// Generates a key for `brand`, sealed and ready to store with `status`.

@@ -47,6 +47,7 @@ pub mod throttle;
 mod token_endpoint;
 mod tokens;
 pub mod userinfo;
+mod verified;
 pub mod verify;
 
 pub use context::{Clock, GrantContext, TokenDefaults};

@@ -10,7 +10,7 @@ use portcullis_credentials::signing::jws_algorithm;
 use portcullis_tenancy::{BrandScope, KeyStore, RevocationStore, TokenStore};
 use serde::de::DeserializeOwned;
 
-use crate::{GrantContext, GrantResult};
+use crate::{GrantContext, GrantResult, verified};
 
 /// Whether an expired token still verifies (revocation of an expired token is a no-op, not an
 /// error; introspection of one is `active: false`).
@@ -31,7 +31,23 @@ pub async fn access_token<S: KeyStore>(
     token: &str,
     expiry: Expiry,
 ) -> GrantResult<Option<AccessTokenClaims>> {
-    signed(ctx, scope, token, ACCESS_TOKEN_TYP, expiry).await
+    // A token whose signature was checked already (`crate::verified`): what may have changed
+    // since, the key's publication and the expiry, is checked again.
+    let memory = verified::key_of(scope.brand_id(), token);
+    if let Some(known) = ctx.keys.verified().get(&memory) {
+        let now = ctx.clock.now();
+        let published = ctx.keys.verifying(&ctx.store, scope, &known.kid, now).await?.is_some();
+        let unexpired = expiry == Expiry::Ignore || known.claims.exp > now;
+        return Ok((published && unexpired).then_some(known.claims));
+    }
+    let Some((kid, claims)) =
+        signed::<S, AccessTokenClaims>(ctx, scope, token, ACCESS_TOKEN_TYP, Expiry::Ignore).await?
+    else {
+        return Ok(None);
+    };
+    ctx.keys.verified().insert(memory, verified::Verified { kid, claims: claims.clone() });
+    let unexpired = expiry == Expiry::Ignore || claims.exp > ctx.clock.now();
+    Ok(unexpired.then_some(claims))
 }
 
 /// Returns the claims of `token` if it is an ID token of the scoped brand with a valid
@@ -42,7 +58,7 @@ pub async fn id_token<S: KeyStore>(
     token: &str,
     expiry: Expiry,
 ) -> GrantResult<Option<IdTokenClaims>> {
-    signed(ctx, scope, token, ID_TOKEN_TYP, expiry).await
+    Ok(signed(ctx, scope, token, ID_TOKEN_TYP, expiry).await?.map(|(_, claims)| claims))
 }
 
 /// The claims every token of this platform carries, whatever its kind.
@@ -70,25 +86,25 @@ impl PlatformClaims for IdTokenClaims {
 }
 
 /// A JWT of type `typ` signed by a published key of the scoped brand, with its issuer and
-/// brand, and unexpired when `expiry` says so.
+/// brand, and unexpired when `expiry` says so; with the key id of its signature.
 async fn signed<S: KeyStore, C: PlatformClaims>(
     ctx: &GrantContext<S>,
     scope: &BrandScope,
     token: &str,
     typ: &str,
     expiry: Expiry,
-) -> GrantResult<Option<C>> {
+) -> GrantResult<Option<(String, C)>> {
     let Ok(header) = decode_header(token) else {
         return Ok(None);
     };
     if header.typ.as_deref() != Some(typ) {
         return Ok(None);
     }
-    let Some(kid) = header.kid.as_deref() else {
+    let Some(kid) = header.kid else {
         return Ok(None);
     };
     let now = ctx.clock.now();
-    let Some(key) = ctx.keys.verifying(&ctx.store, scope, kid, now).await? else {
+    let Some(key) = ctx.keys.verifying(&ctx.store, scope, &kid, now).await? else {
         return Ok(None);
     };
     let algorithm = jws_algorithm(key.algorithm);
@@ -109,7 +125,7 @@ async fn signed<S: KeyStore, C: PlatformClaims>(
     if claims.brand() != scope.key().as_str() || (expiry == Expiry::Enforce && claims.exp() <= now) {
         return Ok(None);
     }
-    Ok(Some(claims))
+    Ok(Some((kid, claims)))
 }
 
 /// [`access_token`] with expiry enforced, plus what only the server knows: the token's record

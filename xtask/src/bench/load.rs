@@ -38,13 +38,16 @@ pub(crate) fn runtime(threads: usize) -> anyhow::Result<Runtime> {
         .context("building the load generator's runtime")
 }
 
-/// One request, built once; [`Template::request`] makes a copy to send.
+/// One request, built once; [`Template::request`] makes a copy to send. It may carry several
+/// bodies, sent in turn ([`Template::with_bodies`]), and a text every successful answer must
+/// contain ([`Template::expecting`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Template {
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    bodies: Arc<[Bytes]>,
+    expect: Option<&'static str>,
 }
 
 impl Template {
@@ -52,7 +55,7 @@ impl Template {
         let uri: Uri = path.parse().with_context(|| format!("{path} is not a request path"))?;
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::try_from(addr.to_string())?);
-        Ok(Self { method, uri, headers, body })
+        Ok(Self { method, uri, headers, bodies: Arc::from([body]), expect: None })
     }
 
     /// `GET path`.
@@ -82,9 +85,32 @@ impl Template {
         Ok(template)
     }
 
-    /// A copy to send (the body shares its bytes).
-    pub(crate) fn request(&self) -> Request<Full<Bytes>> {
-        let mut request = Request::new(Full::new(self.body.clone()));
+    /// The same request with each of `bodies` in turn: during a run each connection cycles
+    /// through a slice of its own, so a body comes round again only after all the others.
+    pub(crate) fn with_bodies(self, bodies: Vec<Bytes>) -> anyhow::Result<Self> {
+        anyhow::ensure!(!bodies.is_empty(), "a request needs at least one body");
+        Ok(Self { bodies: bodies.into(), ..self })
+    }
+
+    /// The same request, whose successful answers must also contain `text` (e.g. an
+    /// introspection's `"active":true`); one that does not counts as an error.
+    pub(crate) fn expecting(self, text: &'static str) -> Self {
+        Self { expect: Some(text), ..self }
+    }
+
+    /// How many bodies it has.
+    pub(crate) fn bodies(&self) -> usize {
+        self.bodies.len()
+    }
+
+    /// Whether `answer` is what a successful answer must be.
+    fn satisfied_by(&self, answer: &[u8]) -> bool {
+        self.expect.is_none_or(|text| answer.windows(text.len()).any(|w| w == text.as_bytes()))
+    }
+
+    /// A copy to send with body `n` (modulo the number of bodies; the body shares its bytes).
+    pub(crate) fn request(&self, n: usize) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(self.bodies[n % self.bodies.len()].clone()));
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
@@ -183,9 +209,13 @@ pub(crate) async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full
 }
 
 /// Sends one request and reads the whole answer.
-async fn exchange(sender: &mut SendRequest<Full<Bytes>>, template: &Template) -> anyhow::Result<(StatusCode, Bytes)> {
+async fn exchange(
+    sender: &mut SendRequest<Full<Bytes>>,
+    template: &Template,
+    n: usize,
+) -> anyhow::Result<(StatusCode, Bytes)> {
     sender.ready().await.context("the connection closed")?;
-    let response = sender.send_request(template.request()).await.context("sending the request")?;
+    let response = sender.send_request(template.request(n)).await.context("sending the request")?;
     let status = response.status();
     let body = response.into_body().collect().await.context("reading the answer")?.to_bytes();
     Ok((status, body))
@@ -203,7 +233,7 @@ pub(crate) fn describe(method: &Method, uri: &Uri, status: StatusCode, body: &[u
 pub(crate) fn once(runtime: &Runtime, addr: SocketAddr, template: &Template) -> anyhow::Result<Bytes> {
     runtime.block_on(async {
         let mut sender = connect(addr).await?;
-        let (status, body) = exchange(&mut sender, template).await?;
+        let (status, body) = exchange(&mut sender, template, 0).await?;
         if !status.is_success() {
             anyhow::bail!(describe(&template.method, &template.uri, status, &body));
         }
@@ -211,8 +241,59 @@ pub(crate) fn once(runtime: &Runtime, addr: SocketAddr, template: &Template) -> 
     })
 }
 
+/// `count` answers to `template` (set-up calls, e.g. tokens to introspect), on `connections`
+/// connections at once.
+pub(crate) fn collect(
+    runtime: &Runtime,
+    addr: SocketAddr,
+    template: &Template,
+    count: usize,
+    connections: usize,
+) -> anyhow::Result<Vec<Bytes>> {
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..connections)
+            .map(|i| {
+                let template = template.clone();
+                let share = count / connections + usize::from(i < count % connections);
+                tokio::spawn(async move {
+                    let mut sender = connect(addr).await?;
+                    let mut answers = Vec::with_capacity(share);
+                    for _ in 0..share {
+                        let (status, body) = exchange(&mut sender, &template, 0).await?;
+                        if !status.is_success() {
+                            anyhow::bail!(describe(&template.method, &template.uri, status, &body));
+                        }
+                        answers.push(body);
+                    }
+                    anyhow::Ok(answers)
+                })
+            })
+            .collect();
+        let mut answers = Vec::with_capacity(count);
+        for task in tasks {
+            answers.extend(task.await.context("a set-up task failed")??);
+        }
+        Ok(answers)
+    })
+}
+
+/// The bodies connection `i` of `connections` cycles through: a slice of its own when there
+/// are enough, else all of them.
+fn slice_of(i: usize, connections: usize, bodies: usize) -> std::ops::Range<usize> {
+    if bodies < connections {
+        return 0..bodies;
+    }
+    let per = bodies / connections;
+    i * per..(i + 1) * per
+}
+
 /// One connection's loop: requests back to back until the window ends.
-async fn connection(addr: SocketAddr, template: Arc<Template>, window: Window) -> anyhow::Result<Tally> {
+async fn connection(
+    addr: SocketAddr,
+    template: Arc<Template>,
+    bodies: std::ops::Range<usize>,
+    window: Window,
+) -> anyhow::Result<Tally> {
     let mut tally = Tally { requests: 0, errors: 0, first_error: None, latencies: histogram()? };
     let mut sender = match connect(addr).await {
         Ok(sender) => sender,
@@ -221,9 +302,13 @@ async fn connection(addr: SocketAddr, template: Arc<Template>, window: Window) -
             return Ok(tally);
         }
     };
+    let mut next = bodies.clone().cycle();
     while Instant::now() < window.end {
         let started = Instant::now();
-        match exchange(&mut sender, &template).await {
+        match exchange(&mut sender, &template, next.next().unwrap_or(0)).await {
+            Ok((status, body)) if status.is_success() && !template.satisfied_by(&body) => {
+                tally.error(describe(&template.method, &template.uri, status, &body));
+            }
             Ok((status, _)) if status.is_success() => {
                 let done = Instant::now();
                 // Counted by completion, so slow endpoints are not under-counted at the edges.
@@ -259,8 +344,12 @@ pub(crate) fn run(
     let mut outcome = runtime.block_on(async {
         let start = Instant::now();
         let window = Window { counted_from: start + warmup, end: start + warmup + measured };
-        let tasks: Vec<_> =
-            (0..connections).map(|_| tokio::spawn(connection(addr, Arc::clone(&template), window))).collect();
+        let tasks: Vec<_> = (0..connections)
+            .map(|i| {
+                let bodies = slice_of(i, connections, template.bodies());
+                tokio::spawn(connection(addr, Arc::clone(&template), bodies, window))
+            })
+            .collect();
         let mut outcome = Outcome {
             requests: 0,
             errors: 0,
@@ -330,20 +419,42 @@ mod tests {
     }
 
     #[test]
+    fn connections_cycle_through_slices_of_their_own() {
+        assert_eq!(super::slice_of(0, 16, 32_768), 0..2_048);
+        assert_eq!(super::slice_of(15, 16, 32_768), 30_720..32_768);
+        assert_eq!(super::slice_of(3, 16, 1), 0..1, "one body: every connection sends it");
+        let addr = "127.0.0.1:8080".parse().unwrap();
+        let template = Template::get(addr, "/x").unwrap();
+        assert!(template.clone().with_bodies(Vec::new()).is_err());
+        let two = template.with_bodies(vec!["a".into(), "b".into()]).unwrap();
+        assert_eq!(two.bodies(), 2);
+    }
+
+    #[test]
+    fn an_expected_text_must_be_in_the_answer() {
+        let addr = "127.0.0.1:8080".parse().unwrap();
+        let anything = Template::get(addr, "/x").unwrap();
+        assert!(anything.satisfied_by(b"{}"));
+        let active = anything.expecting(r#""active":true"#);
+        assert!(active.satisfied_by(br#"{"active":true,"scope":"read"}"#));
+        assert!(!active.satisfied_by(br#"{"active":false}"#));
+    }
+
+    #[test]
     fn forms_carry_basic_credentials() {
         let addr = "127.0.0.1:8080".parse().unwrap();
         let client = Credentials { id: "a:b".into(), secret: "s p".into() };
         let template =
             Template::post_form(addr, "/brands/x/oauth/token", &client, &[("grant_type", "client_credentials")])
                 .unwrap();
-        let request = template.request();
+        let request = template.request(0);
         assert_eq!(request.method(), "POST");
         assert_eq!(request.uri(), "/brands/x/oauth/token");
         assert_eq!(request.headers()["host"], "127.0.0.1:8080");
         // base64("a%3Ab:s+p")
         assert_eq!(request.headers()["authorization"], "Basic YSUzQWI6cytw");
         assert_eq!(request.headers()["content-type"], "application/x-www-form-urlencoded");
-        assert_eq!(template.body, "grant_type=client_credentials");
+        assert_eq!(template.bodies[0], "grant_type=client_credentials");
     }
 
     #[test]

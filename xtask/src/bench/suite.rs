@@ -21,6 +21,10 @@ const SCOPE: &str = "read";
 const USERNAME: &str = "bench-user";
 /// Their password (a throwaway database).
 const PASSWORD: &str = "bench password, not a secret";
+/// Distinct tokens of the "each token new" introspection point: twice as many as the server
+/// remembers verified tokens (`crates/grants/src/verified.rs`), and each connection cycles through
+/// a slice of its own, so that no token is remembered when it comes round again.
+const FRESH_TOKENS: usize = 32_768;
 /// Sent before each point and not counted.
 pub(crate) const WARMUP: Duration = Duration::from_secs(1);
 
@@ -48,8 +52,12 @@ impl Backend {
 pub(crate) enum Endpoint {
     /// `POST /brands/bench/oauth/token`, `grant_type=client_credentials`.
     ClientCredentials,
-    /// `POST /brands/bench/oauth/introspect` of a live access token.
+    /// `POST /brands/bench/oauth/introspect` of a live access token, the same one every time
+    /// (as a resource server asks about a token on each call it receives).
     Introspection,
+    /// `POST /brands/bench/oauth/introspect` of live access tokens the server has not verified
+    /// lately ([`FRESH_TOKENS`] of them in turn): the signature is checked on every request.
+    FreshIntrospection,
     /// `GET /brands/bench/jwks.json`.
     Jwks,
     /// `GET /brands/bench/.well-known/openid-configuration`.
@@ -63,7 +71,8 @@ impl Endpoint {
     pub(crate) fn label(self) -> &'static str {
         match self {
             Self::ClientCredentials => "`client_credentials` token",
-            Self::Introspection => "introspection",
+            Self::Introspection => "introspection (the same token)",
+            Self::FreshIntrospection => "introspection (each token new)",
             Self::Jwks => "JWKS",
             Self::Discovery => "discovery",
             Self::Password => "`password` token",
@@ -78,11 +87,12 @@ pub(crate) const BUSIEST: usize = 64;
 pub(crate) const TOKEN_CONNECTIONS: [usize; 3] = [1, 16, BUSIEST];
 
 /// Every point, in the order they run: endpoint and concurrent connections.
-pub(crate) const POINTS: [(Endpoint, usize); 7] = [
+pub(crate) const POINTS: [(Endpoint, usize); 8] = [
     (Endpoint::ClientCredentials, TOKEN_CONNECTIONS[0]),
     (Endpoint::ClientCredentials, TOKEN_CONNECTIONS[1]),
     (Endpoint::ClientCredentials, TOKEN_CONNECTIONS[2]),
     (Endpoint::Introspection, 16),
+    (Endpoint::FreshIntrospection, 16),
     (Endpoint::Jwks, 16),
     (Endpoint::Discovery, 16),
     (Endpoint::Password, 16),
@@ -125,6 +135,7 @@ impl Run {
 struct Requests {
     client_credentials: Template,
     introspection: Template,
+    fresh_introspection: Template,
     jwks: Template,
     discovery: Template,
     password: Template,
@@ -135,13 +146,14 @@ impl Requests {
         match endpoint {
             Endpoint::ClientCredentials => &self.client_credentials,
             Endpoint::Introspection => &self.introspection,
+            Endpoint::FreshIntrospection => &self.fresh_introspection,
             Endpoint::Jwks => &self.jwks,
             Endpoint::Discovery => &self.discovery,
             Endpoint::Password => &self.password,
         }
     }
 
-    /// Creates the clients and the user, and obtains the token to introspect.
+    /// Creates the clients and the user, and obtains the tokens to introspect.
     fn prepare(server: &Server, runtime: &Runtime) -> anyhow::Result<Self> {
         let addr = server.public_addr();
         let machine = server.client(BRAND, "bench-machine", &["client_credentials"], SCOPE)?;
@@ -153,13 +165,20 @@ impl Requests {
         let issued: Value = serde_json::from_slice(&load::once(runtime, addr, &client_credentials)?)
             .context("the token endpoint answered no JSON")?;
         let token = issued["access_token"].as_str().context("the token endpoint answered no access_token")?;
+        let introspect_path = format!("/brands/{BRAND}/oauth/introspect");
+        let introspection =
+            Template::post_form(addr, &introspect_path, &machine, &[("token", token)])?.expecting(r#""active":true"#);
+        let fresh_bodies = load::collect(runtime, addr, &client_credentials, FRESH_TOKENS, 16)?
+            .iter()
+            .map(|answer| {
+                let issued: Value = serde_json::from_slice(answer).context("the token endpoint answered no JSON")?;
+                let token = issued["access_token"].as_str().context("the token endpoint answered no access_token")?;
+                Ok(form_urlencoded::Serializer::new(String::new()).append_pair("token", token).finish().into())
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Self {
-            introspection: Template::post_form(
-                addr,
-                &format!("/brands/{BRAND}/oauth/introspect"),
-                &machine,
-                &[("token", token)],
-            )?,
+            fresh_introspection: introspection.clone().with_bodies(fresh_bodies)?,
+            introspection,
             jwks: Template::get(addr, &format!("/brands/{BRAND}/jwks.json"))?,
             discovery: Template::get(addr, &format!("/brands/{BRAND}/.well-known/openid-configuration"))?,
             password: Template::post_form(

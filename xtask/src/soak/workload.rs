@@ -187,7 +187,7 @@ impl Worker {
 
     /// A form `POST` to the brand's `endpoint` as `client`; the answer's JSON.
     async fn form(&mut self, endpoint: &str, client: &Credentials, form: &[(&str, &str)]) -> anyhow::Result<Value> {
-        let request = Template::post_form(self.accounts.public, &Accounts::path(endpoint), client, form)?.request();
+        let request = Template::post_form(self.accounts.public, &Accounts::path(endpoint), client, form)?.request(0);
         let body = self.send(Listener::Public, request).await?;
         if body.is_empty() {
             return Ok(Value::Null);
@@ -265,7 +265,7 @@ impl Worker {
     async fn admin_read(&mut self) -> anyhow::Result<()> {
         let token = self.admin_token.as_ref().map(|t| t.token.clone()).context("no admin token")?;
         let query = format!(r#"{{ clients(brandKey: "{BRAND}") {{ clientId name }} }}"#);
-        let mut request = Template::get(self.accounts.admin, "/graphql")?.request();
+        let mut request = Template::get(self.accounts.admin, "/graphql")?.request(0);
         *request.method_mut() = Method::POST;
         *request.body_mut() = Full::new(Bytes::from(json!({ "query": query }).to_string()));
         let headers = request.headers_mut();
