@@ -18,7 +18,7 @@ use portcullis_credentials::secret::sha256;
 use portcullis_tenancy::BrandId;
 
 /// Most tokens remembered, in two generations of half as many each.
-pub(crate) const CAPACITY: usize = 16_384;
+pub(crate) const CAPACITY: usize = 4_096;
 
 /// What a verified token was verified as.
 #[derive(Debug, Clone)]

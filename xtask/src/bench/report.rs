@@ -165,7 +165,7 @@ pub(crate) fn server_section(context: &Context, runs: &[Run]) -> String {
          server's `VmRSS` sampled every 100 ms, in MB (10^6 bytes). Any non-2xx answer, introspection \
          answer without `\"active\":true` or transport error fails the bench. Introspection asks about the \
          same token every time (its signature verified once, then remembered; its record is read every \
-         time), or about each of 32,768 tokens in turn, more than the server remembers, so that every \
+         time), or about each of 16,384 tokens in turn, more than the server remembers, so that every \
          signature is checked. A `password` token checks an Argon2id hash (m = 19 MiB, t = 2) each time, by design \
          far slower.\n\n",
         machine = context.machine,
@@ -306,7 +306,9 @@ mod tests {
             "{section}"
         );
         assert!(
-            section.contains("| introspection (the same token) | 16 | 21,000 | 0.75 | 1.50 | 0 | 46.1 | ≥ 20,000/s: met |"),
+            section.contains(
+                "| introspection (the same token) | 16 | 21,000 | 0.75 | 1.50 | 0 | 46.1 | ≥ 20,000/s: met |"
+            ),
             "{section}"
         );
         assert!(section.contains("64-connection `client_credentials` run 51.2 MB (target < 100 MB: met)"), "{section}");

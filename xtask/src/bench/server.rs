@@ -245,6 +245,12 @@ impl Server {
         self.log.lock().map(|log| String::from_utf8_lossy(&log).into_owned()).unwrap_or_default()
     }
 
+    /// Creates another brand, whose keys use `algorithm` (`EdDSA`, `ES256` or `RS256`).
+    pub(crate) fn brand(&self, brand: &str, algorithm: &str) -> anyhow::Result<()> {
+        self.install.cli_json(&["brand", "create", brand, "--algorithm", algorithm, "--json"], "")?;
+        Ok(())
+    }
+
     /// Creates a client of `brand` with `grants`, allowed and by default granted `scope`.
     pub(crate) fn client(&self, brand: &str, name: &str, grants: &[&str], scope: &str) -> anyhow::Result<Credentials> {
         let mut args = vec!["client", "create", "--brand", brand, "--name", name, "--grant"];

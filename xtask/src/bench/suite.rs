@@ -21,10 +21,10 @@ const SCOPE: &str = "read";
 const USERNAME: &str = "bench-user";
 /// Their password (a throwaway database).
 const PASSWORD: &str = "bench password, not a secret";
-/// Distinct tokens of the "each token new" introspection point: twice as many as the server
+/// Distinct tokens of the "each token new" introspection point: four times as many as the server
 /// remembers verified tokens (`crates/grants/src/verified.rs`), and each connection cycles through
 /// a slice of its own, so that no token is remembered when it comes round again.
-const FRESH_TOKENS: usize = 32_768;
+const FRESH_TOKENS: usize = 16_384;
 /// Sent before each point and not counted.
 pub(crate) const WARMUP: Duration = Duration::from_secs(1);
 
