@@ -22,6 +22,13 @@ pub enum Expiry {
     Ignore,
 }
 
+impl Expiry {
+    /// Whether a token expiring at `exp` passes at `now`.
+    fn admits(self, exp: i64, now: i64) -> bool {
+        self == Self::Ignore || exp > now
+    }
+}
+
 /// Returns the claims of `token` if it is an access token of the scoped brand with a valid
 /// signature; `None` for anything else (malformed, foreign, forged, wrong `typ`, expired when
 /// `expiry` is enforced). Never an error for bad input: only storage failures are errors.
@@ -32,22 +39,27 @@ pub async fn access_token<S: KeyStore>(
     expiry: Expiry,
 ) -> GrantResult<Option<AccessTokenClaims>> {
     // A token whose signature was checked already (`crate::verified`): what may have changed
-    // since, the key's publication and the expiry, is checked again.
+    // since, the key's publication, is checked again; the expiry is checked below either way.
     let memory = verified::key_of(scope.brand_id(), token);
-    if let Some(known) = ctx.keys.verified().get(&memory) {
-        let now = ctx.clock.now();
-        let published = ctx.keys.verifying(&ctx.store, scope, &known.kid, now).await?.is_some();
-        let unexpired = expiry == Expiry::Ignore || known.claims.exp > now;
-        return Ok((published && unexpired).then_some(known.claims));
-    }
-    let Some((kid, claims)) =
-        signed::<S, AccessTokenClaims>(ctx, scope, token, ACCESS_TOKEN_TYP, Expiry::Ignore).await?
-    else {
-        return Ok(None);
+    let known = match ctx.keys.verified().get(&memory) {
+        Some(known) => {
+            if ctx.keys.verifying(&ctx.store, scope, &known.kid, ctx.clock.now()).await?.is_none() {
+                return Ok(None);
+            }
+            known
+        }
+        None => {
+            let Some((kid, claims)) =
+                signed::<S, AccessTokenClaims>(ctx, scope, token, ACCESS_TOKEN_TYP, Expiry::Ignore).await?
+            else {
+                return Ok(None);
+            };
+            let known = verified::Verified { kid, claims };
+            ctx.keys.verified().insert(memory, known.clone());
+            known
+        }
     };
-    ctx.keys.verified().insert(memory, verified::Verified { kid, claims: claims.clone() });
-    let unexpired = expiry == Expiry::Ignore || claims.exp > ctx.clock.now();
-    Ok(unexpired.then_some(claims))
+    Ok(expiry.admits(known.claims.exp, ctx.clock.now()).then_some(known.claims))
 }
 
 /// Returns the claims of `token` if it is an ID token of the scoped brand with a valid
@@ -122,7 +134,7 @@ async fn signed<S: KeyStore, C: PlatformClaims>(
     };
     let claims = data.claims;
     // The clock is injectable, so expiry is checked here rather than by jsonwebtoken.
-    if claims.brand() != scope.key().as_str() || (expiry == Expiry::Enforce && claims.exp() <= now) {
+    if claims.brand() != scope.key().as_str() || !expiry.admits(claims.exp(), now) {
         return Ok(None);
     }
     Ok(Some((kid, claims)))

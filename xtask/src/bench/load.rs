@@ -231,14 +231,7 @@ pub(crate) fn describe(method: &Method, uri: &Uri, status: StatusCode, body: &[u
 
 /// One request on a fresh connection (set-up calls, e.g. the token to introspect).
 pub(crate) fn once(runtime: &Runtime, addr: SocketAddr, template: &Template) -> anyhow::Result<Bytes> {
-    runtime.block_on(async {
-        let mut sender = connect(addr).await?;
-        let (status, body) = exchange(&mut sender, template, 0).await?;
-        if !status.is_success() {
-            anyhow::bail!(describe(&template.method, &template.uri, status, &body));
-        }
-        Ok(body)
-    })
+    collect(runtime, addr, template, 1, 1)?.pop().context("no answer")
 }
 
 /// `count` answers to `template` (set-up calls, e.g. tokens to introspect), on `connections`

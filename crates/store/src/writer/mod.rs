@@ -16,6 +16,15 @@
 //!   wake-up on another core; the profile showed those hand-offs costing more than the inserts.
 //! * Postgres ([`postgres`]): a few tasks on the runtime, so that batches commit in parallel.
 
+/// The columns of `issued_tokens`, in the order in which both writers pass a record's values
+/// (Postgres as a JSON array, SQLite as numbered parameters).
+macro_rules! columns {
+    () => {
+        "jti, brand_id, client_id, subject, act_type, grant_type, scopes, audience, issued_at, expires_at, status, \
+         revoked_at, attributes, family_id"
+    };
+}
+
 mod postgres;
 mod sqlite;
 

@@ -17,10 +17,12 @@ use crate::batch::{Queue, spawn_workers};
 use crate::entity::issued_tokens;
 use crate::error::map_err;
 
-const INSERT: &str = "INSERT INTO issued_tokens (jti, brand_id, client_id, subject, act_type, grant_type, scopes, \
-     audience, issued_at, expires_at, status, revoked_at, attributes, family_id) \
-     SELECT r->>0, (r->>1)::bigint, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, (r->>8)::bigint, \
-     (r->>9)::bigint, r->>10, (r->>11)::bigint, r->>12, r->>13 FROM jsonb_array_elements($1::jsonb) AS r";
+const INSERT: &str = concat!(
+    "INSERT INTO issued_tokens (",
+    columns!(),
+    ") SELECT r->>0, (r->>1)::bigint, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, (r->>8)::bigint, \
+     (r->>9)::bigint, r->>10, (r->>11)::bigint, r->>12, r->>13 FROM jsonb_array_elements($1::jsonb) AS r"
+);
 
 /// Starts `writers` writer tasks on `db` on the current runtime; a request waits at most
 /// `deadline` for its commit.
@@ -41,7 +43,7 @@ async fn commit(db: DatabaseConnection, mut batch: Vec<Record>) {
     }
 }
 
-/// A row as the JSON array the statement unpacks, in its column order.
+/// A row as the JSON array the statement unpacks, in `columns!()` order.
 fn row_json(row: &issued_tokens::Model) -> Value {
     json!([
         row.jti,

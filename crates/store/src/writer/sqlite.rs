@@ -15,9 +15,11 @@ use crate::batch::{MAX_BATCH, Queue, forget_abandoned};
 use crate::direct::{self, Role};
 use crate::entity::issued_tokens;
 
-const INSERT: &str = "INSERT INTO issued_tokens (jti, brand_id, client_id, subject, act_type, grant_type, scopes, \
-     audience, issued_at, expires_at, status, revoked_at, attributes, family_id) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+const INSERT: &str = concat!(
+    "INSERT INTO issued_tokens (",
+    columns!(),
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+);
 
 /// Opens the writer's connection to `file` and starts its thread; a request waits at most
 /// `deadline` for its commit, and the writer as long for the write lock.
