@@ -11,6 +11,9 @@
 //!   real server on SQLite and on a throwaway Postgres: the verifier's rate per core, then the token
 //!   server's throughput, latency and memory under an in-process load generator; figures into
 //!   `BENCHMARKS.md` and `docs/bench-tokens.svg` (see `bench/mod.rs`).
+//! * `peer [--seconds N] [--no-write]`: the bench's load generator against Portcullis (SQLite) and
+//!   node-oidc-provider (installed with npm from `xtask/peer/`) on the same machine, point by point;
+//!   the side-by-side table into `BENCHMARKS.md` (see `peer/mod.rs`).
 //! * `soak [--minutes N | --seconds N] [--connections N] [--interval-seconds N] [--postgres]
 //!   [--no-write]`: a mixed workload (`client_credentials`, `password`, rotating `refresh_token`,
 //!   introspection, revocation, admin GraphQL reads) against one release server for a long time
@@ -23,6 +26,7 @@
 mod args;
 mod bench;
 mod fuzz;
+mod peer;
 mod soak;
 
 use std::path::{Path, PathBuf};
@@ -38,11 +42,13 @@ fn main() -> anyhow::Result<()> {
         "compose-check" => compose_check(),
         "pg" => pg(&std::env::args().skip(2).collect::<Vec<_>>()),
         "bench" => bench::bench(&std::env::args().skip(2).collect::<Vec<_>>()),
+        "peer" => peer::peer(&std::env::args().skip(2).collect::<Vec<_>>()),
         "soak" => soak::soak(&std::env::args().skip(2).collect::<Vec<_>>()),
         "fuzz" => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => bail!(
-            "usage: cargo xtask ci | schema | compose-check | pg start|stop [DIR] [PORT] | {} | {} | {}",
+            "usage: cargo xtask ci | schema | compose-check | pg start|stop [DIR] [PORT] | {} | {} | {} | {}",
             bench::USAGE,
+            peer::USAGE,
             soak::USAGE,
             fuzz::USAGE
         ),

@@ -36,6 +36,7 @@ mod suite;
 mod verifier;
 
 use anyhow::bail;
+pub(crate) use suite::WARMUP;
 
 use crate::cargo;
 

@@ -136,7 +136,7 @@ impl Install {
 }
 
 /// Keeps the last [`LOG_TAIL`] bytes of `stderr` in `log` until the stream ends.
-fn keep_tail(mut stderr: ChildStderr, log: Arc<Mutex<Vec<u8>>>) {
+pub(crate) fn keep_tail(mut stderr: ChildStderr, log: Arc<Mutex<Vec<u8>>>) {
     std::thread::spawn(move || {
         let mut chunk = vec![0; 64 * 1024];
         while let Ok(n @ 1..) = stderr.read(&mut chunk) {
