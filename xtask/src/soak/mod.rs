@@ -11,7 +11,8 @@
 //! * [`record`]: the shared tallies, cut every interval.
 //! * [`run`]: the workers for the whole duration, an interval's figures at every cut.
 //! * [`trend`]: RSS slope and p99 drift.
-//! * [`report`]: the `soak` (SQLite) or `soak-postgres` section of `BENCHMARKS.md`.
+//! * [`report`]: the run's section of `BENCHMARKS.md`, one per length and database
+//!   ([`Options::section_name`]: `soak-10min`, `soak-25min`, `soak-10min-postgres`, …).
 //!
 //! Every answer must be `200 OK` (GraphQL without `errors`); anything else, or a transport
 //! error, is counted against its operation, and any error makes the task fail, after the section
@@ -97,6 +98,28 @@ impl Options {
         Ok(options)
     }
 
+    /// The run's length in words: `10 minutes`, `90 s`.
+    pub(crate) fn duration(&self) -> String {
+        match self.seconds {
+            60 => "1 minute".to_owned(),
+            s if s.is_multiple_of(60) => format!("{} minutes", s / 60),
+            s => format!("{s} s"),
+        }
+    }
+
+    /// The section of `BENCHMARKS.md` this run writes: one per length and database
+    /// (`soak-10min`, `soak-25min-postgres`, `soak-90s`), so that a run replaces only the
+    /// previous run of its own kind.
+    pub(crate) fn section_name(&self) -> String {
+        let length = if self.seconds.is_multiple_of(60) {
+            format!("{}min", self.seconds / 60)
+        } else {
+            format!("{}s", self.seconds)
+        };
+        let database = if self.postgres { "-postgres" } else { "" };
+        format!("soak-{length}{database}")
+    }
+
     /// The command line that reproduces this run, for the report (`--no-write` aside).
     pub(crate) fn command(&self) -> String {
         let mut command = String::from("cargo xtask soak");
@@ -138,6 +161,7 @@ pub(crate) fn soak(args: &[String]) -> anyhow::Result<()> {
             machine: bench::report::machine(),
             commit: bench::report::commit(),
             command: options.command(),
+            title: format!("{} on {}", options.duration(), if options.postgres { "Postgres" } else { "SQLite" }),
             database: target.database.clone(),
             connections: options.connections,
             interval: options.interval,
@@ -147,9 +171,8 @@ pub(crate) fn soak(args: &[String]) -> anyhow::Result<()> {
     drop(target);
     eprint!("{section}");
     if options.write {
-        // Each database keeps its own section, so a Postgres run does not replace SQLite's.
-        let name = if options.postgres { "soak-postgres" } else { "soak" };
-        bench::report::write_section(name, &section)?;
+        let name = options.section_name();
+        bench::report::write_section(&name, &section)?;
         eprintln!("wrote the {name} section of BENCHMARKS.md");
     } else {
         eprintln!("--no-write: BENCHMARKS.md left alone");
@@ -182,6 +205,19 @@ mod tests {
         assert_eq!(options.seconds, 1800);
         assert_eq!(options.command(), "cargo xtask soak --minutes 30 --connections 4 --postgres");
         assert_eq!(parse(&["--seconds", "90"]).unwrap().command(), "cargo xtask soak --seconds 90");
+    }
+
+    #[test]
+    fn each_length_and_database_has_a_section_of_its_own() {
+        let named = |args: &[&str]| {
+            let options = parse(args).unwrap();
+            (options.section_name(), options.duration())
+        };
+        assert_eq!(named(&[]), ("soak-10min".to_owned(), "10 minutes".to_owned()));
+        assert_eq!(named(&["--minutes", "25"]), ("soak-25min".to_owned(), "25 minutes".to_owned()));
+        assert_eq!(named(&["--postgres"]), ("soak-10min-postgres".to_owned(), "10 minutes".to_owned()));
+        assert_eq!(named(&["--seconds", "90"]), ("soak-90s".to_owned(), "90 s".to_owned()));
+        assert_eq!(named(&["--seconds", "60"]), ("soak-1min".to_owned(), "1 minute".to_owned()));
     }
 
     #[test]

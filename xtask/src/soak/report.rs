@@ -12,6 +12,8 @@ pub(crate) struct Context {
     pub(crate) machine: String,
     pub(crate) commit: String,
     pub(crate) command: String,
+    /// The heading after `Soak: `, e.g. `10 minutes on SQLite`.
+    pub(crate) title: String,
     /// What the database was, in words.
     pub(crate) database: String,
     pub(crate) connections: usize,
@@ -103,10 +105,10 @@ fn totals_table(soak: &Soak) -> String {
     out
 }
 
-/// The `soak` section of `BENCHMARKS.md`.
+/// The run's section of `BENCHMARKS.md`.
 pub(crate) fn section(context: &Context, soak: &Soak) -> String {
     let (slope, drift) = trends(soak);
-    let mut out = String::from("## Soak: a mixed workload over time\n\n");
+    let mut out = format!("## Soak: {}\n\n", context.title);
     out.push_str(&format!(
         "Machine: {machine}. Commit: `{commit}`. Command: `{command}` (release build of `portcullis serve` with \
          its default configuration on {database}, over loopback). Duration: {seconds:.0} s on {connections} \
@@ -200,12 +202,13 @@ mod tests {
             machine: "2 cores".into(),
             commit: "abc".into(),
             command: "cargo xtask soak --seconds 60".into(),
+            title: "1 minute on SQLite".into(),
             database: "a fresh SQLite file".into(),
             connections: 8,
             interval: 10,
         };
         let text = section(&context, &soak);
-        assert!(text.starts_with("## Soak"), "{text}");
+        assert!(text.starts_with("## Soak: 1 minute on SQLite\n\n"), "{text}");
         assert!(text.contains("| # | end s | requests/s | cc/s | pw/s |"), "{text}");
         assert!(text.contains("| 6 | 60 | 0.2 | 0.1 | 0.0 |"), "{text}");
         assert!(text.contains("| `admin read` | 6 | 0 | 0.1 |"), "{text}");
