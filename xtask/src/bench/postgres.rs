@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use super::server::free_port;
-use crate::{start_postgres, stop_postgres};
+use crate::{root, start_postgres, stop_postgres};
 
 /// Where Debian's PostgreSQL packages put their binaries, one directory per major version.
 const PG_LIB: &str = "/usr/lib/postgresql";
@@ -17,8 +17,15 @@ const PG_LIB: &str = "/usr/lib/postgresql";
 const DATABASE: &str = "portcullis_bench";
 
 /// The major version and binary directory of the newest installed PostgreSQL (as
-/// `.ci/start-postgres.sh` picks it), or a clear error when there is none.
+/// `.ci/start-postgres.sh` picks it). When there is none, `.ci/install-postgres.sh` installs the
+/// distribution's (as root on Debian or Ubuntu); failing that, a clear error.
 pub(crate) fn binaries() -> anyhow::Result<(u32, PathBuf)> {
+    if let Some(found) = newest_in(Path::new(PG_LIB)) {
+        return Ok(found);
+    }
+    // As root on Debian or Ubuntu, `.ci/install-postgres.sh` installs them, as CI does; elsewhere
+    // it says on stderr what is missing.
+    drop(Command::new(root().join(".ci/install-postgres.sh")).current_dir(root()).status());
     match newest_in(Path::new(PG_LIB)) {
         Some(found) => Ok(found),
         None => bail!(
