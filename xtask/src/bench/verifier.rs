@@ -12,7 +12,7 @@ use super::report::{commit, machine, write_section};
 use super::server::{Binary, Database, Server};
 use crate::root;
 
-/// How long each measured loop runs.
+/// How long each measured loop runs in all (in five rounds, taking turns with the others).
 const SECONDS: &str = "5";
 
 /// The brands measured: the default algorithm, and RSA, whose keys are the costliest to parse.
@@ -60,8 +60,9 @@ pub(crate) fn run(binary: &Binary) -> anyhow::Result<()> {
     }
     let table = format!(
         "Machine: {machine}. Commit: `{commit}`. Command: `cargo xtask bench` (release build; each token comes \
-         from a real server over loopback on SQLite, from a brand whose keys use the algorithm named; each loop \
-         runs {SECONDS} s on one thread, so the figures are per core).\n\n\
+         from a real server over loopback on SQLite, from a brand whose keys use the algorithm named; the three \
+         loops run {SECONDS} s each on one thread, taking turns in five rounds; each figure is per second of \
+         the thread's own CPU time, its median round, so it is per core whatever else the machine runs).\n\n\
          | algorithm | verification of one access token | per second, one core | vs. `jsonwebtoken::decode` | \
          of the raw rate |\n\
          |---|---|---:|---:|---:|\n{rows}\n",
