@@ -68,7 +68,11 @@ fn cli_actor() -> Actor {
 async fn migrate(config: Option<&std::path::Path>) -> anyhow::Result<()> {
     let settings = portcullis_config::load(config, true)?;
     logging::init(&settings.log);
-    let pool = PoolSettings { max_connections: 2, acquire_timeout: settings.database.acquire_timeout };
+    let pool = PoolSettings {
+        max_connections: 2,
+        acquire_timeout: settings.database.acquire_timeout,
+        statement_timeout: settings.database.statement_timeout,
+    };
     let store = SeaStore::connect(&settings.database.url, pool).await.context("opening the database")?;
     store.migrate().await.context("applying database migrations")?;
     output::lines(&["migrations applied".into()]);

@@ -30,6 +30,7 @@ impl Platform {
         let pool = PoolSettings {
             max_connections: settings.database.max_connections,
             acquire_timeout: settings.database.acquire_timeout,
+            statement_timeout: settings.database.statement_timeout,
         };
         let store = SeaStore::connect(&settings.database.url, pool)
             .await

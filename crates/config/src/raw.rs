@@ -30,6 +30,7 @@ pub struct RawDatabase {
     pub url: String,
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
+    pub statement_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +109,7 @@ impl Default for RawSettings {
                 url: "sqlite://portcullis.db".into(),
                 max_connections: 16,
                 acquire_timeout_secs: 5,
+                statement_timeout_secs: 20,
             },
             http: RawHttp {
                 listen: "127.0.0.1:8080".into(),

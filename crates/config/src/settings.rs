@@ -46,6 +46,8 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long to wait for a connection (and, on SQLite, for the write lock).
     pub acquire_timeout: Duration,
+    /// On Postgres, the longest one statement may run before the server cancels it.
+    pub statement_timeout: Duration,
 }
 
 /// `http.*`: the public listener.
@@ -230,6 +232,13 @@ impl RawSettings {
                 db.acquire_timeout_secs,
             ));
         }
+        if db.statement_timeout_secs == 0 || db.statement_timeout_secs > 3600 {
+            return Err(invalid(
+                "database.statement_timeout_secs",
+                "a number of seconds from 1 to 3600",
+                db.statement_timeout_secs,
+            ));
+        }
 
         let listen = socket("http.listen", &self.http.listen)?;
         let admin_listen = socket("admin.listen", &self.admin.listen)?;
@@ -305,6 +314,7 @@ impl RawSettings {
                 url: db.url,
                 max_connections: db.max_connections,
                 acquire_timeout: Duration::from_secs(db.acquire_timeout_secs),
+                statement_timeout: Duration::from_secs(db.statement_timeout_secs),
             },
             http: HttpSettings {
                 listen,

@@ -25,6 +25,7 @@ fn defaults_run_on_embedded_sqlite_on_loopback() {
         assert!(s.secrets.master_key.is_none());
         assert_eq!((s.http.max_connections, s.admin.max_connections), (4096, 256));
         assert_eq!(s.http.header_read_timeout.as_secs(), 10);
+        assert_eq!((s.database.acquire_timeout.as_secs(), s.database.statement_timeout.as_secs()), (5, 20));
         assert!(s.http.tls.is_none() && s.admin.tls.is_none());
         assert!(s.http.trusted_proxies.is_empty());
         Ok(())
@@ -71,6 +72,9 @@ fn bad_values_name_their_key() {
         ("PORTCULLIS_ADMIN__MAX_CONNECTIONS", "many", "admin.max_connections"),
         ("PORTCULLIS_HTTP__HEADER_READ_TIMEOUT_SECS", "0", "http.header_read_timeout_secs"),
         ("PORTCULLIS_HTTP__TRUSTED_PROXIES", "[\"10.0.0.0/33\"]", "http.trusted_proxies"),
+        ("PORTCULLIS_DATABASE__STATEMENT_TIMEOUT_SECS", "0", "database.statement_timeout_secs"),
+        ("PORTCULLIS_DATABASE__STATEMENT_TIMEOUT_SECS", "3601", "database.statement_timeout_secs"),
+        ("PORTCULLIS_DATABASE__STATEMENT_TIMEOUT_SECS", "soon", "database.statement_timeout_secs"),
     ];
     for (var, value, key) in cases {
         Jail::expect_with(|jail| {

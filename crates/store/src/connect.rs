@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use portcullis_tenancy::{StoreError, StoreResult};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, TransactionTrait};
 
 use crate::SeaStore;
 use crate::error::map_err;
@@ -43,16 +43,25 @@ pub struct PoolSettings {
     /// How long a query waits for a connection before failing, a SQLite writer for the lock,
     /// and a request for its token record to be committed.
     pub acquire_timeout: Duration,
+    /// On Postgres, the longest one statement may run, waiting for locks included, before the
+    /// server cancels it (`statement_timeout`; the caller gets [`StoreError::Unavailable`]), so
+    /// that a stuck statement cannot hold a pooled connection for ever. Migrations are exempt
+    /// ([`SeaStore::migrate`]). SQLite has no such limit; its busy timeout is `acquire_timeout`.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(20),
+        }
     }
 }
 
 /// Pool options for `url`: SQLite in WAL mode with `synchronous=FULL`, a busy timeout and
-/// foreign keys on.
+/// foreign keys on; Postgres with a statement timeout.
 fn connect_options(url: &str, kind: DatabaseKind, pool: PoolSettings, connections: u32) -> StoreResult<ConnectOptions> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -72,6 +81,10 @@ fn connect_options(url: &str, kind: DatabaseKind, pool: PoolSettings, connection
                 .busy_timeout(busy)
                 .foreign_keys(true)
         });
+    } else {
+        // A connection parameter, so it holds for every statement on every pooled connection.
+        let millis = pool.statement_timeout.as_millis().to_string();
+        options.map_sqlx_postgres_opts(move |opts| opts.options([("statement_timeout", millis.as_str())]));
     }
     Ok(options)
 }
@@ -111,9 +124,17 @@ impl SeaStore {
         Ok(Self { db, writer, cache, liveness })
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations. On Postgres they run in one transaction without the statement
+    /// timeout: an index built on a large table may take longer than any request should, and a
+    /// failure leaves the schema as it was.
     pub async fn migrate(&self) -> StoreResult<()> {
-        Migrator::up(&self.db, None).await.map_err(map_err)
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return Migrator::up(&self.db, None).await.map_err(map_err);
+        }
+        let transaction = self.db.begin().await.map_err(map_err)?;
+        transaction.execute_unprepared("SET LOCAL statement_timeout = 0").await.map_err(map_err)?;
+        Migrator::up(&transaction, None).await.map_err(map_err)?;
+        transaction.commit().await.map_err(map_err)
     }
 
     /// Closes the pool, waiting for connections to be returned.

@@ -271,7 +271,11 @@ async fn bad_urls_are_refused_clearly() {
     assert!(err.to_string().contains("sqlite: or postgres://"), "{err}");
     let unreachable = SeaStore::connect(
         "postgres://nobody@127.0.0.1:1/none",
-        portcullis_store::PoolSettings { max_connections: 1, acquire_timeout: std::time::Duration::from_secs(2) },
+        portcullis_store::PoolSettings {
+            max_connections: 1,
+            acquire_timeout: std::time::Duration::from_secs(2),
+            ..portcullis_store::PoolSettings::default()
+        },
     )
     .await
     .unwrap_err();
@@ -309,4 +313,36 @@ async fn resealing_changes_every_key_and_the_check_value_or_nothing() {
         assert_eq!(store.meta("check").await.unwrap(), Some(vec![2]));
     })
     .await;
+}
+
+/// Postgres only (SQLite has no statement timeout; its busy timeout is tested with the writer):
+/// a statement stuck behind another session's lock is cancelled by the server after
+/// `statement_timeout` and reported as unavailable (a 503 to the client), the store keeps working
+/// once the lock is gone, and migrations are not subject to the timeout.
+#[tokio::test]
+async fn a_stuck_postgres_statement_is_cancelled_as_unavailable() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    let Some(db) = testing::postgres().await else { return };
+    // A timeout far shorter than the migrations' statements: they run all the same.
+    let hasty = portcullis_store::PoolSettings {
+        statement_timeout: std::time::Duration::from_millis(1),
+        ..portcullis_store::PoolSettings::default()
+    };
+    let store = SeaStore::connect(&db.url, hasty).await.unwrap();
+    store.migrate().await.unwrap();
+    drop(store.close().await);
+
+    let pool = portcullis_store::PoolSettings { statement_timeout: std::time::Duration::from_secs(1), ..hasty };
+    let store = SeaStore::connect(&db.url, pool).await.unwrap();
+    let other = sea_orm::Database::connect(db.url.as_str()).await.unwrap();
+    let holder = other.begin().await.unwrap();
+    holder.execute_unprepared("LOCK TABLE brands IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let new =
+        NewBrand { key: BrandKey::parse("stuck").unwrap(), name: "Stuck".into(), settings: BrandSettings::default() };
+    let stuck = store.create_brand(new, key("stuck-k1")).await.unwrap_err();
+    assert!(matches!(stuck, StoreError::Unavailable(_)), "{stuck:?}");
+    holder.rollback().await.unwrap();
+    let acme = brand(&store, "acme").await;
+    assert!(store.find_brand(acme.key()).await.unwrap().is_some());
 }
