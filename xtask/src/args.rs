@@ -11,3 +11,9 @@ pub(crate) fn positive<'a>(flag: &str, args: &mut impl Iterator<Item = &'a Strin
     }
     Ok(n)
 }
+
+/// `args` as the owned strings a task's `parse` takes (tests).
+#[cfg(test)]
+pub(crate) fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}

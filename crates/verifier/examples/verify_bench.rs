@@ -55,8 +55,7 @@ fn rate(time: Duration, f: &mut dyn FnMut() -> bool) -> f64 {
 
 /// Runs the loops in [`ROUNDS`] rounds of `time / ROUNDS` each, taking turns; returns each loop's
 /// median rate.
-fn rates<const N: usize>(time: Duration, loops: [&mut dyn FnMut() -> bool; N]) -> [f64; N] {
-    let mut loops = loops;
+fn rates<const N: usize>(time: Duration, mut loops: [&mut dyn FnMut() -> bool; N]) -> [f64; N] {
     let slice = time / u32::try_from(ROUNDS).unwrap_or(1);
     let mut samples = [[0.0; ROUNDS]; N];
     for round in 0..ROUNDS {

@@ -160,7 +160,7 @@ mod tests {
     use super::{DEFAULT_SECONDS, DEFAULT_THREADS, Options};
 
     fn parse(args: &[&str]) -> anyhow::Result<Options> {
-        Options::parse(&args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>())
+        Options::parse(&crate::args::owned(args))
     }
 
     #[test]

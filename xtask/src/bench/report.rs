@@ -25,6 +25,16 @@ pub(crate) struct Context {
     pub(crate) threads: usize,
 }
 
+impl Context {
+    /// The load generator's threads, in words: `one thread`, `2 threads`.
+    pub(crate) fn threads_in_words(&self) -> String {
+        match self.threads {
+            1 => "one thread".to_owned(),
+            n => format!("{n} threads"),
+        }
+    }
+}
+
 /// A bound a figure must keep.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Bound {
@@ -152,10 +162,7 @@ fn backend_table(run: &Run) -> String {
 
 /// The `server` section of `BENCHMARKS.md`.
 pub(crate) fn server_section(context: &Context, runs: &[Run]) -> String {
-    let threads = match context.threads {
-        1 => "one thread".to_owned(),
-        n => format!("{n} threads"),
-    };
+    let threads = context.threads_in_words();
     let mut out = String::from("## Token server: throughput, latency and memory\n\n");
     out.push_str(&format!(
         "Machine: {machine}. Commit: `{commit}`. Command: `{command}` (release build of `portcullis serve` \

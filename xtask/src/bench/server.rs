@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,8 +19,8 @@ use crate::root;
 /// How much of the server's log (stderr) is kept, to explain a failure.
 const LOG_TAIL: usize = 4096;
 
-/// How long the server may take to announce its listeners.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a server (ours or the peer) may take to announce its listeners.
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A port that was free a moment ago.
 pub(crate) fn free_port() -> anyhow::Result<u16> {
@@ -135,24 +135,60 @@ impl Install {
     }
 }
 
-/// Keeps the last [`LOG_TAIL`] bytes of `stderr` in `log` until the stream ends.
-pub(crate) fn keep_tail(mut stderr: ChildStderr, log: Arc<Mutex<Vec<u8>>>) {
+/// The last [`LOG_TAIL`] bytes a child wrote to stderr, kept by a thread of its own until the
+/// stream ends, to explain a failure.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogTail(Arc<Mutex<Vec<u8>>>);
+
+impl LogTail {
+    /// Starts keeping the tail of `stderr` (an empty log when there is none).
+    pub(crate) fn keep(stderr: Option<ChildStderr>) -> Self {
+        let tail = Self::default();
+        if let Some(mut stderr) = stderr {
+            let log = Arc::clone(&tail.0);
+            std::thread::spawn(move || {
+                let mut chunk = vec![0; 64 * 1024];
+                while let Ok(n @ 1..) = stderr.read(&mut chunk) {
+                    let Ok(mut log) = log.lock() else { return };
+                    log.extend_from_slice(&chunk[..n]);
+                    let excess = log.len().saturating_sub(LOG_TAIL);
+                    log.drain(..excess);
+                }
+            });
+        }
+        tail
+    }
+
+    /// What it holds, as text.
+    pub(crate) fn text(&self) -> String {
+        self.0.lock().map(|log| String::from_utf8_lossy(&log).into_owned()).unwrap_or_default()
+    }
+}
+
+/// Whether `count` lines of a starting child's `stdout` for which `announces` holds arrive within
+/// [`START_TIMEOUT`] (false at once if the stream ends first). The rest of `stdout` is drained by
+/// a thread of its own, so the child never blocks on a full pipe.
+pub(crate) fn announced(stdout: Option<ChildStdout>, count: usize, announces: fn(&str) -> bool) -> bool {
+    let Some(stdout) = stdout else { return false };
+    let (announcement, announcements) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut chunk = vec![0; 64 * 1024];
-        while let Ok(n @ 1..) = stderr.read(&mut chunk) {
-            let Ok(mut log) = log.lock() else { return };
-            log.extend_from_slice(&chunk[..n]);
-            let excess = log.len().saturating_sub(LOG_TAIL);
-            log.drain(..excess);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if announces(&line) {
+                // Nobody listens once all are announced.
+                let _ = announcement.send(());
+            }
         }
     });
+    let deadline = Instant::now() + START_TIMEOUT;
+    (0..count).all(|_| announcements.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_ok())
 }
 
 /// A running `portcullis serve` with its directory; killed and removed when dropped.
 #[derive(Debug)]
 pub(crate) struct Server {
     child: Child,
-    log: Arc<Mutex<Vec<u8>>>,
+    log: LogTail,
     // Dropped after the child is killed (fields drop in order, after `Drop::drop`).
     install: Install,
 }
@@ -184,33 +220,15 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .context("starting portcullis serve")?;
-        let log = Arc::new(Mutex::new(Vec::new()));
-        if let Some(stderr) = child.stderr.take() {
-            keep_tail(stderr, Arc::clone(&log));
-        }
+        let log = LogTail::keep(child.stderr.take());
         let stdout = child.stdout.take();
         let server = Self { child, log, install };
-        let stdout = stdout.context("the server's stdout")?;
-        // Ready once both listeners are announced; the rest of stdout is drained in the background.
-        let (announced, listeners) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("listener on http://") {
-                    // Nobody listens once both are announced.
-                    let _ = announced.send(());
-                }
-            }
-        });
-        let deadline = Instant::now() + START_TIMEOUT;
-        for _ in 0..2 {
-            if listeners.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_err() {
-                bail!(
-                    "the server exited or did not announce its listeners within {} s; its log ends with:\n{}",
-                    START_TIMEOUT.as_secs(),
-                    server.log_tail()
-                );
-            }
+        if !announced(stdout, 2, |line| line.contains("listener on http://")) {
+            bail!(
+                "the server exited or did not announce its listeners within {} s; its log ends with:\n{}",
+                START_TIMEOUT.as_secs(),
+                server.log_tail()
+            );
         }
         Ok(server)
     }
@@ -242,7 +260,7 @@ impl Server {
 
     /// The last lines the server logged.
     pub(crate) fn log_tail(&self) -> String {
-        self.log.lock().map(|log| String::from_utf8_lossy(&log).into_owned()).unwrap_or_default()
+        self.log.text()
     }
 
     /// Creates another brand, whose keys use `algorithm` (`EdDSA`, `ES256` or `RS256`).

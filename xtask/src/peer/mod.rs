@@ -224,13 +224,14 @@ pub(crate) fn peer(args: &[String]) -> anyhow::Result<()> {
     let rows = measure(&runtime, &contenders, Duration::from_secs(options.seconds))?;
     let names: Vec<&str> = contenders.iter().map(|c| c.name.as_str()).collect();
     let section = report::section(
-        &report::Context {
+        &bench_report::Context {
             machine: bench_report::machine(),
             commit: bench_report::commit(),
             command: options.command(),
             seconds: options.seconds,
-            peer: format!("node-oidc-provider {} on Node.js {}", install.version, install.node),
+            threads: DEFAULT_THREADS,
         },
+        &format!("node-oidc-provider {} on Node.js {}", install.version, install.node),
         &names,
         &rows,
     );
@@ -283,7 +284,7 @@ mod tests {
     use super::{Options, Request};
 
     fn parse(args: &[&str]) -> anyhow::Result<Options> {
-        Options::parse(&args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>())
+        Options::parse(&crate::args::owned(args))
     }
 
     #[test]

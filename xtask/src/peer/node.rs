@@ -1,25 +1,19 @@
 //! The peer: node-oidc-provider, installed with `npm ci` from the lock file in `xtask/peer/` into
 //! `target/peer/`, and run as `node server.mjs` with one or more processes.
 
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::bench::server::{Credentials, free_port, keep_tail};
+use crate::bench::server::{Credentials, LogTail, START_TIMEOUT, announced, free_port};
 use crate::root;
 
 /// The files of `xtask/peer/` the installation is made of.
 const FILES: [&str; 3] = ["package.json", "package-lock.json", "server.mjs"];
-
-/// How long the peer may take to listen.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The first line of `program --version`.
 fn version_of(program: &str) -> anyhow::Result<String> {
@@ -79,7 +73,7 @@ impl Install {
 pub(crate) struct Peer {
     child: Child,
     port: u16,
-    log: Arc<Mutex<Vec<u8>>>,
+    log: LogTail,
 }
 
 impl Drop for Peer {
@@ -109,25 +103,10 @@ impl Peer {
             .stderr(Stdio::piped())
             .spawn()
             .context("starting node server.mjs")?;
-        let log = Arc::new(Mutex::new(Vec::new()));
-        if let Some(stderr) = child.stderr.take() {
-            keep_tail(stderr, Arc::clone(&log));
-        }
+        let log = LogTail::keep(child.stderr.take());
         let stdout = child.stdout.take();
         let peer = Self { child, port, log };
-        let (listening, ready) = std::sync::mpsc::channel();
-        let stdout = stdout.context("the peer's stdout")?;
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.starts_with("listening on ") {
-                    // Nobody waits any more after the first.
-                    let _ = listening.send(());
-                }
-            }
-        });
-        let deadline = Instant::now() + START_TIMEOUT;
-        if ready.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_err() {
+        if !announced(stdout, 1, |line| line.starts_with("listening on ")) {
             bail!(
                 "node-oidc-provider ({workers} process(es)) exited or did not listen within {} s; its log ends \
                  with:\n{}",
@@ -145,6 +124,6 @@ impl Peer {
 
     /// The last lines it logged.
     pub(crate) fn log_tail(&self) -> String {
-        self.log.lock().map(|log| String::from_utf8_lossy(&log).into_owned()).unwrap_or_default()
+        self.log.text()
     }
 }

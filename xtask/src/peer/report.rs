@@ -2,18 +2,7 @@
 //! many times the faster peer Portcullis answers.
 
 use super::{Figure, Request};
-use crate::bench::report::thousands;
-
-/// Where and how the run was made.
-#[derive(Debug, Clone)]
-pub(crate) struct Context {
-    pub(crate) machine: String,
-    pub(crate) commit: String,
-    pub(crate) command: String,
-    pub(crate) seconds: u64,
-    /// The peer and what it runs on, in words.
-    pub(crate) peer: String,
-}
+use crate::bench::report::{Context, thousands};
 
 /// `17,688/s (p99 1.92 ms)`.
 fn cell(figure: &Figure) -> String {
@@ -27,12 +16,13 @@ fn ratio(figures: &[Figure]) -> String {
     if best <= 0.0 { String::new() } else { format!("{:.1}×", ours.per_second / best) }
 }
 
-/// The section; `names` are the contenders, Portcullis first, in the order of each row's figures.
-pub(crate) fn section(context: &Context, names: &[&str], rows: &[(Request, Vec<Figure>)]) -> String {
+/// The section; `peer` says what the peer is and runs on, `names` are the contenders, Portcullis
+/// first, in the order of each row's figures.
+pub(crate) fn section(context: &Context, peer: &str, names: &[&str], rows: &[(Request, Vec<Figure>)]) -> String {
     let mut out = String::from("## Side by side: Portcullis and node-oidc-provider\n\n");
     out.push_str(&format!(
         "Machine: {machine}. Commit: `{commit}`. Command: `{command}`. Peer: {peer}. The same load generator as \
-         the token server's bench (one thread, keep-alive connections sending back to back, {seconds} s per \
+         the token server's bench ({threads}, keep-alive connections sending back to back, {seconds} s per \
          point after a 1 s warm-up) takes the contenders in turn, point by point, after priming each with {priming} s of tokens (V8 compiles the \
          peer's JavaScript while it runs). Both issue EdDSA-signed JWT \
          access tokens to a client authenticated with HTTP Basic. Portcullis commits a record of every token \
@@ -42,8 +32,8 @@ pub(crate) fn section(context: &Context, names: &[&str], rows: &[(Request, Vec<F
         machine = context.machine,
         commit = context.commit,
         command = context.command,
-        peer = context.peer,
         seconds = context.seconds,
+        threads = context.threads_in_words(),
         priming = super::PRIMING.as_secs(),
     ));
     out.push_str("| request | connections |");
@@ -75,7 +65,7 @@ mod tests {
             commit: "abc1234".into(),
             command: "cargo xtask peer".into(),
             seconds: 8,
-            peer: "node-oidc-provider 9.13.3 on Node.js v20.20.2".into(),
+            threads: 1,
         };
         let figure = |per_second, p99_ms| Figure { per_second, p99_ms };
         let rows = vec![
@@ -83,7 +73,7 @@ mod tests {
             (Request::Jwks, vec![figure(30_000.0, 0.9), figure(0.0, 0.0), figure(0.0, 0.0)]),
         ];
         let names = ["Portcullis (SQLite)", "node-oidc-provider, 1 process", "node-oidc-provider, 2 processes"];
-        let text = section(&context, &names, &rows);
+        let text = section(&context, "node-oidc-provider 9.13.3 on Node.js v20.20.2", &names, &rows);
         assert!(text.contains("Commit: `abc1234`. Command: `cargo xtask peer`. Peer: node-oidc-provider 9.13.3"));
         assert!(text.contains(
             "| request | connections | Portcullis (SQLite) | node-oidc-provider, 1 process | node-oidc-provider, 2 \
