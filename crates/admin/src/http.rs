@@ -232,6 +232,10 @@ async fn graphql(State(state): State<AdminState>, request: Request) -> Response 
         Ok(request) => request,
         Err(e) => return bad_request(&format!("not a GraphQL request: {e}")),
     };
+    // The parser recurses per bracket: bound the nesting before it runs (see `nesting`).
+    if let Err(e) = crate::nesting::check(&request.query) {
+        return bad_request(&e.to_string());
+    }
     let mut response = state.schema.execute(request.data(caller)).await;
     // Parse and validation errors (unknown field, bad argument type, too deep) carry no code of
     // their own; give them one, so every error has `extensions.code`.

@@ -5,6 +5,7 @@
 //! * [`schema`]: one query and one mutation object per area (`brands`, `clients`, …), merged,
 //!   with depth and complexity limits; [`schema::sdl`] is committed as `schema.graphql`.
 //! * [`http`]: the axum routes.
+//! * [`nesting`]: the bound on a document's nesting, checked before the GraphQL parser runs.
 //!
 //! Errors carry `extensions.code`: `UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`,
 //! `BAD_USER_INPUT`, `CONFLICT`, `UNAVAILABLE`, `INTERNAL_SERVER_ERROR`.
@@ -14,8 +15,12 @@ pub mod auth;
 mod brands;
 mod clients;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 mod keys;
+pub mod nesting;
 mod paging;
 mod principals;
 pub mod schema;

@@ -6,6 +6,7 @@
 //! and [`RawSettings::validate`] turns them into typed [`Settings`]; every error names the key
 //! and the expected form.
 
+mod env_values;
 mod network;
 mod raw;
 mod settings;
@@ -52,7 +53,8 @@ pub enum ConfigError {
 /// Result alias of this crate.
 pub type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
-/// The figment of every layer; `file` is the `--config` argument, if any.
+/// The figment of every layer; `file` is the `--config` argument, if any. An environment
+/// variable nested deeper than figment's parser can take is refused here.
 pub fn figment(file: Option<&Path>) -> Result<Figment> {
     let mut figment = Figment::from(Serialized::defaults(RawSettings::default()));
     match file {
@@ -64,6 +66,7 @@ pub fn figment(file: Option<&Path>) -> Result<Figment> {
     // Every key is nested (`PORTCULLIS_HTTP__LISTEN`), so a prefixed variable without `__`, such
     // as the test suite's `PORTCULLIS_TEST_POSTGRES_URL`, is not configuration and is ignored;
     // a misspelt nested key is still refused as unknown.
+    env_values::check_all(ENV_PREFIX)?;
     let env = Env::prefixed(ENV_PREFIX).filter(|key| key.as_str().contains("__")).split("__");
     Ok(figment.merge(env))
 }

@@ -163,3 +163,27 @@ fn trusted_proxies_are_address_blocks() {
         Ok(())
     });
 }
+
+/// Nesting 100,000 deep, in the file or in an environment variable, is an error like any other
+/// malformed value: the parsers behind figment bound their recursion (a stack overflow would
+/// abort the process instead).
+#[test]
+fn deeply_nested_values_are_errors_not_crashes() {
+    let deep = format!("{}\"10.0.0.0/8\"{}", "[".repeat(100_000), "]".repeat(100_000));
+    Jail::expect_with(|jail| {
+        jail.create_file("portcullis.toml", &format!("[http]\ntrusted_proxies = {deep}\n"))?;
+        assert!(load(None, false).is_err());
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("PORTCULLIS_HTTP__TRUSTED_PROXIES", &deep);
+        assert!(load(None, false).is_err());
+        Ok(())
+    });
+    let inline_tables = format!("[http]\ntls = {}{}\n", "{a = ".repeat(100_000), "}".repeat(100_000));
+    Jail::expect_with(|jail| {
+        jail.create_file("portcullis.toml", &inline_tables)?;
+        assert!(load(None, false).is_err());
+        Ok(())
+    });
+}
