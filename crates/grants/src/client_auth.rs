@@ -9,8 +9,9 @@ use crate::{ClientAuthMethod, ClientCredentials, GrantError, GrantResult};
 
 /// Authenticates `credentials` against the scoped brand's clients.
 ///
-/// Attempts that the [`Throttle`] holds back are refused before any secret is checked; failures
-/// are counted there and a success clears the caller's counter.
+/// Attempts that the [`Throttle`] holds back are refused before any secret is checked; the check
+/// and the counting of its outcome are one atomic step ([`Throttle::guarded`]), so concurrent
+/// attempts get no more checks than the budget. A success clears the caller's counter.
 ///
 /// Unknown ids, wrong secrets and disabled clients fail identically (and take the same work:
 /// an unknown id still hashes the presented secret). A client of another brand is simply
@@ -102,21 +103,22 @@ async fn check_client<S: ClientStore + AuditStore>(
     // Ids that cannot exist share one counter, so junk input cannot grow the throttle's memory.
     let throttle_id = client_id.as_ref().map_or("", ClientId::as_str);
     let attempt = Attempt { brand: scope.brand_id(), client_id: throttle_id, source };
-    if let Some(retry_after) = throttle.check(attempt, now) {
+    // A cheap look first, so that a locked-out attempt costs no lookup.
+    if let Some(retry_after) = throttle.locked(attempt, now) {
         return Err(GrantError::Throttled { retry_after });
     }
     let client = match &client_id {
         Some(id) => store.find_client(scope, id).await?,
         None => None,
     };
-    let accepted = accepts(client.as_ref());
+    // The check and the counting of its outcome are one step: concurrent attempts cannot all
+    // pass the look above and then each be checked.
+    let accepted = throttle
+        .guarded(attempt, now, || accepts(client.as_ref()))
+        .map_err(|retry_after| GrantError::Throttled { retry_after })?;
     match client {
-        Some(client) if accepted => {
-            throttle.success(attempt);
-            Ok(client)
-        }
+        Some(client) if accepted => Ok(client),
         _ => {
-            throttle.failure(attempt, now);
             let event = AuditEvent {
                 at: now,
                 actor: format!("client:{}", printable(presented)),

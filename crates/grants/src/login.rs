@@ -5,8 +5,8 @@
 use portcullis_credentials::password::{verify_password, verify_password_of_unknown_user};
 use portcullis_credentials::secret::{RevealedSecret, generate_secret, hash_secret};
 use portcullis_tenancy::{
-    AuditEvent, AuditStore, BrandScope, LockoutPolicy, LoginSession, LoginStore, LoginThrottleStore, Principal,
-    PrincipalKind, PrincipalStore,
+    AuditEvent, AuditStore, BrandScope, LockoutPolicy, LoginReservation, LoginSession, LoginStore, LoginThrottleStore,
+    Principal, PrincipalKind, PrincipalStore,
 };
 
 use crate::{GrantContext, GrantError, GrantResult};
@@ -49,8 +49,9 @@ impl std::fmt::Debug for Attempt<'_> {
 
 /// Checks a username and password of the scoped brand. Refuses while the source address or
 /// the username is throttled ([`GrantError::Throttled`]); every other failure is the same
-/// [`GrantError::InvalidGrant`] with [`BAD_LOGIN`], after the same Argon2 work, and counts
-/// towards the lock-out. Successes and failures are audited, never with the password.
+/// [`GrantError::InvalidGrant`] with [`BAD_LOGIN`], after the same Argon2 work. Each attempt
+/// is counted towards both lock-outs before its password is checked, and given back when the
+/// password is right. Successes and failures are audited, never with the password.
 pub async fn authenticate_principal<S>(
     ctx: &GrantContext<S>,
     scope: &BrandScope,
@@ -60,28 +61,50 @@ where
     S: PrincipalStore + LoginThrottleStore + AuditStore,
 {
     let now = ctx.clock.now();
-    if let Some(retry_after) = attempt.source.and_then(|s| ctx.throttle.check_source(s, now)) {
-        return Err(GrantError::Throttled { retry_after });
+    // Every attempt is reserved before its check (Argon2 takes tens of milliseconds): first
+    // for its address, then for its username in the database, shared by every process. A
+    // reservation counts as a failure until a correct password gives it back, so no burst,
+    // however concurrent, gets more checks than the budgets allow.
+    if let Some(source) = attempt.source {
+        ctx.throttle.reserve_source(source, now).map_err(|retry_after| GrantError::Throttled { retry_after })?;
     }
+    let outcome = check_reserved(ctx, scope, attempt, now).await;
+    if let (Ok(_) | Err(GrantError::Throttled { .. }), Some(source)) = (&outcome, attempt.source) {
+        // A success, or a refusal that checked nothing, gives the address's reservation back.
+        ctx.throttle.release_source(source);
+    }
+    outcome
+}
+
+/// [`authenticate_principal`] once the address's attempt is reserved.
+async fn check_reserved<S>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    attempt: &Attempt<'_>,
+    now: i64,
+) -> GrantResult<Principal>
+where
+    S: PrincipalStore + LoginThrottleStore + AuditStore,
+{
     let username = attempt.username;
     if username.chars().count() > crate::provision::MAX_USERNAME {
         // No principal has such a name: refused without a counter row or an audit event, so
         // that made-up long names cannot fill the database; the address still counts it.
-        if let Some(source) = attempt.source {
-            ctx.throttle.source_failure(source, now);
-        }
         return Err(GrantError::InvalidGrant(BAD_LOGIN.into()));
     }
-    let locked_until = ctx.store.login_locked_until(scope, username).await?;
-    if locked_until > now {
+    if let LoginReservation::Locked { until } =
+        ctx.store.reserve_login_attempt(scope, username, now, LOGIN_LOCKOUT).await?
+    {
         audit(ctx, scope, attempt, "login.throttled", now).await;
-        return Err(GrantError::Throttled { retry_after: u64::try_from(locked_until - now).unwrap_or(1) });
+        return Err(GrantError::Throttled { retry_after: u64::try_from(until - now).unwrap_or(1) });
     }
     let principal = ctx.store.find_principal(scope, attempt.kind, username).await?;
     let stored_hash = principal.as_ref().map(|p| p.password_hash.clone());
     let presented = attempt.password.to_owned();
     // Argon2id takes tens of milliseconds: keep it off the runtime's worker threads. Unknown
-    // users cost the same work as wrong passwords.
+    // users cost the same work as wrong passwords. When the password threads are saturated the
+    // attempt is refused (429) and the username's reservation stays counted: a flood cannot be used to
+    // test more passwords later.
     let verified = crate::password_work::run(move || match stored_hash {
         Some(hash) => verify_password(&presented, &hash),
         None => verify_password_of_unknown_user(&presented),
@@ -94,10 +117,6 @@ where
             Ok(p)
         }
         _ => {
-            ctx.store.record_login_failure(scope, username, now, LOGIN_LOCKOUT).await?;
-            if let Some(source) = attempt.source {
-                ctx.throttle.source_failure(source, now);
-            }
             audit(ctx, scope, attempt, "login.failed", now).await;
             Err(GrantError::InvalidGrant(BAD_LOGIN.into()))
         }

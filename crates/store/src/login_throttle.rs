@@ -1,8 +1,12 @@
-//! [`LoginThrottleStore`] for [`SeaStore`]: one counter row per (brand, username), updated in a
-//! transaction so that every process sees the same lock-out.
+//! [`LoginThrottleStore`] for [`SeaStore`]: one counter row per (brand, username). A login
+//! attempt is reserved in one write transaction (SQLite's `BEGIN IMMEDIATE`, Postgres's
+//! `SELECT … FOR UPDATE`), before the password is checked, so concurrent attempts, from any
+//! number of processes sharing the database, are counted one after the other.
 
-use portcullis_tenancy::{BrandScope, FailureCounter, LockoutPolicy, LoginThrottleStore, StoreError, StoreResult};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use portcullis_tenancy::{
+    BrandScope, FailureCounter, LockoutPolicy, LoginReservation, LoginThrottleStore, StoreError, StoreResult,
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use crate::SeaStore;
 use crate::entity::login_failures;
@@ -18,20 +22,26 @@ fn counter(row: &login_failures::Model) -> FailureCounter {
 }
 
 impl SeaStore {
-    async fn try_record_failure(
+    async fn try_reserve(
         &self,
         scope: &BrandScope,
         username: &str,
         now: i64,
         policy: LockoutPolicy,
-    ) -> StoreResult<FailureCounter> {
+    ) -> StoreResult<LoginReservation> {
         let txn = self.write_txn().await?;
+        // Postgres locks the row until the commit, so the next reservation reads this one's
+        // count; SQLite's immediate transaction already holds the database's write lock.
         let existing = scoped::<login_failures::Entity>(scope)
             .filter(login_failures::Column::Username.eq(username))
+            .lock_exclusive()
             .one(&txn)
             .await
             .map_err(map_err)?;
-        let next = FailureCounter::after_failure(existing.as_ref().map(counter), now, policy);
+        let reservation = FailureCounter::reserve(existing.as_ref().map(counter), now, policy);
+        let LoginReservation::Admitted(next) = reservation else {
+            return Ok(reservation);
+        };
         let failures = i32::try_from(next.failures).unwrap_or(i32::MAX);
         match existing {
             Some(row) => {
@@ -54,7 +64,7 @@ impl SeaStore {
             }
         }
         txn.commit().await.map_err(map_err)?;
-        Ok(next)
+        Ok(reservation)
     }
 }
 
@@ -68,17 +78,21 @@ impl LoginThrottleStore for SeaStore {
             .map_or(0, |row| row.locked_until))
     }
 
-    async fn record_login_failure(
+    async fn reserve_login_attempt(
         &self,
         scope: &BrandScope,
         username: &str,
         now: i64,
         policy: LockoutPolicy,
-    ) -> StoreResult<FailureCounter> {
-        // Two processes may insert the first row at once; the loser retries as an update.
-        match self.try_record_failure(scope, username, now, policy).await {
-            Err(StoreError::Conflict(_)) => self.try_record_failure(scope, username, now, policy).await,
-            other => other,
+    ) -> StoreResult<LoginReservation> {
+        // Concurrent first attempts may each find no row and insert one: the unique index lets
+        // one through, and the others retry, now reading (and locking) the row it made.
+        let mut tries = 0;
+        loop {
+            match self.try_reserve(scope, username, now, policy).await {
+                Err(StoreError::Conflict(_)) if tries < 3 => tries += 1,
+                other => return other,
+            }
         }
     }
 

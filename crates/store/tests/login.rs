@@ -4,7 +4,8 @@
 
 use portcullis_core::{ClientId, ScopeSet};
 use portcullis_tenancy::{
-    AuthorizationCode, CodeRedemption, LockoutPolicy, LoginSession, LoginStore, LoginThrottleStore, MaintenanceStore,
+    AuthorizationCode, CodeRedemption, LockoutPolicy, LoginReservation, LoginSession, LoginStore, LoginThrottleStore,
+    MaintenanceStore,
 };
 
 mod common;
@@ -120,14 +121,22 @@ async fn pruning_forgets_failure_counters_once_their_window_and_lockout_passed()
     each(async |db, store| {
         let acme = brand(&store, "acme").await;
         let policy = LockoutPolicy { window: 60, limit: 1, max_lockout: 60 };
-        store.record_login_failure(&acme, "made-up", 100, policy).await.unwrap();
-        let locked = store.record_login_failure(&acme, "made-up", 101, policy).await.unwrap();
+        store.reserve_login_attempt(&acme, "made-up", 100, policy).await.unwrap();
+        let LoginReservation::Admitted(locked) =
+            store.reserve_login_attempt(&acme, "made-up", 102, policy).await.unwrap()
+        else {
+            panic!("{}: admitted once the first lock-out ended", db.name);
+        };
         assert!(locked.locked_until > 101, "{}: locked", db.name);
         assert_eq!(store.prune(locked.locked_until, 100).await.unwrap(), 0, "{}: still locked at the cutoff", db.name);
         assert_eq!(store.login_locked_until(&acme, "made-up").await.unwrap(), locked.locked_until);
         assert_eq!(store.prune(locked.locked_until + 1, 100).await.unwrap(), 1, "{}: forgotten", db.name);
-        let fresh = store.record_login_failure(&acme, "made-up", 1_000, policy).await.unwrap();
-        assert_eq!(fresh.failures, 1, "{}: counting starts again", db.name);
+        let fresh = store.reserve_login_attempt(&acme, "made-up", 1_000, policy).await.unwrap();
+        assert!(
+            matches!(fresh, LoginReservation::Admitted(c) if c.failures == 1),
+            "{}: counting starts again",
+            db.name
+        );
     })
     .await;
 }

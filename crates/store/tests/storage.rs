@@ -7,8 +7,8 @@ use portcullis_store::SeaStore;
 use portcullis_store::testing;
 use portcullis_tenancy::{
     AuditEvent, AuditStore, BrandScope, BrandSettings, BrandStore, ClientStore, KeyStore, LockoutPolicy,
-    LoginThrottleStore, MetaStore, NewBrand, NewPrincipal, PrincipalKind, PrincipalStore, RefreshStatus, RefreshStore,
-    RefreshToken, RevokeAt, StoreError, TokenStatus, TokenStore,
+    LoginReservation, LoginThrottleStore, MetaStore, NewBrand, NewPrincipal, PrincipalKind, PrincipalStore,
+    RefreshStatus, RefreshStore, RefreshToken, RevokeAt, StoreError, TokenStatus, TokenStore,
 };
 
 mod common;
@@ -161,6 +161,28 @@ async fn refresh_rotation_is_a_compare_and_set_and_families_revoke_together() {
     .await;
 }
 
+/// 100 attempts at once, spread over two connection pools (two processes' worth): exactly the
+/// budget is admitted, whatever the interleaving.
+#[tokio::test]
+async fn concurrent_login_reservations_admit_exactly_the_budget() {
+    let policy = LockoutPolicy { window: 60, limit: 5, max_lockout: 60 };
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let other_process = db.store().await;
+        let mut attempts = tokio::task::JoinSet::new();
+        for i in 0..100 {
+            let store = if i % 2 == 0 { store.clone() } else { other_process.clone() };
+            let acme = acme.clone();
+            attempts.spawn(async move { store.reserve_login_attempt(&acme, "alice", 100, policy).await });
+        }
+        let results = attempts.join_all().await;
+        let admitted = results.iter().filter(|r| matches!(r, Ok(LoginReservation::Admitted(_)))).count();
+        let locked = results.iter().filter(|r| matches!(r, Ok(LoginReservation::Locked { .. }))).count();
+        assert_eq!((admitted, locked), (5, 95), "{}: {results:?}", db.name);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn login_failures_are_shared_between_connections_and_scoped() {
     let policy = LockoutPolicy { window: 60, limit: 3, max_lockout: 60 };
@@ -169,10 +191,13 @@ async fn login_failures_are_shared_between_connections_and_scoped() {
         let globex = brand(&store, "globex").await;
         let other_process = db.store().await;
         for _ in 0..2 {
-            store.record_login_failure(&acme, "alice", 100, policy).await.unwrap();
+            store.reserve_login_attempt(&acme, "alice", 100, policy).await.unwrap();
         }
-        let third = other_process.record_login_failure(&acme, "alice", 100, policy).await.unwrap();
+        let third = other_process.reserve_login_attempt(&acme, "alice", 100, policy).await.unwrap();
+        let LoginReservation::Admitted(third) = third else { panic!("{}: the third is within the budget", db.name) };
         assert_eq!((third.failures, third.locked_until), (3, 102), "{}", db.name);
+        let fourth = store.reserve_login_attempt(&acme, "alice", 101, policy).await.unwrap();
+        assert_eq!(fourth, LoginReservation::Locked { until: 102 }, "{}: over budget", db.name);
         assert_eq!(store.login_locked_until(&acme, "alice").await.unwrap(), 102, "seen by the first connection");
         assert_eq!(store.login_locked_until(&globex, "alice").await.unwrap(), 0, "scoped by brand");
         other_process.clear_login_failures(&acme, "alice").await.unwrap();

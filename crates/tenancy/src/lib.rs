@@ -13,9 +13,9 @@ mod storage;
 pub use login::{AuthorizationCode, CodeRedemption, LoginSession};
 pub use records::{
     Activation, AuditEvent, Brand, BrandId, BrandSettings, Branding, Client, ClientProfile, FailureCounter,
-    IssuedToken, KeyRotation, KeyStatus, LockoutPolicy, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal,
-    PrincipalKind, PrincipalUpdate, RefreshStatus, RefreshToken, Revocation, RevocationKind, RevokeAt, StoredKey,
-    TokenAttribute, TokenCursor, TokenFilter, TokenStatus,
+    IssuedToken, KeyRotation, KeyStatus, LockoutPolicy, LoginReservation, NewBrand, NewClient, NewPrincipal,
+    NewSigningKey, Principal, PrincipalKind, PrincipalUpdate, RefreshStatus, RefreshToken, Revocation, RevocationKind,
+    RevokeAt, StoredKey, TokenAttribute, TokenCursor, TokenFilter, TokenStatus,
 };
 pub use scope::BrandScope;
 pub use storage::{

@@ -267,6 +267,30 @@ impl FailureCounter {
         }
         counter
     }
+
+    /// Reserves one attempt at `now`: refused while a lock-out runs, otherwise counted as a
+    /// failure before the password is checked ([`Self::after_failure`]), so that no number of
+    /// concurrent attempts gets more than the policy's budget of checks. A successful check
+    /// releases it by clearing the counter.
+    pub fn reserve(previous: Option<Self>, now: i64, policy: LockoutPolicy) -> LoginReservation {
+        match previous {
+            Some(c) if c.locked_until > now => LoginReservation::Locked { until: c.locked_until },
+            _ => LoginReservation::Admitted(Self::after_failure(previous, now, policy)),
+        }
+    }
+}
+
+/// What reserving a login attempt found ([`FailureCounter::reserve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginReservation {
+    /// The password may be checked. The attempt is already counted as a failure, with this
+    /// counter stored; a successful check clears it.
+    Admitted(FailureCounter),
+    /// Refused without a check: logins as this username are locked until `until`.
+    Locked {
+        /// The second from which logins are accepted again.
+        until: i64,
+    },
 }
 
 /// Lifecycle of a signing key.
@@ -601,5 +625,29 @@ mod tests {
         let later = FailureCounter::after_failure(c, 100 + 60, POLICY);
         assert_eq!(later.failures, 1, "a new window starts");
         assert_eq!(later.locked_until, 109, "a running lock-out is never shortened");
+    }
+
+    #[test]
+    fn reservations_count_before_the_check_and_stop_at_the_budget() {
+        let mut c = None;
+        let mut admitted = 0;
+        // A burst in one second: the budget is admitted, the rest refused without counting.
+        for _ in 0..100 {
+            match FailureCounter::reserve(c, 100, POLICY) {
+                LoginReservation::Admitted(next) => {
+                    admitted += 1;
+                    c = Some(next);
+                }
+                LoginReservation::Locked { until } => assert_eq!(until, 102),
+            }
+        }
+        assert_eq!(admitted, POLICY.limit);
+        assert_eq!(c.map(|c| c.failures), Some(POLICY.limit));
+        // Once the lock-out ends, one more attempt is admitted, and it doubles the lock-out.
+        assert_eq!(FailureCounter::reserve(c, 101, POLICY), LoginReservation::Locked { until: 102 });
+        let LoginReservation::Admitted(next) = FailureCounter::reserve(c, 102, POLICY) else {
+            panic!("admitted after the lock-out");
+        };
+        assert_eq!(next.locked_until, 105);
     }
 }

@@ -12,7 +12,7 @@ use crate::BrandId;
 
 use crate::{
     AuditEvent, AuthorizationCode, Brand, BrandScope, BrandSettings, Client, ClientProfile, CodeRedemption,
-    FailureCounter, IssuedToken, KeyRotation, LockoutPolicy, LoginSession, NewBrand, NewClient, NewPrincipal,
+    IssuedToken, KeyRotation, LockoutPolicy, LoginReservation, LoginSession, NewBrand, NewClient, NewPrincipal,
     NewSigningKey, Principal, PrincipalKind, PrincipalUpdate, RefreshToken, Revocation, RevokeAt, StoredKey,
     TokenAttribute, TokenCursor, TokenFilter,
 };
@@ -406,16 +406,19 @@ pub trait LoginThrottleStore: Send + Sync {
     /// Until when logins as `username` are refused (0 when they are not).
     fn login_locked_until(&self, scope: &BrandScope, username: &str) -> impl Future<Output = StoreResult<i64>> + Send;
 
-    /// Counts a failed login at `now` under `policy`; returns the updated counter.
-    fn record_login_failure(
+    /// Reserves a login attempt as `username` at `now` under `policy`, atomically across every
+    /// process sharing the database ([`FailureCounter::reserve`]): refused while a lock-out
+    /// runs, otherwise counted as a failure before the password is checked.
+    fn reserve_login_attempt(
         &self,
         scope: &BrandScope,
         username: &str,
         now: i64,
         policy: LockoutPolicy,
-    ) -> impl Future<Output = StoreResult<FailureCounter>> + Send;
+    ) -> impl Future<Output = StoreResult<LoginReservation>> + Send;
 
-    /// Forgets the failures of `username` after a successful login.
+    /// Forgets the failures of `username` after a successful login (which releases its
+    /// reservation).
     fn clear_login_failures(&self, scope: &BrandScope, username: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

@@ -18,6 +18,7 @@ mod faults;
 mod fixture;
 mod http;
 mod listeners;
+mod lockouts;
 mod multi_instance;
 mod oauth_client;
 mod oidc_login;

@@ -26,8 +26,8 @@ use portcullis_store::testing::TestDatabase;
 use portcullis_tenancy::{
     Activation, AuditEvent, AuditStore, AuthorizationCode, Brand, BrandScope, BrandSettings, BrandStore, Client,
     ClientProfile, ClientStore, CodeRedemption, IssuedToken, KeyRotation, KeyStatus, KeyStore, LockoutPolicy,
-    LoginSession, LoginStore, LoginThrottleStore, NewBrand, NewClient, NewPrincipal, NewSigningKey, Principal,
-    PrincipalKind, PrincipalStore, PrincipalUpdate, RefreshStatus, RefreshStore, RefreshToken, Revocation,
+    LoginReservation, LoginSession, LoginStore, LoginThrottleStore, NewBrand, NewClient, NewPrincipal, NewSigningKey,
+    Principal, PrincipalKind, PrincipalStore, PrincipalUpdate, RefreshStatus, RefreshStore, RefreshToken, Revocation,
     RevocationKind, RevocationStore, RevokeAt, StoredKey, TokenAttribute, TokenCursor, TokenFilter, TokenStatus,
     TokenStore,
 };
@@ -361,7 +361,8 @@ async fn build(store: &SeaStore, run: u32, index: usize, spec: &BrandSpec) -> Mo
     let mut lockouts = BTreeMap::new();
     for &u in &spec.failures {
         let now = 20_000 + 100 * i64::try_from(index).unwrap() + i64::try_from(u).unwrap();
-        let counter = store.record_login_failure(&scope, USERNAMES[u], now, POLICY).await.unwrap();
+        let reserved = store.reserve_login_attempt(&scope, USERNAMES[u], now, POLICY).await.unwrap();
+        let LoginReservation::Admitted(counter) = reserved else { panic!("a first attempt is admitted") };
         // A 1 s lock-out set during second `now` ends at the start of `now + 2`.
         assert_eq!(counter.locked_until, now + 2);
         lockouts.insert(USERNAMES[u].to_owned(), now + 2);
@@ -719,7 +720,7 @@ async fn write_with_foreign_ids(db: &str, store: &SeaStore, run: u32, a: &Model,
     }
     for username in b.usernames() {
         store.clear_login_failures(scope, username).await.unwrap();
-        store.record_login_failure(scope, username, WRITE_AT, POLICY).await.unwrap();
+        store.reserve_login_attempt(scope, username, WRITE_AT, POLICY).await.unwrap();
     }
     for session in b.session_hashes() {
         let ended = store.end_session(scope, session).await.unwrap();
