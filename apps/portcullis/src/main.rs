@@ -1,5 +1,6 @@
 //! `portcullis`: the server (`serve`), migrations, bootstrap and offline administration.
 
+mod body_deadline;
 mod cli;
 mod client_address;
 mod commands;
@@ -8,6 +9,7 @@ mod lifecycle;
 mod logging;
 mod master_key;
 mod output;
+mod per_address;
 mod platform;
 mod rotate_master_key;
 mod serve;

@@ -7,18 +7,19 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use portcullis_admin::AdminState;
-use portcullis_config::{IpNetwork, TlsSettings};
+use portcullis_config::{IpNetwork, Settings, TlsSettings};
 use portcullis_console::ConsoleState;
 use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::{feed, maintenance, rotation};
 use portcullis_tenancy::resolve_brand;
-use portcullis_token_server::{AppState, Metrics, Shutdown, admin_router, public_router};
+use portcullis_token_server::{AppState, FeedLimits, FeedState, Metrics, Shutdown, admin_router, public_router};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::cli::{Listeners, ServeArgs};
 use crate::commands::reveal_client;
 use crate::connections::{self, Limits};
+use crate::per_address::PerAddress;
 use crate::platform::Platform;
 use crate::tls::{self, Certificate, TlsListener};
 
@@ -46,6 +47,7 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: platform.settings.http.max_body_bytes,
         shutdown,
         metrics: Metrics::new(),
+        feed: FeedState::new(feed_limits(&platform.settings)),
     };
     let mut background = start_background(&platform);
     let mut servers = JoinSet::new();
@@ -53,7 +55,12 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
     let proxies: Arc<[IpNetwork]> = platform.settings.http.trusted_proxies.clone().into();
     if args.listeners != Listeners::Admin {
         let http = &platform.settings.http;
-        let limits = Limits { max_connections: http.max_connections, header_read_timeout: http.header_read_timeout };
+        let limits = Limits {
+            max_connections: http.max_connections,
+            max_per_address: http.max_connections_per_address,
+            header_read_timeout: http.header_read_timeout,
+            body_read_timeout: http.body_read_timeout,
+        };
         let listener =
             Endpoint { name: "public", tls_prefix: "http.tls", address: http.listen, tls: http.tls.as_ref() };
         let router = public_router(state.clone());
@@ -64,9 +71,12 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
         let graphql = portcullis_admin::router(AdminState::new(platform.grants.clone(), state.max_body_bytes));
         let console = portcullis_console::router(ConsoleState::new(platform.grants.clone(), state.max_body_bytes));
         let router = admin_router(state.clone(), graphql.merge(console));
+        let http = &platform.settings.http;
         let limits = Limits {
             max_connections: admin.max_connections,
-            header_read_timeout: platform.settings.http.header_read_timeout,
+            max_per_address: http.max_connections_per_address.min(admin.max_connections),
+            header_read_timeout: http.header_read_timeout,
+            body_read_timeout: http.body_read_timeout,
         };
         let listener =
             Endpoint { name: "admin", tls_prefix: "admin.tls", address: admin.listen, tls: admin.tls.as_ref() };
@@ -115,6 +125,17 @@ fn start_background(platform: &Platform) -> JoinSet<()> {
     tasks
 }
 
+/// The revocation feed's caps: as configured, and a quarter of the public listener's
+/// connections in all, so that held feed requests always leave room for everything else.
+fn feed_limits(settings: &Settings) -> FeedLimits {
+    FeedLimits {
+        per_client: settings.feed.max_streams_per_client,
+        per_address: settings.feed.max_streams_per_address,
+        max_stream: settings.feed.max_stream,
+        ..FeedLimits::for_listener(settings.http.max_connections)
+    }
+}
+
 /// A listener to start: where, and with which TLS files if it terminates TLS itself.
 struct Endpoint<'a> {
     name: &'static str,
@@ -137,18 +158,33 @@ impl Endpoint<'_> {
             .await
             .with_context(|| format!("binding the {} listener to {}", self.name, self.address))?;
         let bound = tcp.local_addr()?;
+        let per_address = PerAddress::new(limits.max_per_address, Arc::clone(proxies));
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         tracing::info!(listener = self.name, address = %bound, scheme, max_connections = limits.max_connections, "listening");
         crate::output::lines(&[format!("{} listener on {scheme}://{bound}", self.name)]);
         match self.tls {
             Some(files) => {
                 let certificate = Certificate::load(self.tls_prefix, files)?;
-                let listener = TlsListener::new(tcp, certificate.server_config()?)?;
-                servers.spawn(connections::serve(listener, router, limits, Arc::clone(proxies), shutdown.clone()));
+                let listener = TlsListener::new(tcp, certificate.server_config()?, Arc::clone(proxies))?;
+                servers.spawn(connections::serve(
+                    listener,
+                    router,
+                    limits,
+                    per_address,
+                    Arc::clone(proxies),
+                    shutdown.clone(),
+                ));
                 Ok(Some(certificate))
             }
             None => {
-                servers.spawn(connections::serve(tcp, router, limits, Arc::clone(proxies), shutdown.clone()));
+                servers.spawn(connections::serve(
+                    tcp,
+                    router,
+                    limits,
+                    per_address,
+                    Arc::clone(proxies),
+                    shutdown.clone(),
+                ));
                 Ok(None)
             }
         }

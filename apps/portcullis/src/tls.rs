@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use axum::serve::Listener;
-use portcullis_config::TlsSettings;
+use portcullis_config::{IpNetwork, TlsSettings};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,10 +26,16 @@ use tokio_rustls::rustls::sign::CertifiedKey;
 use tokio_rustls::rustls::{ServerConfig, version};
 use tokio_rustls::server::TlsStream;
 
+use crate::per_address::PerAddress;
+
 /// Longest a client may take to complete the handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes in progress at most; further connections wait in the kernel's backlog.
 const MAX_HANDSHAKES: usize = 1024;
+/// Handshakes in progress at most from one address (trusted proxies exempt); further
+/// connections from it are closed at once, so that one host's silent connections cannot hold
+/// the handshake slots that everyone else needs.
+const MAX_HANDSHAKES_PER_ADDRESS: usize = 16;
 /// How often [`keep_fresh`] looks at the certificate files for a change.
 pub const FILE_CHECK_EVERY: Duration = Duration::from_secs(5);
 
@@ -193,12 +199,14 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    /// Starts accepting on `tcp`; the accept loop ends when this listener is dropped.
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> io::Result<Self> {
+    /// Starts accepting on `tcp`; the accept loop ends when this listener is dropped. Peers in
+    /// `trusted_proxies` are exempt from the per-address cap on handshakes.
+    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>, trusted_proxies: Arc<[IpNetwork]>) -> io::Result<Self> {
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
         let permits = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+        let per_address = PerAddress::new(MAX_HANDSHAKES_PER_ADDRESS, trusted_proxies);
         tokio::spawn(async move {
             loop {
                 let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { return };
@@ -213,9 +221,13 @@ impl TlsListener {
                 if tx.is_closed() {
                     return;
                 }
+                let Some(handshaking) = per_address.take(peer.ip()) else {
+                    tracing::debug!(%peer, "refused a connection: its address has too many TLS handshakes in progress");
+                    continue;
+                };
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
-                    let _permit = permit;
+                    let _permits = (permit, handshaking);
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => drop(tx.send((tls, peer)).await),
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
@@ -275,7 +287,7 @@ mod tests {
 
     async fn serve(certificate: &Arc<Certificate>) -> SocketAddr {
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let listener = TlsListener::new(tcp, certificate.server_config().unwrap()).unwrap();
+        let listener = TlsListener::new(tcp, certificate.server_config().unwrap(), Arc::from([])).unwrap();
         let addr = listener.local_addr().unwrap();
         let app = Router::new().route("/healthz", get(|| async { "ok" }));
         tokio::spawn(async move {

@@ -212,6 +212,10 @@ async fn graphql(State(state): State<AdminState>, request: Request) -> Response 
     }
     let bytes = match Limited::new(body, state.max_body_bytes).collect().await {
         Ok(collected) => collected.to_bytes(),
+        // The connection failed, or the body did not arrive in time.
+        Err(e) if !e.is::<http_body_util::LengthLimitError>() => {
+            return bad_request("the request body could not be read in full");
+        }
         Err(_) => {
             let limit = state.max_body_bytes;
             return refusal(

@@ -13,7 +13,17 @@ pub struct RawSettings {
     pub secrets: RawSecrets,
     pub tokens: RawTokens,
     pub keys: RawKeys,
+    pub feed: RawFeed,
     pub log: RawLog,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawFeed {
+    pub max_streams_per_client: usize,
+    pub max_streams_per_address: usize,
+    pub max_stream_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +52,8 @@ pub struct RawHttp {
     pub max_body_bytes: usize,
     pub max_connections: usize,
     pub header_read_timeout_secs: u64,
+    pub body_read_timeout_secs: u64,
+    pub max_connections_per_address: usize,
     pub trusted_proxies: Vec<String>,
     #[serde(default)]
     pub tls: Option<RawTls>,
@@ -117,6 +129,8 @@ impl Default for RawSettings {
                 max_body_bytes: 64 * 1024,
                 max_connections: 4096,
                 header_read_timeout_secs: 10,
+                body_read_timeout_secs: 10,
+                max_connections_per_address: 256,
                 trusted_proxies: Vec::new(),
                 tls: None,
             },
@@ -130,6 +144,7 @@ impl Default for RawSettings {
                 session_ttl: 12 * 3600,
             },
             keys: RawKeys { rotation_interval: 90 * 24 * 3600 },
+            feed: RawFeed { max_streams_per_client: 8, max_streams_per_address: 32, max_stream_secs: 300 },
             log: RawLog { format: "text".into(), level: "info,sea_orm_migration=warn".into() },
         }
     }

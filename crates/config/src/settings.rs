@@ -33,6 +33,8 @@ pub struct Settings {
     pub tokens: TokenSettings,
     /// `keys.*`
     pub keys: KeySettings,
+    /// `feed.*`
+    pub feed: FeedSettings,
     /// `log.*`
     pub log: LogSettings,
 }
@@ -64,6 +66,12 @@ pub struct HttpSettings {
     /// Longest a client may take to send a request's head, and longest an idle keep-alive
     /// connection is kept (both listeners).
     pub header_read_timeout: Duration,
+    /// Longest a client may take to send a request's body, from the end of its head (both
+    /// listeners); a slower body is refused.
+    pub body_read_timeout: Duration,
+    /// Connections one address may hold open at once, TLS handshakes included (both listeners);
+    /// trusted proxies are exempt, since every client behind them shares their address.
+    pub max_connections_per_address: usize,
     /// Peers whose `X-Forwarded-For` names the client (TLS-terminating proxies, load
     /// balancers); from any other peer the header is ignored. Applies to both listeners.
     pub trusted_proxies: Vec<IpNetwork>,
@@ -78,6 +86,17 @@ pub struct TlsSettings {
     pub cert_file: PathBuf,
     /// The private key (PKCS#8, PKCS#1 or SEC1).
     pub key_file: PathBuf,
+}
+
+/// `feed.*`: the revocation feed's held requests (event streams and long-polls).
+#[derive(Debug, Clone, Copy)]
+pub struct FeedSettings {
+    /// Held at once by one client.
+    pub max_streams_per_client: usize,
+    /// Held at once from one address.
+    pub max_streams_per_address: usize,
+    /// Longest an event stream lives before the follower must reconnect.
+    pub max_stream: Duration,
 }
 
 /// `admin.*`: the admin listener.
@@ -289,6 +308,21 @@ impl RawSettings {
             ));
         }
 
+        if !(1..=300).contains(&self.http.body_read_timeout_secs) {
+            return Err(invalid(
+                "http.body_read_timeout_secs",
+                "a number of seconds from 1 to 300",
+                self.http.body_read_timeout_secs,
+            ));
+        }
+        let per_address = connections("http.max_connections_per_address", self.http.max_connections_per_address)?;
+        let feed = &self.feed;
+        let per_client = connections("feed.max_streams_per_client", feed.max_streams_per_client)?;
+        let streams_per_address = connections("feed.max_streams_per_address", feed.max_streams_per_address)?;
+        if !(10..=86_400).contains(&feed.max_stream_secs) {
+            return Err(invalid("feed.max_stream_secs", "a number of seconds from 10 to 86400", feed.max_stream_secs));
+        }
+
         if let Some(key) = &self.secrets.master_key {
             let decoded = base64::engine::general_purpose::STANDARD.decode(key.trim());
             if decoded.map(|d| d.len()) != Ok(32) {
@@ -322,6 +356,8 @@ impl RawSettings {
                 max_body_bytes: self.http.max_body_bytes,
                 max_connections,
                 header_read_timeout: Duration::from_secs(self.http.header_read_timeout_secs),
+                body_read_timeout: Duration::from_secs(self.http.body_read_timeout_secs),
+                max_connections_per_address: per_address,
                 trusted_proxies,
                 tls,
             },
@@ -363,6 +399,11 @@ impl RawSettings {
                         ));
                     }
                 },
+            },
+            feed: FeedSettings {
+                max_streams_per_client: per_client,
+                max_streams_per_address: streams_per_address,
+                max_stream: Duration::from_secs(feed.max_stream_secs),
             },
             log: LogSettings { format, level: self.log.level },
         })

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::response::Response;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::page;
 
@@ -43,10 +43,16 @@ impl Form {
         }
         match Limited::new(body, limit).collect().await {
             Ok(collected) => Ok(Self::parse(&collected.to_bytes())),
-            Err(_) => Err(page::message(
+            Err(e) if e.is::<LengthLimitError>() => Err(page::message(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "This form is too large",
                 &format!("A console form may carry at most {limit} bytes."),
+            )),
+            // The connection failed, or the body did not arrive in time.
+            Err(_) => Err(page::message(
+                StatusCode::BAD_REQUEST,
+                "This form did not arrive",
+                "The form could not be read in full; send it again.",
             )),
         }
     }

@@ -15,10 +15,12 @@ use tokio::sync::watch;
 /// How often [`RevocationSignal::follow`] polls the database by default.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(200);
 
-/// A cheap-to-clone broadcast of "the feed may have changed".
+/// A cheap-to-clone broadcast of "the feed may have changed". Its value is a generation that
+/// grows by one with every change it announces, so that waiters woken by the same change can
+/// recognise each other and share one read of the feed.
 #[derive(Debug, Clone)]
 pub struct RevocationSignal {
-    sender: Arc<watch::Sender<i64>>,
+    sender: Arc<watch::Sender<u64>>,
     /// When [`RevocationSignal::follow`] last read the feed's head.
     last_poll: Arc<Mutex<Option<Instant>>>,
 }
@@ -42,14 +44,14 @@ impl RevocationSignal {
         self.last_poll.lock().unwrap_or_else(PoisonError::into_inner).map(|at| at.elapsed())
     }
 
-    /// A receiver that wakes on the next change.
-    pub fn subscribe(&self) -> watch::Receiver<i64> {
+    /// A receiver that wakes on the next change; its value is the change's generation.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.sender.subscribe()
     }
 
     /// Wakes every waiter: this process has just committed a revocation.
     pub fn notify(&self) {
-        self.sender.send_modify(|_| {});
+        self.sender.send_modify(|generation| *generation += 1);
     }
 
     /// Polls the feed's highest cursor every `every` and wakes waiters when it moves. Runs
@@ -57,16 +59,17 @@ impl RevocationSignal {
     pub async fn follow<S: RevocationStore>(&self, store: &S, every: Duration) {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seen = None;
         loop {
             ticks.tick().await;
             match store.latest_revocation().await {
                 Ok(latest) => {
                     *self.last_poll.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-                    self.sender.send_if_modified(|seen| {
-                        let moved = *seen != latest;
-                        *seen = latest;
-                        moved
-                    });
+                    // The first read wakes waiters too: a change made before it but after a
+                    // waiter's own read would otherwise go unannounced.
+                    if seen.replace(latest) != Some(latest) {
+                        self.notify();
+                    }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not poll the revocation feed"),
             }

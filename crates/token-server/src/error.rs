@@ -53,6 +53,14 @@ impl OAuthError {
         )
     }
 
+    /// A 429 `slow_down` with `Retry-After`: the caller holds as much as it may.
+    pub fn too_many(description: impl Into<String>, retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, OAuthErrorCode::SlowDown.as_str(), description)
+        }
+    }
+
     /// A 503 when storage is unreachable.
     pub fn unavailable() -> Self {
         Self::new(

@@ -12,6 +12,8 @@ mod client_auth;
 mod cookies;
 mod discovery;
 mod error;
+mod feed_holds;
+mod feed_reads;
 mod form;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -40,10 +42,11 @@ use http::StatusCode;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::OAuthError;
+pub use feed_holds::FeedLimits;
 pub use metrics::Metrics;
 pub use observe::REQUEST_ID;
 pub use shutdown::{Shutdown, ShutdownTrigger};
-pub use state::AppState;
+pub use state::{AppState, FeedState};
 
 /// How long one request may take, body included, before it is answered 408: a slow client
 /// cannot hold a connection and a task forever.

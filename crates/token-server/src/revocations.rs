@@ -7,13 +7,19 @@
 //!   or the time is up (then an empty page);
 //! * server-sent events: `Accept: text/event-stream` streams every entry after `after` (or the
 //!   `Last-Event-ID` header) as an `event: revocation` whose `id` is its cursor, with keep-alive
-//!   comments, until the server shuts down.
+//!   comments. A stream lives at most [`FeedLimits::max_stream`](crate::FeedLimits), and ends
+//!   within [`RECHECK`] of its client being disabled, deleted or given a new secret; the
+//!   follower reconnects with `Last-Event-ID` (and authenticates again).
+//!
+//! Long-polls and streams are held requests: each client, each address and the process may
+//! hold only so many at once ([`crate::FeedLimits`]); past that the answer is 429 with
+//! `Retry-After`. Followers woken by the same change share one read of the feed
+//! ([`crate::feed_reads`]).
 //!
 //! Cursors are opaque strings; a follower stores the last one it processed and resumes there.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -22,12 +28,15 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use http::HeaderMap;
 use http::header::ACCEPT;
-use portcullis_tenancy::{BrandScope, Revocation, RevocationStore, Storage};
+use portcullis_core::ClientId;
+use portcullis_tenancy::{BrandScope, Revocation, Storage};
 use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::brand::{BrandParam, scope_or_400};
 use crate::client_auth::{authenticate_basic, source_of};
+use crate::feed_holds::Hold;
+use crate::feed_reads::{Entries, SharedReads};
 use crate::form::parse_pairs;
 use crate::shutdown::Shutdown;
 use crate::{AppState, OAuthError, no_store};
@@ -51,12 +60,12 @@ struct Entry {
     expires_at: i64,
 }
 
-impl From<Revocation> for Entry {
-    fn from(r: Revocation) -> Self {
+impl From<&Revocation> for Entry {
+    fn from(r: &Revocation) -> Self {
         Self {
             cursor: r.cursor.to_string(),
             kind: r.kind.as_str(),
-            value: r.value,
+            value: r.value.clone(),
             revoked_at: r.revoked_at,
             expires_at: r.expires_at,
         }
@@ -122,70 +131,127 @@ pub(crate) async fn handle<S: Storage>(
 async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -> Result<Response, OAuthError> {
     let scope = scope_or_400(&state.grants.store, brand).await?;
     let source = source_of(&request);
-    authenticate_basic(&state, &scope, request.headers(), source.as_deref()).await?;
+    let client = authenticate_basic(&state, &scope, request.headers(), source.as_deref()).await?;
     let mut query = parse_query(request.uri().query())?;
     if wants_events(request.headers()) {
         if let Some(last) = request.headers().get("last-event-id").and_then(|v| v.to_str().ok()) {
             query.after = parse_cursor(last.trim())?;
         }
-        let events =
-            follow(state.grants.store.clone(), scope, query.after, state.grants.feed.subscribe(), state.shutdown);
-        return Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response());
+        let hold = state.feed.holds.take(scope.brand_id(), client.client_id.as_str(), source.as_deref())?;
+        let lifetime = state.feed.holds.limits().max_stream;
+        let follower = Follower {
+            store: state.grants.store.clone(),
+            reads: state.feed.reads.clone(),
+            scope,
+            holder: Holder { client_id: client.client_id, secret_hash: client.secret_hash, _hold: hold },
+            cursor: query.after,
+            pending: Entries::from([]),
+            next: 0,
+            changes: state.grants.feed.subscribe(),
+            shutdown: state.shutdown,
+            ends_at: Instant::now() + lifetime,
+            next_check: Instant::now() + RECHECK,
+        };
+        return Ok(Sse::new(follow(follower)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response());
     }
+    // A long-poll holds its connection too; a plain read does not.
+    let _hold = if query.wait.is_zero() {
+        None
+    } else {
+        Some(state.feed.holds.take(scope.brand_id(), client.client_id.as_str(), source.as_deref())?)
+    };
     // Subscribe before reading, so that a revocation committed in between still wakes us.
     let mut changes = state.grants.feed.subscribe();
     let deadline = tokio::time::Instant::now() + query.wait;
     let entries = loop {
-        let entries = state.grants.store.revocations_after(&scope, query.after, PAGE).await?;
+        let generation = *changes.borrow_and_update();
+        let entries = state.feed.reads.after(&state.grants.store, &scope, query.after, PAGE, generation).await?;
         if !entries.is_empty() || tokio::time::Instant::now() >= deadline {
             break entries;
         }
         tokio::select! {
             changed = tokio::time::timeout_at(deadline, changes.changed()) => {
                 if !matches!(changed, Ok(Ok(()))) {
-                    break Vec::new();
+                    break Entries::from([]);
                 }
             }
-            () = state.shutdown.wait() => break Vec::new(),
+            () = state.shutdown.wait() => break Entries::from([]),
         }
     };
     let more = u64::try_from(entries.len()).unwrap_or(u64::MAX) >= PAGE;
     let cursor = entries.last().map_or(query.after, |e| e.cursor).to_string();
-    let page = Page { revocations: entries.into_iter().map(Entry::from).collect(), cursor, more };
+    let page = Page { revocations: entries.iter().map(Entry::from).collect(), cursor, more };
     Ok(no_store(Json(page).into_response()))
+}
+
+/// How often an event stream checks that its client may still follow the feed.
+const RECHECK: Duration = Duration::from_secs(5);
+
+/// The client an event stream was opened by, as it was then, and its place among the held
+/// feed requests.
+struct Holder {
+    client_id: ClientId,
+    secret_hash: String,
+    _hold: Hold,
 }
 
 /// The state of one event stream.
 struct Follower<S> {
     store: S,
+    reads: SharedReads,
     scope: BrandScope,
+    holder: Holder,
     cursor: i64,
-    pending: VecDeque<Revocation>,
-    changes: watch::Receiver<i64>,
+    /// Entries read and not yet sent: `pending[next..]`.
+    pending: Entries,
+    next: usize,
+    changes: watch::Receiver<u64>,
     shutdown: Shutdown,
+    /// When the stream ends, so that the follower reconnects (and authenticates again).
+    ends_at: Instant,
+    /// When the client is next looked at.
+    next_check: Instant,
 }
 
-/// Every entry after `after`, then each new one as it is committed, until shutdown or a
-/// storage failure (the follower reconnects with `Last-Event-ID`).
-fn follow<S: RevocationStore + Clone + 'static>(
-    store: S,
-    scope: BrandScope,
-    after: i64,
-    changes: watch::Receiver<i64>,
-    shutdown: Shutdown,
-) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
-    let start = Follower { store, scope, cursor: after, pending: VecDeque::new(), changes, shutdown };
+impl<S: Storage> Follower<S> {
+    /// Whether the client that opened the stream may still follow it: it exists, is enabled,
+    /// and its secret has not been rotated since (a rotation is how a leaked secret is cut off).
+    async fn still_allowed(&mut self) -> bool {
+        self.next_check = Instant::now() + RECHECK;
+        match self.store.find_client(&self.scope, &self.holder.client_id).await {
+            Ok(Some(client)) => client.enabled && client.secret_hash == self.holder.secret_hash,
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "revocation stream ended: could not re-check its client");
+                false
+            }
+        }
+    }
+}
+
+/// Every entry after the follower's cursor, then each new one as it is committed, until the
+/// stream's lifetime is over, its client is disabled, deleted or re-keyed, the server shuts
+/// down, or storage fails. The follower then reconnects with `Last-Event-ID`.
+fn follow<S: Storage + 'static>(start: Follower<S>) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
     stream::unfold(start, |mut f| async move {
         loop {
-            if let Some(entry) = f.pending.pop_front() {
+            if Instant::now() >= f.ends_at {
+                return None;
+            }
+            if Instant::now() >= f.next_check && !f.still_allowed().await {
+                return None;
+            }
+            if let Some(entry) = f.pending.get(f.next) {
+                f.next += 1;
                 let id = entry.cursor.to_string();
                 let event = Event::default().event("revocation").id(id).json_data(Entry::from(entry)).ok()?;
                 return Some((Ok(event), f));
             }
-            match f.store.revocations_after(&f.scope, f.cursor, PAGE).await {
+            let generation = *f.changes.borrow_and_update();
+            match f.reads.after(&f.store, &f.scope, f.cursor, PAGE, generation).await {
                 Ok(entries) if !entries.is_empty() => {
                     f.cursor = entries.last().map_or(f.cursor, |e| e.cursor);
-                    f.pending.extend(entries);
+                    (f.pending, f.next) = (entries, 0);
                     continue;
                 }
                 Ok(_) => {}
@@ -194,8 +260,10 @@ fn follow<S: RevocationStore + Clone + 'static>(
                     return None;
                 }
             }
+            let wake = f.ends_at.min(f.next_check);
             tokio::select! {
                 changed = f.changes.changed() => changed.ok()?,
+                () = tokio::time::sleep_until(wake.into()) => {}
                 () = f.shutdown.wait() => return None,
             }
         }

@@ -2,6 +2,8 @@
 
 use portcullis_grants::GrantContext;
 
+use crate::feed_holds::{FeedHolds, FeedLimits};
+use crate::feed_reads::SharedReads;
 use crate::{Metrics, Shutdown};
 
 /// What handlers need. Cheap to clone.
@@ -15,4 +17,20 @@ pub struct AppState<S> {
     pub shutdown: Shutdown,
     /// The process's metrics (served on the admin listener).
     pub metrics: Metrics,
+    /// The revocation feed's caps on held requests, and its reads shared between followers.
+    pub feed: FeedState,
+}
+
+/// What every follower of the revocation feed shares. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct FeedState {
+    pub(crate) holds: FeedHolds,
+    pub(crate) reads: SharedReads,
+}
+
+impl FeedState {
+    /// Followers held within `limits`.
+    pub fn new(limits: FeedLimits) -> Self {
+        Self { holds: FeedHolds::new(limits), reads: SharedReads::default() }
+    }
 }

@@ -16,6 +16,7 @@ mod console;
 mod crash;
 mod faults;
 mod fixture;
+mod held_connections;
 mod http;
 mod listeners;
 mod lockouts;

@@ -15,7 +15,7 @@ use portcullis_grants::{Clock, GrantContext, TokenDefaults};
 use portcullis_store::SeaStore;
 use portcullis_store::testing::{self, TestDatabase};
 use portcullis_tenancy::{BrandScope, BrandSettings, ClientProfile};
-use portcullis_token_server::{AppState, Metrics, Shutdown, public_router};
+use portcullis_token_server::{AppState, FeedLimits, FeedState, Metrics, Shutdown, public_router};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -94,7 +94,13 @@ pub fn router(ctx: GrantContext<SeaStore>) -> Router {
 
 /// The routers' state over `ctx`, with fresh metrics.
 pub fn state(ctx: GrantContext<SeaStore>) -> AppState<SeaStore> {
-    AppState { grants: ctx, max_body_bytes: 64 * 1024, shutdown: Shutdown::never(), metrics: Metrics::new() }
+    AppState {
+        grants: ctx,
+        max_body_bytes: 64 * 1024,
+        shutdown: Shutdown::never(),
+        metrics: Metrics::new(),
+        feed: FeedState::new(FeedLimits::for_listener(4096)),
+    }
 }
 
 pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, http::HeaderMap, Value) {
