@@ -118,6 +118,7 @@ impl TokenQuery {
     /// A brand's token records, newest first, optionally by user (or any subject), client and
     /// status.
     #[allow(clippy::too_many_arguments, reason = "the operation's search arguments, one each")]
+    #[graphql(complexity = "crate::paging::page_complexity(child_complexity, first)")]
     async fn tokens(
         &self,
         ctx: &Context<'_>,

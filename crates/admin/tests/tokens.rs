@@ -197,3 +197,49 @@ async fn a_token_its_holder_ended_is_never_approved_again() {
         assert!(!live(&api, &issued).await);
     }
 }
+
+/// `count` aliases of `field`, each asking for `first` items of `selection`.
+fn aliased(count: usize, field: &str, first: u32, selection: &str) -> String {
+    let one = |i: usize| format!("a{i}: {field}(brandKey: \"acme\", first: {first}) {{ {selection} }}");
+    format!("{{ {} }}", (0..count).map(one).collect::<Vec<_>>().join(" "))
+}
+
+#[tokio::test]
+async fn query_complexity_counts_the_page_sizes_asked_for() {
+    let api = apis().await.remove(0);
+    create_brand(&api, "acme").await;
+    // A hundred pages of a hundred tokens (or users, operators, events) are refused, although a
+    // hundred fields alone would not be.
+    for field in ["tokens", "users", "operators", "auditEvents"] {
+        let (_, body) =
+            call(&api, Some(&api.admin), &aliased(100, field, 100, "totalCount nodes { __typename }"), json!({})).await;
+        assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("complex")), "{field}: {body}");
+        assert_eq!(code(&body), Some("GRAPHQL_VALIDATION_FAILED"), "{field}: {body}");
+        assert!(body["data"].is_null(), "{body}");
+    }
+    let brands = format!(
+        "{{ {} }}",
+        (0..100).map(|i| format!("a{i}: brands(first: 100) {{ nodes {{ key }} }}")).collect::<Vec<_>>().join(" ")
+    );
+    let (_, body) = call(&api, Some(&api.admin), &brands, json!({})).await;
+    assert_eq!(code(&body), Some("GRAPHQL_VALIDATION_FAILED"), "brands: {body}");
+    // Lists without paging count as a default page.
+    let lists = format!(
+        "{{ {} }}",
+        (0..50)
+            .map(|i| format!(
+                "c{i}: clients(brandKey: \"acme\") {{ clientId }} k{i}: signingKeys(brandKey: \"acme\") {{ kid }}"
+            ))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (_, body) = call(&api, Some(&api.admin), &lists, json!({})).await;
+    assert_eq!(code(&body), Some("GRAPHQL_VALIDATION_FAILED"), "clients and keys: {body}");
+
+    // One full page, and a few small ones, pass.
+    let (_, body) =
+        call(&api, Some(&api.admin), &aliased(1, "tokens", 100, "totalCount nodes { jti status }"), json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let (_, body) = call(&api, Some(&api.admin), &aliased(10, "tokens", 5, "nodes { jti }"), json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+}
