@@ -39,6 +39,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// A brand's audit log, newest first.
+    #[graphql(complexity = "crate::paging::page_complexity(child_complexity, first)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

@@ -67,6 +67,11 @@ impl Caller {
         Actor::new(format!("client:{}@{}", self.client_id, self.brand)).from_source(self.source.clone())
     }
 
+    /// Whether `jti` at `scope` is the token the caller presented (its own session).
+    pub fn presented(&self, scope: &BrandScope, jti: &str) -> bool {
+        self.token_id == jti && scope.key() == &self.brand
+    }
+
     /// Whether the caller may act on every brand.
     pub fn is_platform_admin(&self) -> bool {
         self.authority == Authority::Platform

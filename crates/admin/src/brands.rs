@@ -193,6 +193,7 @@ impl BrandQuery {
     }
 
     /// Every brand, oldest first (platform administrators only).
+    #[graphql(complexity = "crate::paging::page_complexity(child_complexity, first)")]
     async fn brands(
         &self,
         ctx: &Context<'_>,

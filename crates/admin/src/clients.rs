@@ -232,6 +232,7 @@ impl ClientQuery {
     }
 
     /// The clients of a brand, oldest first.
+    #[graphql(complexity = "crate::paging::list_complexity(child_complexity)")]
     async fn clients(&self, ctx: &Context<'_>, brand_key: String) -> async_graphql::Result<Vec<ClientNode>> {
         let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;

@@ -51,6 +51,7 @@ pub struct KeyQuery;
 #[Object]
 impl KeyQuery {
     /// Every signing key of a brand, newest first.
+    #[graphql(complexity = "crate::paging::list_complexity(child_complexity)")]
     async fn signing_keys(&self, ctx: &Context<'_>, brand_key: String) -> async_graphql::Result<Vec<KeyNode>> {
         let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;

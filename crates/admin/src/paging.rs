@@ -19,6 +19,24 @@ pub struct TotalCount {
     pub total_count: u64,
 }
 
+/// The complexity of a paginated field: its selection counted once for every item of the page it
+/// may return (`first`, or [`DEFAULT_PAGE`] without it), plus one for the field itself, so that a
+/// query costs what the pages it asks for cost. An out-of-range `first` (which the resolver
+/// refuses anyway) counts as [`MAX_PAGE`].
+pub fn page_complexity(child_complexity: usize, first: Option<i32>) -> usize {
+    let items = match first {
+        None => DEFAULT_PAGE,
+        Some(n) => u64::try_from(n).ok().filter(|n| (1..=MAX_PAGE).contains(n)).unwrap_or(MAX_PAGE),
+    };
+    child_complexity.saturating_mul(usize::try_from(items).unwrap_or(usize::MAX)).saturating_add(1)
+}
+
+/// The complexity of a list field without paging (a brand's clients, its signing keys): counted
+/// like a page of [`DEFAULT_PAGE`] items.
+pub fn list_complexity(child_complexity: usize) -> usize {
+    page_complexity(child_complexity, None)
+}
+
 /// Validates `first` (1 to [`MAX_PAGE`]).
 pub fn page_size(first: Option<i32>) -> AdminResult<u64> {
     match first {
@@ -53,6 +71,17 @@ mod tests {
         assert_eq!(decode_cursor("brand", &cursor), Ok("42".into()));
         assert!(decode_cursor("token", &cursor).is_err());
         assert!(decode_cursor("brand", "!!!").is_err());
+    }
+
+    #[test]
+    fn page_complexity_counts_every_item_of_the_page() {
+        assert_eq!(page_complexity(3, Some(100)), 301);
+        assert_eq!(page_complexity(3, None), 61);
+        assert_eq!(page_complexity(3, Some(1)), 4);
+        assert_eq!(page_complexity(3, Some(100_000)), 301, "out of range counts as the largest page");
+        assert_eq!(page_complexity(3, Some(-5)), 301);
+        assert_eq!(page_complexity(usize::MAX, Some(100)), usize::MAX);
+        assert_eq!(list_complexity(2), 41);
     }
 
     #[test]

@@ -292,6 +292,7 @@ impl PrincipalQuery {
     }
 
     /// A brand's users, by username.
+    #[graphql(complexity = "crate::paging::page_complexity(child_complexity, first)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -316,6 +317,7 @@ impl PrincipalQuery {
     }
 
     /// A brand's operators, by username.
+    #[graphql(complexity = "crate::paging::page_complexity(child_complexity, first)")]
     async fn operators(
         &self,
         ctx: &Context<'_>,

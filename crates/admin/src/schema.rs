@@ -14,7 +14,9 @@ use crate::tokens::{TokenMutation, TokenQuery};
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
 
-/// Most complex query accepted (roughly: fields selected, times list sizes).
+/// Most complex query accepted: every field selected counts one, and the selection of a
+/// paginated field counts once per item of the page it asks for (`first`, or the default page
+/// size), see [`crate::paging::page_complexity`].
 pub const MAX_COMPLEXITY: usize = 2_000;
 
 /// Every query.

@@ -42,7 +42,8 @@ pub struct TokenNode {
     pub scopes: Vec<String>,
     /// Audiences.
     pub audience: Vec<String>,
-    /// `active` or `revoked`.
+    /// `active`, `revoked` (an administrator may approve it again) or `ended` (by its holder: a
+    /// console sign-out, its client's own revocation; never approved again).
     pub status: String,
     /// Issue time, seconds since the epoch.
     pub issued_at: i64,
@@ -81,7 +82,7 @@ fn status(value: Option<&str>) -> AdminResult<Option<TokenStatus>> {
     value
         .map(|s| {
             TokenStatus::parse(&s.to_ascii_lowercase())
-                .ok_or_else(|| AdminError::BadUserInput("status must be `active` or `revoked`".into()))
+                .ok_or_else(|| AdminError::BadUserInput("status must be `active`, `revoked` or `ended`".into()))
         })
         .transpose()
 }
@@ -116,7 +117,8 @@ pub struct TokenQuery;
 impl TokenQuery {
     /// A brand's token records, newest first, optionally by user (or any subject), client and
     /// status.
-    #[allow(clippy::too_many_arguments, reason = "the operation's arguments as SPEC §5 lists them")]
+    #[allow(clippy::too_many_arguments, reason = "the operation's search arguments, one each")]
+    #[graphql(complexity = "crate::paging::page_complexity(child_complexity, first)")]
     async fn tokens(
         &self,
         ctx: &Context<'_>,
@@ -178,7 +180,8 @@ impl TokenMutation {
         Ok(load(grants, &access, &jti).await?)
     }
 
-    /// Revokes one access token; verifiers following the feed refuse it within a second.
+    /// Revokes one access token; verifiers following the feed refuse it within a second. The
+    /// caller's own token (a console sign-out) is ended for good: it can never be approved again.
     async fn revoke_token(
         &self,
         ctx: &Context<'_>,
@@ -188,11 +191,17 @@ impl TokenMutation {
         let (caller, grants) = context(ctx)?;
         let access = caller.brand(grants, &brand_key).await?;
         load(grants, &access, &jti).await?;
-        lifecycle::revoke_token(grants, access.scope(), &jti, &caller.actor()).await.map_err(AdminError::from)?;
+        let (scope, actor) = (access.scope(), caller.actor());
+        if caller.presented(scope, &jti) {
+            lifecycle::end_token(grants, scope, &jti, &actor).await.map_err(AdminError::from)?;
+        } else {
+            lifecycle::revoke_token(grants, scope, &jti, &actor).await.map_err(AdminError::from)?;
+        }
         Ok(load(grants, &access, &jti).await?)
     }
 
-    /// Accepts a revoked access token again.
+    /// Accepts a revoked access token again. A token its holder ended (a console sign-out, its
+    /// client's own revocation) is refused with `BAD_USER_INPUT`.
     async fn approve_token(
         &self,
         ctx: &Context<'_>,

@@ -136,3 +136,110 @@ async fn a_brand_admin_sees_and_touches_only_its_own_tokens() {
         assert_eq!(code(&body), Some("NOT_FOUND"), "another brand's jti is unknown here");
     }
 }
+
+/// The `jti` claim of a JWT (read without verification: the test issued it).
+fn jti_of(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    let claims: Value = serde_json::from_slice(&bytes).expect("claims");
+    claims["jti"].as_str().expect("jti").to_owned()
+}
+
+#[tokio::test]
+async fn a_token_its_holder_ended_is_never_approved_again() {
+    const WHO: &str = "{ brands(first: 1) { totalCount } }";
+    const REVOKE: &str = "mutation($b: String!, $j: String!) { revokeToken(brandKey: $b, jti: $j) { status } }";
+    const APPROVE: &str = "mutation($b: String!, $j: String!) { approveToken(brandKey: $b, jti: $j) { status } }";
+    const STATUS: &str = "query($b: String!, $j: String!) { token(brandKey: $b, jti: $j) { status } }";
+    for api in apis().await {
+        // A second platform administrator's session, as the console holds it.
+        let (id, secret) = create_client(&api, &api.admin, "system", &["platform:admin"]).await;
+        let session = token(&api.grants, "system", &id, &secret, Some("platform:admin")).await;
+        let jti = jti_of(&session);
+        let (_, body) = call(&api, Some(&session), WHO, json!({})).await;
+        assert!(body["data"]["brands"]["totalCount"].is_u64(), "{body}");
+
+        // Sign-out: the session revokes its own token, which ends it.
+        let (_, body) = call(&api, Some(&session), REVOKE, json!({"b": "system", "j": jti})).await;
+        assert_eq!(body["data"]["revokeToken"]["status"], "ended", "{body}");
+        let (_, body) = call(&api, Some(&session), WHO, json!({})).await;
+        assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
+
+        // Another administrator cannot bring it back, through the API or storage.
+        let (_, body) = call(&api, Some(&api.admin), APPROVE, json!({"b": "system", "j": jti})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("cannot be approved"), "{message}");
+        let system = resolve_brand(&api.grants.store, &BrandKey::parse("system").unwrap()).await.unwrap().unwrap();
+        use portcullis_tenancy::RevocationStore;
+        assert!(!api.grants.store.approve_token(&system, &jti, 1).await.unwrap(), "storage never approves it");
+        let (_, body) = call(&api, Some(&api.admin), STATUS, json!({"b": "system", "j": jti})).await;
+        assert_eq!(body["data"]["token"]["status"], "ended", "{body}");
+        let (_, body) = call(&api, Some(&session), WHO, json!({})).await;
+        assert_eq!(code(&body), Some("UNAUTHENTICATED"), "the session stays ended: {body}");
+
+        // The same for a token its client revoked itself (RFC 7009), even after an administrator
+        // had revoked it first.
+        create_brand(&api, "acme").await;
+        let (id, secret) = create_client(&api, &api.admin, "acme", &["read"]).await;
+        let issued = token(&api.grants, "acme", &id, &secret, None).await;
+        let jti = jti_of(&issued);
+        let (_, body) = call(&api, Some(&api.admin), REVOKE, json!({"b": "acme", "j": jti})).await;
+        assert_eq!(body["data"]["revokeToken"]["status"], "revoked", "an administrator's revocation: {body}");
+        let acme = resolve_brand(&api.grants.store, &BrandKey::parse("acme").unwrap()).await.unwrap().unwrap();
+        let client_id = portcullis_core::ClientId::parse(id).unwrap();
+        use portcullis_tenancy::ClientStore;
+        let client = api.grants.store.find_client(&acme, &client_id).await.unwrap().unwrap();
+        portcullis_grants::revoke::revoke(&api.grants, &acme, &client, &issued, None).await.unwrap();
+        let (_, body) = call(&api, Some(&api.admin), APPROVE, json!({"b": "acme", "j": jti})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+        assert!(!live(&api, &issued).await);
+    }
+}
+
+/// `count` aliases of `field`, each asking for `first` items of `selection`.
+fn aliased(count: usize, field: &str, first: u32, selection: &str) -> String {
+    let one = |i: usize| format!("a{i}: {field}(brandKey: \"acme\", first: {first}) {{ {selection} }}");
+    format!("{{ {} }}", (0..count).map(one).collect::<Vec<_>>().join(" "))
+}
+
+#[tokio::test]
+async fn query_complexity_counts_the_page_sizes_asked_for() {
+    let api = apis().await.remove(0);
+    create_brand(&api, "acme").await;
+    // A hundred pages of a hundred tokens (or users, operators, events) are refused, although a
+    // hundred fields alone would not be.
+    for field in ["tokens", "users", "operators", "auditEvents"] {
+        let (_, body) =
+            call(&api, Some(&api.admin), &aliased(100, field, 100, "totalCount nodes { __typename }"), json!({})).await;
+        assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("complex")), "{field}: {body}");
+        assert_eq!(code(&body), Some("GRAPHQL_VALIDATION_FAILED"), "{field}: {body}");
+        assert!(body["data"].is_null(), "{body}");
+    }
+    let brands = format!(
+        "{{ {} }}",
+        (0..100).map(|i| format!("a{i}: brands(first: 100) {{ nodes {{ key }} }}")).collect::<Vec<_>>().join(" ")
+    );
+    let (_, body) = call(&api, Some(&api.admin), &brands, json!({})).await;
+    assert_eq!(code(&body), Some("GRAPHQL_VALIDATION_FAILED"), "brands: {body}");
+    // Lists without paging count as a default page.
+    let lists = format!(
+        "{{ {} }}",
+        (0..50)
+            .map(|i| format!(
+                "c{i}: clients(brandKey: \"acme\") {{ clientId }} k{i}: signingKeys(brandKey: \"acme\") {{ kid }}"
+            ))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (_, body) = call(&api, Some(&api.admin), &lists, json!({})).await;
+    assert_eq!(code(&body), Some("GRAPHQL_VALIDATION_FAILED"), "clients and keys: {body}");
+
+    // One full page, and a few small ones, pass.
+    let (_, body) =
+        call(&api, Some(&api.admin), &aliased(1, "tokens", 100, "totalCount nodes { jti status }"), json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let (_, body) = call(&api, Some(&api.admin), &aliased(10, "tokens", 5, "nodes { jti }"), json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+}

@@ -4,7 +4,9 @@
 //! authenticates it exactly as the GraphQL API authenticates a Bearer token
 //! ([`portcullis_admin::auth::authenticate`]): signature, expiry, a live record, no revocation.
 //! So the session ends when the token expires (the brand's access-token lifetime, 15 minutes by
-//! default), when an administrator revokes it, and at sign-out (which revokes it).
+//! default), when an administrator revokes it, and at sign-out (which ends it for good: unlike a
+//! revoked token, an ended one can never be approved again, so a signed-out session never comes
+//! back).
 //!
 //! The cookie is `__Host-` prefixed, `HttpOnly`, `Secure` and `SameSite=Strict`. Browsers
 //! accept `Secure` cookies from `http://localhost` and loopback addresses; anywhere else the

@@ -1,5 +1,5 @@
 //! Signing in (an admin client's id and secret, exchanged for an admin access token that
-//! becomes the session) and signing out (the token is revoked).
+//! becomes the session) and signing out (the token is ended for good).
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Request, State};
@@ -204,8 +204,9 @@ async fn admin_token(
     }
 }
 
-/// `POST /console/sign-out`: revokes the session's token (through the API, as the caller) and
-/// deletes the cookie.
+/// `POST /console/sign-out`: revokes the session's token (through the API, as the caller; the
+/// caller's own token is ended for good, so no administrator can approve it back) and deletes
+/// the cookie.
 pub async fn sign_out(State(state): State<ConsoleState>, posted: Posted) -> Response {
     let caller = &posted.session.caller;
     let revoke = "mutation($b: String!, $jti: String!) { revokeToken(brandKey: $b, jti: $jti) { jti } }";

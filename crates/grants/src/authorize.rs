@@ -23,6 +23,10 @@ pub const CODE_PREFIX: &str = "pcc";
 /// permissions (they only select claims about the user).
 pub const OIDC_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
+/// Shown when the redirect URI a request names is registered but breaks the current rules.
+const UNUSABLE_REDIRECT: &str = "The redirect_uri registered for this application is not a valid address, so the \
+     sign-in service will not send you there. The application's administrator must correct its registration.";
+
 /// The longest `state`, `nonce` or `login_hint` accepted, in bytes.
 const MAX_PARAMETER: usize = 1024;
 
@@ -192,6 +196,10 @@ pub async fn validate<S: ClientStore>(
     // Exact string comparison (RFC 9700 §2.1): no prefix, no normalisation.
     if !client.profile.redirect_uris.iter().any(|r| r == redirect_uri) {
         return page("The redirect_uri is not registered for this application.");
+    }
+    // Registered before the current rules applied, and no longer valid: never redirected to.
+    if !crate::redirect_uri::usable(redirect_uri) {
+        return page(UNUSABLE_REDIRECT);
     }
     let redirect_uri = redirect_uri.to_owned();
     let state = params.state.clone();

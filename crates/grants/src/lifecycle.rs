@@ -7,7 +7,7 @@
 use portcullis_core::ClientId;
 use portcullis_tenancy::{
     AuditStore, BrandScope, ClientStore, LoginStore, PrincipalStore, RevocationStore, RevokeAt, TokenAttribute,
-    TokenStore,
+    TokenStatus, TokenStore,
 };
 
 use crate::GrantContext;
@@ -138,6 +138,23 @@ pub async fn revoke_token<S: RevocationStore + AuditStore>(
     Ok(changed)
 }
 
+/// Ends one access token for good, at its holder's request (a console sign-out): unlike
+/// [`revoke_token`], nobody can approve it again. Returns whether it was live.
+pub async fn end_token<S: RevocationStore + AuditStore>(
+    ctx: &GrantContext<S>,
+    scope: &BrandScope,
+    jti: &str,
+    actor: &Actor,
+) -> ProvisionResult<bool> {
+    let now = ctx.clock.now();
+    let changed = ctx.store.end_token(scope, jti, now).await?;
+    if changed {
+        ctx.feed.notify();
+    }
+    audit(&ctx.store, scope, actor, "token.ended", Some(format!("token:{jti}")), now).await;
+    Ok(changed)
+}
+
 /// Whose tokens [`revoke_all`] ends.
 #[derive(Debug, Clone, Copy)]
 pub enum TokenHolder<'a> {
@@ -218,7 +235,8 @@ pub async fn set_token_attributes<S: TokenStore + AuditStore>(
 }
 
 /// Accepts a revoked access token again (and tells feed followers). A token revoked together
-/// with all of its user's or client's tokens cannot be approved on its own.
+/// with all of its user's or client's tokens cannot be approved on its own, and a token its
+/// holder ended (see [`end_token`]) cannot be approved at all: storage never changes it back.
 pub async fn approve_token<S: TokenStore + RevocationStore + AuditStore>(
     ctx: &GrantContext<S>,
     scope: &BrandScope,
@@ -226,6 +244,12 @@ pub async fn approve_token<S: TokenStore + RevocationStore + AuditStore>(
     actor: &Actor,
 ) -> ProvisionResult<()> {
     let record = ctx.store.find_token(scope, jti).await?.ok_or_else(|| missing("token", jti))?;
+    if record.status == TokenStatus::Ended {
+        return Err(ProvisionError::Invalid(
+            "the token was ended by its holder (a sign-out or its client's own revocation); it cannot be approved"
+                .into(),
+        ));
+    }
     if ctx.store.blanket_revoked(scope, &record.subject, record.client_id.as_str(), record.issued_at).await? {
         return Err(ProvisionError::Invalid(
             "the token was revoked with every token of its user or client; it cannot be approved alone".into(),

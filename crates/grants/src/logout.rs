@@ -89,6 +89,14 @@ pub async fn plan<S: KeyStore + ClientStore>(
             if !registered {
                 return invalid("The post_logout_redirect_uri is not registered for this application.");
             }
+            // Registered before the current rules applied, and no longer valid: never redirected to.
+            if !crate::redirect_uri::usable(uri) {
+                return invalid(
+                    "The post_logout_redirect_uri registered for this application is not a valid address, so the \
+                     sign-in service will not send you there. The application's administrator must correct its \
+                     registration.",
+                );
+            }
             let state: Vec<(&str, &str)> = params.state.as_deref().map(|s| ("state", s)).into_iter().collect();
             Some(if state.is_empty() { uri.to_owned() } else { with_query(uri, &state) })
         }

@@ -1,7 +1,8 @@
 //! Token revocation (RFC 7009) by the client the token was issued to.
 //!
 //! Unknown, malformed, expired and already-revoked tokens are answered with success (§2.2):
-//! the token is unusable either way, and the answer reveals nothing. A token issued to another
+//! the token is unusable either way, and the answer reveals nothing. An access token its own
+//! client revokes is ended for good: an administrator cannot approve it again. A token issued to another
 //! client is refused; administrators revoke anything through [`crate::lifecycle`].
 
 use portcullis_credentials::secret::hash_secret;
@@ -61,7 +62,7 @@ where
             if claims.client_id != client.client_id.as_str() {
                 return Err(GrantError::ForeignToken);
             }
-            let outcome = if ctx.store.revoke_token(scope, &claims.jti, now).await? {
+            let outcome = if ctx.store.end_token(scope, &claims.jti, now).await? {
                 Revoked::AccessToken
             } else {
                 Revoked::Nothing

@@ -34,7 +34,10 @@ impl MaintenanceStore for SeaStore {
                 issued_tokens::Column::Jti,
                 Condition::any().add(issued_tokens::Column::ExpiresAt.lt(cutoff)).add(
                     Condition::all()
-                        .add(issued_tokens::Column::Status.eq(TokenStatus::Revoked.as_str()))
+                        .add(
+                            issued_tokens::Column::Status
+                                .is_in([TokenStatus::Revoked.as_str(), TokenStatus::Ended.as_str()]),
+                        )
                         .add(issued_tokens::Column::RevokedAt.lt(cutoff)),
                 ),
                 batch,

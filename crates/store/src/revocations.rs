@@ -176,6 +176,19 @@ pub(crate) async fn revoke_access_tokens(
     filter: Condition,
     now: i64,
 ) -> StoreResult<u64> {
+    stop_access_tokens(txn, scope, filter, now, TokenStatus::Revoked).await
+}
+
+/// Gives the active access tokens matching `filter` the status `to` (revoked or ended) and
+/// appends one `token` entry for each, inside `txn` (which must hold [`lock_feed`]). Returns
+/// how many changed.
+async fn stop_access_tokens(
+    txn: &impl ConnectionTrait,
+    scope: &BrandScope,
+    filter: Condition,
+    now: i64,
+    to: TokenStatus,
+) -> StoreResult<u64> {
     let live: Vec<(String, i64)> = scoped::<issued_tokens::Entity>(scope)
         .select_only()
         .column(issued_tokens::Column::Jti)
@@ -190,7 +203,7 @@ pub(crate) async fn revoke_access_tokens(
         return Ok(0);
     }
     let changed = scoped_update::<issued_tokens::Entity>(scope)
-        .col_expr(issued_tokens::Column::Status, Expr::val(TokenStatus::Revoked.as_str()))
+        .col_expr(issued_tokens::Column::Status, Expr::val(to.as_str()))
         .col_expr(issued_tokens::Column::RevokedAt, Expr::val(now))
         .filter(filter)
         .filter(issued_tokens::Column::Status.eq(TokenStatus::Active.as_str()))
@@ -215,6 +228,25 @@ impl RevocationStore for SeaStore {
         Ok(changed > 0)
     }
 
+    async fn end_token(&self, scope: &BrandScope, jti: &str, now: i64) -> StoreResult<bool> {
+        let txn = self.write_txn().await?;
+        lock_feed(&txn).await?;
+        let this = Condition::all().add(issued_tokens::Column::Jti.eq(jti));
+        let was_active = stop_access_tokens(&txn, scope, this.clone(), now, TokenStatus::Ended).await? > 0;
+        // Revoked earlier (by an administrator): ended too, so that nobody can approve it again.
+        // Verifiers refuse it already, so the feed needs no entry.
+        scoped_update::<issued_tokens::Entity>(scope)
+            .col_expr(issued_tokens::Column::Status, Expr::val(TokenStatus::Ended.as_str()))
+            .filter(this)
+            .filter(issued_tokens::Column::Status.eq(TokenStatus::Revoked.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_err)?;
+        txn.commit().await.map_err(map_err)?;
+        Ok(was_active)
+    }
+
+    /// Only a `revoked` token changes: an `ended` one (or an active one) is left as it is.
     async fn approve_token(&self, scope: &BrandScope, jti: &str, now: i64) -> StoreResult<bool> {
         let txn = self.write_txn().await?;
         lock_feed(&txn).await?;

@@ -387,8 +387,12 @@ pub struct NewSigningKey {
 pub enum TokenStatus {
     /// Usable until expiry.
     Active,
-    /// Revoked.
+    /// Revoked by an administrator (or with its user or client): an administrator may approve
+    /// it again.
     Revoked,
+    /// Ended by its own holder (a console sign-out, an RFC 7009 revocation by its client): revoked
+    /// for good, never approved again.
+    Ended,
 }
 
 impl TokenStatus {
@@ -397,12 +401,13 @@ impl TokenStatus {
         match self {
             Self::Active => "active",
             Self::Revoked => "revoked",
+            Self::Ended => "ended",
         }
     }
 
     /// Parses the storage name.
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Active, Self::Revoked].into_iter().find(|s| s.as_str() == value)
+        [Self::Active, Self::Revoked, Self::Ended].into_iter().find(|s| s.as_str() == value)
     }
 }
 

@@ -337,8 +337,12 @@ pub trait RevocationStore: Send + Sync {
     /// whether it changed.
     fn revoke_token(&self, scope: &BrandScope, jti: &str, now: i64) -> impl Future<Output = StoreResult<bool>> + Send;
 
+    /// Ends the access token `jti` for good: an active or revoked token becomes `ended`, and an
+    /// active one gets a `token` feed entry. Returns whether it was active.
+    fn end_token(&self, scope: &BrandScope, jti: &str, now: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+
     /// Makes a revoked access token active again and appends an `approved` feed entry. Returns
-    /// whether it changed.
+    /// whether it changed. An `ended` token is never approved: it stays ended.
     fn approve_token(&self, scope: &BrandScope, jti: &str, now: i64) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Revokes every live access and refresh token whose subject is `subject` and appends a

@@ -133,7 +133,9 @@ pub(crate) fn server_error_page(scope: Option<&BrandScope>, e: GrantError) -> Re
     )
 }
 
-/// A `303 See Other` to `location` (after a POST, the browser follows it with a GET).
+/// A `303 See Other` to `location` (after a POST, the browser follows it with a GET). Redirect
+/// URIs are checked before any redirect, so `location` is always a valid header; should one not
+/// be, the browser gets a 400 page instead of a broken response.
 pub(crate) fn see_other(location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(value) => {
@@ -142,11 +144,14 @@ pub(crate) fn see_other(location: &str) -> Response {
             response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(_) => html::message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            None,
-            "Something went wrong",
-            "The sign-in service could not send you back to the application.",
-        ),
+        Err(_) => {
+            tracing::warn!("a redirect was refused: its location is not a valid header value");
+            html::message(
+                StatusCode::BAD_REQUEST,
+                None,
+                "This link cannot be followed",
+                "The address of the application is not valid, so the sign-in service will not send you there.",
+            )
+        }
     }
 }

@@ -43,7 +43,8 @@ const REVOKE_ALL: &str = "mutation($b: String!, $user: String, $client: String) 
   revokeTokens(brandKey: $b, userId: $user, clientId: $client) { revoked } }";
 
 /// The status filter's options: value (empty for any), label.
-const STATUSES: [(&str, &str); 3] = [("", "Any status"), ("active", "Active"), ("revoked", "Revoked")];
+const STATUSES: [(&str, &str); 4] =
+    [("", "Any status"), ("active", "Active"), ("revoked", "Revoked"), ("ended", "Ended by its holder")];
 
 /// A token record as the API shows it.
 #[derive(Debug, Deserialize)]
@@ -398,6 +399,6 @@ mod tests {
         assert_eq!(variables["after"], "c");
         assert_eq!(Search::default().variables("acme", None)["status"], Value::Null);
         let selected: Vec<bool> = search.statuses().into_iter().map(|(_, _, s)| s).collect();
-        assert_eq!(selected, [false, false, true]);
+        assert_eq!(selected, [false, false, true, false]);
     }
 }

@@ -254,3 +254,32 @@ async fn a_brand_admin_of_the_system_brand_cannot_sign_in() {
         assert!(browser.cookie("__Host-portcullis_console").is_none());
     }
 }
+
+#[tokio::test]
+async fn a_signed_out_session_cannot_be_approved_back() {
+    use portcullis_tenancy::{TokenFilter, TokenStatus, TokenStore};
+
+    for console in consoles().await {
+        let mut admin = platform_admin(&console).await;
+        let mut other = platform_admin(&console).await;
+        let session = other.cookie("__Host-portcullis_console").expect("session").to_owned();
+        let out = other.post("/console/sign-out", &[]).await;
+        assert_eq!(out.location(), "/console/sign-in?signed-out=1");
+
+        // The signed-out session's token is ended; an administrator's approval is refused.
+        let key = portcullis_core::BrandKey::parse("system").expect("brand key");
+        let system =
+            portcullis_tenancy::resolve_brand(&console.grants.store, &key).await.expect("store").expect("brand");
+        let filter = TokenFilter { status: Some(TokenStatus::Ended), ..TokenFilter::default() };
+        let ended = console.grants.store.list_tokens(&system, &filter, None, 10).await.expect("store");
+        assert_eq!(ended.len(), 1, "the signed-out session's token is ended");
+        let path = format!("/console/brands/system/tokens/{}", ended[0].jti);
+        let refused = admin.post(&format!("{path}/approve"), &[]).await;
+        refused.assert_page(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("cannot be approved"), "{}", refused.body);
+
+        let request = Request::get("/console/brands").header("cookie", format!("__Host-portcullis_console={session}"));
+        let replay = other.send(request, Body::empty()).await;
+        assert_eq!(replay.location(), "/console/sign-in?expired=1", "the session stays ended");
+    }
+}
