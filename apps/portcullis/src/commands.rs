@@ -201,7 +201,7 @@ fn scope_set(flag: &str, values: &[String]) -> anyhow::Result<ScopeSet> {
 
 /// The brand named by `--brand`.
 pub(crate) async fn brand_scope(platform: &Platform, brand: &str) -> anyhow::Result<BrandScope> {
-    let key = BrandKey::parse(brand).context("--brand")?;
+    let key = BrandKey::parse_existing(brand).context("--brand")?;
     Ok(resolve_brand(&platform.grants.store, &key)
         .await?
         .ok_or_else(|| ProvisionError::UnknownBrand(key.to_string()))?)
