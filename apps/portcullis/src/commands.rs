@@ -13,7 +13,7 @@ use crate::cli::{
     MasterKeyCommand, PrincipalCommand, PrincipalCreateArgs, TokenCommand,
 };
 use crate::platform::Platform;
-use crate::{lifecycle, logging, output, serve};
+use crate::{check, lifecycle, logging, output, serve};
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -34,6 +34,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(command) => principal_command(config, PrincipalKind::User, command).await,
         Command::Operator(command) => principal_command(config, PrincipalKind::Operator, command).await,
+        Command::Check(args) => check::run(&Platform::open(config, true).await?, args).await,
         Command::MasterKey(MasterKeyCommand::Rotate(args)) => {
             crate::rotate_master_key::run(&Platform::open(config, true).await?, &args).await
         }

@@ -1,5 +1,6 @@
 //! `portcullis`: the server (`serve`), migrations, bootstrap and offline administration.
 
+mod check;
 mod cli;
 mod client_address;
 mod commands;
