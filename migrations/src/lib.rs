@@ -10,6 +10,7 @@ mod m20261123_000004_login_failures;
 mod m20261123_000005_revocations;
 mod m20261201_000006_change_epoch;
 mod m20261202_000007_oidc_login;
+mod m20261215_000008_username_key;
 
 /// Applies Portcullis's migrations.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_revocations::Migration),
             Box::new(m20261201_000006_change_epoch::Migration),
             Box::new(m20261202_000007_oidc_login::Migration),
+            Box::new(m20261215_000008_username_key::Migration),
         ]
     }
 }

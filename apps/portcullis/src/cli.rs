@@ -43,6 +43,17 @@ pub enum Command {
     /// Manage the master key that encrypts signing keys at rest.
     #[command(subcommand)]
     MasterKey(MasterKeyCommand),
+    /// Report identifiers that could be mistaken for others (brand keys that are not lowercase,
+    /// usernames that clash after case folding or hold invisible characters); exits non-zero
+    /// when any is found.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print the findings as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,7 +13,7 @@ use crate::cli::{
     MasterKeyCommand, PrincipalCommand, PrincipalCreateArgs, TokenCommand,
 };
 use crate::platform::Platform;
-use crate::{lifecycle, logging, output, serve};
+use crate::{check, lifecycle, logging, output, serve};
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -34,6 +34,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(command) => principal_command(config, PrincipalKind::User, command).await,
         Command::Operator(command) => principal_command(config, PrincipalKind::Operator, command).await,
+        Command::Check(args) => check::run(&Platform::open(config, true).await?, args).await,
         Command::MasterKey(MasterKeyCommand::Rotate(args)) => {
             crate::rotate_master_key::run(&Platform::open(config, true).await?, &args).await
         }
@@ -201,7 +202,7 @@ fn scope_set(flag: &str, values: &[String]) -> anyhow::Result<ScopeSet> {
 
 /// The brand named by `--brand`.
 pub(crate) async fn brand_scope(platform: &Platform, brand: &str) -> anyhow::Result<BrandScope> {
-    let key = BrandKey::parse(brand).context("--brand")?;
+    let key = BrandKey::parse_existing(brand).context("--brand")?;
     Ok(resolve_brand(&platform.grants.store, &key)
         .await?
         .ok_or_else(|| ProvisionError::UnknownBrand(key.to_string()))?)

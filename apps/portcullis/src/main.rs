@@ -1,6 +1,7 @@
 //! `portcullis`: the server (`serve`), migrations, bootstrap and offline administration.
 
 mod body_deadline;
+mod check;
 mod cli;
 mod client_address;
 mod commands;

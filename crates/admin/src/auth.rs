@@ -88,7 +88,7 @@ impl Caller {
     /// The capability to act on brand `key`. A brand administrator asking for another brand is
     /// refused whether or not that brand exists, so nothing about it leaks.
     pub async fn brand(&self, grants: &GrantContext<SeaStore>, key: &str) -> AdminResult<BrandAccess> {
-        let key = BrandKey::parse(key).map_err(|e| AdminError::BadUserInput(format!("brandKey: {e}")))?;
+        let key = BrandKey::parse_existing(key).map_err(|e| AdminError::BadUserInput(format!("brandKey: {e}")))?;
         if let Authority::Brand(own) = &self.authority
             && own != &key
         {
@@ -173,7 +173,7 @@ async fn claimed_brand(grants: &GrantContext<SeaStore>, token: &str) -> AdminRes
         .nth(1)
         .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
         .and_then(|json| serde_json::from_slice::<Claimed>(&json).ok())
-        .and_then(|c| BrandKey::parse(c.brand).ok());
+        .and_then(|c| BrandKey::parse_existing(c.brand).ok());
     match claimed {
         Some(key) => Ok(resolve_brand(&grants.store, &key).await?),
         None => Ok(None),

@@ -166,7 +166,7 @@ async fn admin_token(
     secret: &str,
     source: Option<String>,
 ) -> Result<AdminToken, SignInError> {
-    let key = BrandKey::parse(brand).map_err(|_| SignInError::Wrong)?;
+    let key = BrandKey::parse_existing(brand).map_err(|_| SignInError::Wrong)?;
     let scope = match resolve_brand(&state.grants.store, &key).await {
         Ok(Some(scope)) => scope,
         Ok(None) => return Err(SignInError::Wrong),

@@ -9,6 +9,7 @@ mod error;
 mod grant;
 mod ids;
 mod scope;
+pub mod username;
 
 pub use claims::{AccessTokenClaims, ActType, Audience, IdTokenClaims};
 pub use error::{InvalidValue, OAuthErrorCode};

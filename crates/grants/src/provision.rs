@@ -1,7 +1,9 @@
 //! Creating brands, clients and the platform administrator. Shared by the CLI and (later) the
 //! admin API, so both enforce the same rules and write the same audit events.
 
-use portcullis_core::{BrandKey, ClientId, GrantType, PLATFORM_ADMIN_SCOPE, SYSTEM_BRAND, Scope, ScopeSet};
+use std::borrow::Cow;
+
+use portcullis_core::{BrandKey, ClientId, GrantType, PLATFORM_ADMIN_SCOPE, SYSTEM_BRAND, Scope, ScopeSet, username};
 use portcullis_credentials::CredentialError;
 use portcullis_credentials::secret::{RevealedSecret, generate_secret};
 use portcullis_tenancy::{
@@ -303,18 +305,32 @@ fn check_branding(branding: &Branding) -> ProvisionResult<()> {
     Ok(())
 }
 
-/// The longest username, in characters.
-pub const MAX_USERNAME: usize = 128;
+/// The longest username, in characters (after NFC normalisation).
+pub const MAX_USERNAME: usize = username::MAX_CHARS;
 
-/// Usernames: 1–[`MAX_USERNAME`] characters, no control characters, no surrounding spaces.
-fn check_username(username: &str) -> ProvisionResult<()> {
-    let len = username.chars().count();
-    if len == 0 || len > MAX_USERNAME || username.trim() != username || username.chars().any(char::is_control) {
-        return Err(ProvisionError::Invalid(
-            "username must be 1 to 128 characters, without control characters or surrounding spaces".into(),
-        ));
-    }
-    Ok(())
+/// A presented or new username in the form it is stored and looked up in: Unicode
+/// Normalization Form C (borrowed when it already is). Sign-in normalises the presented name
+/// with it before the lookup and the lock-out counters; two spellings that differ in case or
+/// width are told apart only by [`username_key`].
+pub fn normalise_username(username: &str) -> Cow<'_, str> {
+    username::normalise(username)
+}
+
+/// The form under which usernames clash: equal for `Alice`, `alice`, fullwidth `ａｌｉｃｅ`,
+/// and `José` in either normalisation form. The store keeps one principal per brand, kind and
+/// key, and finds a principal by any spelling with its key; sign-in counts failed attempts per
+/// key, so that spellings of one name share one lock-out.
+pub fn username_key(username: &str) -> String {
+    username::key(username)
+}
+
+/// Usernames: normalised to NFC, then 1–[`MAX_USERNAME`] characters, no surrounding spaces,
+/// no control, format (zero-width, bidirectional), separator, private-use or unassigned
+/// characters, one script. Returns the form to store.
+fn check_username(presented: String) -> ProvisionResult<String> {
+    let normalised = normalise_username(&presented).into_owned();
+    username::check(&normalised).map_err(|e| ProvisionError::Invalid(e.to_string()))?;
+    Ok(normalised)
 }
 
 /// The shortest password accepted (NIST SP 800-63B's minimum for user-chosen secrets).
@@ -377,7 +393,7 @@ pub async fn create_principal<S: PrincipalStore + AuditStore>(
     now: i64,
 ) -> ProvisionResult<Principal> {
     let PrincipalSpec { kind, username, password, permissions, email, name } = spec;
-    check_username(&username)?;
+    let username = check_username(username)?;
     check_password(&password)?;
     check_contact(email.as_deref(), name.as_deref())?;
     let password_hash = hash_password_off_runtime(password).await?;

@@ -46,7 +46,7 @@ fn act_type_parse(text: &str) -> StoreResult<ActType> {
 pub(crate) fn brand(row: brands::Model) -> StoreResult<Brand> {
     Ok(Brand {
         id: BrandId(row.id),
-        key: BrandKey::parse(row.key).map_err(|e| corrupt("brand key", e))?,
+        key: BrandKey::parse_existing(row.key).map_err(|e| corrupt("brand key", e))?,
         name: row.name,
         settings: BrandSettings {
             signing_algorithm: row.signing_algorithm.parse::<SigningAlgorithm>().map_err(|e| corrupt("brand", e))?,

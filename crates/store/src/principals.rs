@@ -1,11 +1,12 @@
 //! [`PrincipalStore`] for [`SeaStore`].
 
+use portcullis_core::username;
 use portcullis_tenancy::{
     BrandScope, NewPrincipal, Principal, PrincipalKind, PrincipalStore, PrincipalUpdate, RevocationKind, RevokeAt,
     StoreError, StoreResult,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{ActiveModelTrait, ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::convert::{self, to_json};
 use crate::entity::principals;
@@ -21,14 +22,28 @@ impl PrincipalStore for SeaStore {
         kind: PrincipalKind,
         username: &str,
     ) -> StoreResult<Option<Principal>> {
-        scoped::<principals::Entity>(scope)
+        // The exact spelling (in NFC) first, then any spelling with the same key: a row left
+        // without a key (a clash found when keys were introduced) is still found by its own
+        // spelling, and never by another one.
+        let username = username::normalise(username);
+        let key = username::key(&username);
+        let rows = scoped::<principals::Entity>(scope)
             .filter(principals::Column::Kind.eq(kind.as_str()))
-            .filter(principals::Column::Username.eq(username))
-            .one(&self.db)
+            .filter(
+                Condition::any()
+                    .add(principals::Column::Username.eq(username.as_ref()))
+                    .add(principals::Column::UsernameKey.eq(key)),
+            )
+            .limit(2)
+            .all(&self.db)
             .await
-            .map_err(map_err)?
-            .map(convert::principal)
-            .transpose()
+            .map_err(map_err)?;
+        let exact = rows.iter().position(|row| row.username == username);
+        let found = match exact {
+            Some(index) => rows.into_iter().nth(index),
+            None => rows.into_iter().next(),
+        };
+        found.map(convert::principal).transpose()
     }
 
     async fn find_principal_by_id(&self, scope: &BrandScope, id: &str) -> StoreResult<Option<Principal>> {
@@ -48,6 +63,7 @@ impl PrincipalStore for SeaStore {
             principal_id: Set(principal.id),
             kind: Set(principal.kind.as_str().to_owned()),
             username: Set(principal.username.clone()),
+            username_key: Set(Some(username::key(&principal.username))),
             password_hash: Set(principal.password_hash),
             permissions: Set(to_json(&principal.permissions)),
             enabled: Set(true),
@@ -63,7 +79,8 @@ impl PrincipalStore for SeaStore {
         .await
         .map_err(|e| match map_err(e) {
             StoreError::Conflict(_) => StoreError::Conflict(format!(
-                "{} '{}' already exists in this brand",
+                "{} '{}' already exists in this brand (usernames are unique regardless of case, width \
+                 and accents' encoding)",
                 principal.kind.as_str(),
                 principal.username
             )),

@@ -34,7 +34,7 @@ pub(crate) enum BrandLookup {
 
 /// Resolves `key` to a scope.
 pub(crate) async fn scope_for<S: BrandStore>(store: &S, key: &str) -> Result<BrandScope, BrandLookup> {
-    let Ok(key) = BrandKey::parse(key) else {
+    let Ok(key) = BrandKey::parse_existing(key) else {
         return Err(BrandLookup::Unknown);
     };
     match resolve_brand(store, &key).await {

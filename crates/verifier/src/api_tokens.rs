@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::digest::{SHA256, digest};
 use serde::Deserialize;
 
+use crate::body;
 use crate::config::{ApiTokenCache, ClientCredentials};
 use crate::error::VerifyError;
+use crate::limits::MAX_INTROSPECTION_BODY;
 
 /// A user authenticated by an API token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +33,7 @@ pub struct ApiTokenIdentity {
 
 /// The members of an introspection answer that matter here.
 #[derive(Debug, Deserialize)]
-struct Introspection {
+pub(crate) struct Introspection {
     active: bool,
     #[serde(default)]
     token_type: Option<String>,
@@ -47,6 +49,50 @@ struct Introspection {
 
 /// `token_type` of API tokens in Portcullis introspection answers.
 const API_TOKEN_TYPE: &str = "api_token";
+
+/// Who an introspection refusal (a non-2xx answer) is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// The presented token: the request carrying it was refused as malformed or too large
+    /// (400, 413, 414, 422, 431). The caller gets a 401, like for any other bad API token.
+    Token,
+    /// The resource server's own client (401, 403, or a 400 `invalid_client` or
+    /// `unauthorized_client`): a misconfiguration of this verifier, not the caller's fault.
+    OwnClient,
+    /// Anything else (404, 429, 5xx…): the issuer can't judge the token now.
+    Issuer,
+}
+
+/// The RFC 6749 §5.2 `error` member of a refusal.
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// The largest error body read to tell a client refusal from a token refusal, bytes.
+const MAX_ERROR_BODY: usize = 4 * 1024;
+
+/// What a refusal of status `status`, with the `error` code of its body if any, is about.
+fn classify(status: reqwest::StatusCode, error: Option<&str>) -> Refusal {
+    match status.as_u16() {
+        401 | 403 => Refusal::OwnClient,
+        400 if matches!(error, Some("invalid_client" | "unauthorized_client")) => Refusal::OwnClient,
+        400 | 413 | 414 | 422 | 431 => Refusal::Token,
+        _ => Refusal::Issuer,
+    }
+}
+
+/// Reads enough of a refused introspection answer to classify it.
+async fn judge_refusal(response: reqwest::Response) -> Refusal {
+    let status = response.status();
+    let error = if status == reqwest::StatusCode::BAD_REQUEST {
+        body::json::<ErrorBody>(response, MAX_ERROR_BODY).await.ok().and_then(|body| body.error)
+    } else {
+        None
+    };
+    classify(status, error.as_deref())
+}
 
 type Key = [u8; 32];
 
@@ -158,14 +204,26 @@ impl ApiTokens {
                 tracing::warn!(error = %crate::error::describe(e), "introspection failed");
                 VerifyError::Unavailable
             })?;
-        if !response.status().is_success() {
-            // The resource server's own client was refused, or the server failed: the token
-            // can't be judged, which is not the caller's fault.
-            tracing::warn!(status = %response.status(), "introspection refused the resource server's client");
-            return Err(VerifyError::Unavailable);
+        let status = response.status();
+        if !status.is_success() {
+            return match judge_refusal(response).await {
+                Refusal::Token => {
+                    // The presented token itself (too long, malformed): the caller's mistake.
+                    tracing::debug!(%status, "introspection refused the presented API token");
+                    Ok(None)
+                }
+                Refusal::OwnClient => {
+                    tracing::warn!(%status, "introspection refused the resource server's client");
+                    Err(VerifyError::Unavailable)
+                }
+                Refusal::Issuer => {
+                    tracing::warn!(%status, "introspection failed");
+                    Err(VerifyError::Unavailable)
+                }
+            };
         }
-        let answer: Introspection = response.json().await.map_err(|e| {
-            tracing::warn!(error = %crate::error::describe(e), "unreadable introspection answer");
+        let answer: Introspection = body::json(response, MAX_INTROSPECTION_BODY).await.map_err(|e| {
+            tracing::warn!(error = %e, "unreadable introspection answer");
             VerifyError::Unavailable
         })?;
         if !answer.active || answer.token_type.as_deref() != Some(API_TOKEN_TYPE) {
@@ -234,6 +292,21 @@ mod tests {
             cache.remember(key_of("u", &i.to_string()), None);
         }
         assert!(cache.cache.lock().expect("lock").len() <= 3);
+    }
+
+    #[test]
+    fn refusals_of_the_token_are_told_from_refusals_of_the_client() {
+        use reqwest::StatusCode as S;
+        for status in [S::BAD_REQUEST, S::PAYLOAD_TOO_LARGE, S::URI_TOO_LONG, S::REQUEST_HEADER_FIELDS_TOO_LARGE] {
+            assert_eq!(classify(status, None), Refusal::Token, "{status}");
+        }
+        assert_eq!(classify(S::BAD_REQUEST, Some("invalid_request")), Refusal::Token);
+        assert_eq!(classify(S::BAD_REQUEST, Some("invalid_client")), Refusal::OwnClient);
+        assert_eq!(classify(S::UNAUTHORIZED, None), Refusal::OwnClient);
+        assert_eq!(classify(S::FORBIDDEN, None), Refusal::OwnClient);
+        for status in [S::NOT_FOUND, S::TOO_MANY_REQUESTS, S::INTERNAL_SERVER_ERROR, S::SERVICE_UNAVAILABLE] {
+            assert_eq!(classify(status, None), Refusal::Issuer, "{status}");
+        }
     }
 
     #[tokio::test]

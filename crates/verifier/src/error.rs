@@ -73,6 +73,10 @@ pub enum VerifyError {
     /// Not a JWS, or a header or claims that do not parse.
     #[error("the token is malformed")]
     Malformed,
+    /// The token (or HTTP Basic credentials) is longer than [`crate::MAX_TOKEN_LENGTH`]
+    /// (or [`crate::MAX_USERNAME_LENGTH`]): refused before it is parsed or sent anywhere.
+    #[error("the token is too long")]
+    TooLong,
     /// Not an RFC 9068 access token (`typ` is not `at+jwt`).
     #[error("not an access token")]
     WrongType,

@@ -8,7 +8,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
 
 use crate::error::VerifyError;
 
@@ -20,9 +21,16 @@ pub(crate) struct Header {
     pub(crate) typ: Option<String>,
     #[serde(default)]
     pub(crate) kid: Option<String>,
-    /// Extensions that must be understood (RFC 7515 §4.1.11): none is, so any is refused.
-    #[serde(default)]
-    crit: Option<serde_json::Value>,
+    /// Extensions that must be understood (RFC 7515 §4.1.11): none is, so a `crit` member is
+    /// refused whatever its value, `null` and `[]` included (`Some` whenever it is present).
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<IgnoredAny>,
+}
+
+/// `Some` for a member that is present, whatever its value (`null` included, which a plain
+/// `Option` would read as absent).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<IgnoredAny>, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(Some)
 }
 
 /// A compact JWS split into its parts, the header decoded.
@@ -92,8 +100,35 @@ mod tests {
             format!("{header}=.{}.c2ln", encode("{}")),
             format!("{}.{}.c2ln", encode("not json"), encode("{}")),
             format!("{}.{}.c2ln", encode(r#"{"alg":"EdDSA","crit":["b64"],"b64":false}"#), encode("{}")),
+            format!("{}.{}.c2ln", encode(r#"{"alg":"EdDSA","alg":"none"}"#), encode("{}")),
         ] {
             assert_eq!(parse(&bad).err(), Some(VerifyError::Malformed), "{bad}");
         }
+    }
+
+    /// `crit`, when present, must list extensions the verifier understands; it understands
+    /// none, so every value is refused: `null` and `[]` as much as a list of names.
+    #[test]
+    fn any_crit_member_is_refused() {
+        for crit in ["null", "[]", r#"["x"]"#, r#"["exp"]"#, r#""x""#, "{}", "0", "false"] {
+            let header = encode(&format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"k1","crit":{crit}}}"#));
+            let token = format!("{header}.{}.c2ln", encode("{}"));
+            assert_eq!(parse(&token).err(), Some(VerifyError::Malformed), "crit {crit}");
+        }
+    }
+
+    /// Nesting far beyond serde_json's recursion limit never overflows the stack: in a member
+    /// the verifier reads it is refused at the limit; an unknown member is skipped without
+    /// recursion (and the token is then judged on what it says).
+    #[test]
+    fn deeply_nested_headers_do_not_recurse() {
+        let depth = 100_000;
+        let nested = |member: &str| {
+            let json = format!(r#"{{"alg":"EdDSA","{member}":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
+            format!("{}.{}.c2ln", encode(&json), encode("{}"))
+        };
+        assert_eq!(parse(&nested("typ")).err(), Some(VerifyError::Malformed));
+        assert_eq!(parse(&nested("crit")).err(), Some(VerifyError::Malformed));
+        assert!(parse(&nested("x")).is_ok());
     }
 }

@@ -135,7 +135,8 @@ impl KeyCache {
         if !response.status().is_success() {
             return Err(failed(format!("HTTP {}", response.status())));
         }
-        let set: JwkSet = response.json().await.map_err(|e| failed(crate::error::describe(e)))?;
+        let set: JwkSet =
+            crate::body::json(response, crate::limits::MAX_JWKS_BODY).await.map_err(|e| failed(e.to_string()))?;
         Ok(parse(&set))
     }
 

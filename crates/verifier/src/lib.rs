@@ -58,7 +58,13 @@
 //! ```
 //!
 //! Failures are [`VerifyError`]s, each with its RFC 6750 answer: [`VerifyError::status`],
-//! [`VerifyError::code`], [`VerifyError::www_authenticate`].
+//! [`VerifyError::code`], [`VerifyError::www_authenticate`]. A bad credential is always the
+//! caller's 401, never the issuer's outage: a token longer than [`MAX_TOKEN_LENGTH`] is refused
+//! before anything is parsed or forwarded, and an introspection answer that refuses the
+//! presented token itself (400, 413, 414, 431…) refuses the API token; only a failure of the
+//! issuer or of the resource server's own client (401, 403, 5xx, no answer) is a 503.
+//! Everything read from the network is size-bounded and parsed with serde_json's recursion
+//! limit on.
 //!
 //! With the `axum` feature, [`VerifyLayer`] verifies requests (credentials, brand header, the
 //! route's scopes) before the handler runs, and [`Verified`] is an extractor; refusals are RFC
@@ -91,6 +97,7 @@
 mod api_tokens;
 #[cfg(feature = "axum")]
 mod axum_support;
+mod body;
 mod config;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -98,6 +105,7 @@ mod error;
 pub mod fuzzing;
 mod jws;
 mod keys;
+mod limits;
 mod revocations;
 #[cfg(feature = "client")]
 mod token_source;
@@ -106,6 +114,7 @@ mod verifier;
 pub use api_tokens::ApiTokenIdentity;
 pub use config::{ApiTokenCache, ClientCredentials, DEFAULT_BRAND_HEADER, FeedOutage, RevocationFeed, VerifierConfig};
 pub use error::{SetupError, VerifyError};
+pub use limits::{MAX_TOKEN_LENGTH, MAX_USERNAME_LENGTH};
 pub use verifier::{Verified, Verifier};
 
 #[cfg(feature = "axum")]

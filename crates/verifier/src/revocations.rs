@@ -183,7 +183,7 @@ impl Reader {
         if !status.is_success() {
             return Err(format!("HTTP {status}"));
         }
-        response.json::<Page>().await.map_err(crate::error::describe)
+        crate::body::json::<Page>(response, crate::limits::MAX_FEED_PAGE_BODY).await.map_err(|e| e.to_string())
     }
 }
 

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
+use crate::body;
 use crate::config::ClientCredentials;
 use crate::error::SetupError;
+use crate::limits::MAX_TOKEN_RESPONSE_BODY;
 use crate::verifier::{discover, http_client};
 
 /// Why a token could not be obtained.
@@ -228,14 +230,16 @@ impl TokenSource {
             .map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
-            let body: ErrorResponse = response.json().await.unwrap_or_default();
+            let body: ErrorResponse = body::json(response, MAX_TOKEN_RESPONSE_BODY).await.unwrap_or_default();
             return Err(TokenSourceError::Refused {
                 status: status.as_u16(),
                 error: body.error,
                 description: body.error_description,
             });
         }
-        let body: TokenResponse = response.json().await.map_err(transport)?;
+        let body: TokenResponse = body::json(response, MAX_TOKEN_RESPONSE_BODY)
+            .await
+            .map_err(|e| TokenSourceError::Transport(e.to_string()))?;
         Ok((Arc::from(body.access_token), Duration::from_secs(body.expires_in)))
     }
 }

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use crate::api_tokens::{ApiTokenIdentity, ApiTokens};
 use crate::config::VerifierConfig;
 use crate::error::{SetupError, VerifyError};
-use crate::jws;
 use crate::keys::{KeyCache, PublishedKey};
+use crate::limits::{self, MAX_BASIC_CREDENTIALS, MAX_TOKEN_LENGTH, MAX_USERNAME_LENGTH};
 use crate::revocations::{self, Follower, Forget};
+use crate::{body, jws};
 
 /// The `typ` of RFC 9068 access tokens.
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -48,7 +49,8 @@ pub(crate) async fn discover(
     if !response.status().is_success() {
         return Err(failed(format!("HTTP {}", response.status())));
     }
-    let discovery: Discovery = response.json().await.map_err(|e| failed(crate::error::describe(e)))?;
+    let discovery: Discovery =
+        body::json(response, limits::MAX_DISCOVERY_BODY).await.map_err(|e| failed(e.to_string()))?;
     if discovery.issuer.as_str().trim_end_matches('/') != issuer {
         return Err(SetupError::IssuerMismatch { expected: issuer.to_owned(), found: discovery.issuer.to_string() });
     }
@@ -321,6 +323,9 @@ impl Verifier {
             return self.verify(rest).await;
         }
         if scheme.eq_ignore_ascii_case("basic") && self.accepts_api_tokens() {
+            if rest.len() > MAX_BASIC_CREDENTIALS {
+                return Err(VerifyError::TooLong);
+            }
             let (username, token) = basic_credentials(rest)?;
             return self.verify_api_token(&username, &token).await;
         }
@@ -331,7 +336,13 @@ impl Verifier {
     /// that key declares, `typ`, `iss`, `aud` (one of the configured audiences, unless the config
     /// [accepts any](VerifierConfig::accepting_any_audience)), `exp`/`nbf` with the leeway,
     /// `brand`; and, when the feed is followed, that it has not been revoked.
+    ///
+    /// A token longer than [`MAX_TOKEN_LENGTH`] is refused ([`VerifyError::TooLong`]) before
+    /// it is parsed.
     pub async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        if token.len() > MAX_TOKEN_LENGTH {
+            return Err(VerifyError::TooLong);
+        }
         let claims = self.verify_signed(token).await?;
         self.check_feed_available()?;
         if self.inner.feed.as_ref().is_some_and(|feed| feed.state.refuses(&claims)) {
@@ -342,9 +353,14 @@ impl Verifier {
 
     /// Verifies a user's API token through introspection (cached). Refused with
     /// [`VerifyError::BadApiToken`] unless it is the live API token of `username` at this
-    /// brand; [`VerifyError::Missing`] when this verifier does not accept API tokens.
+    /// brand; [`VerifyError::Missing`] when this verifier does not accept API tokens;
+    /// [`VerifyError::TooLong`], without asking the issuer, when `token` is longer than
+    /// [`MAX_TOKEN_LENGTH`] or `username` than [`MAX_USERNAME_LENGTH`].
     pub async fn verify_api_token(&self, username: &str, token: &str) -> Result<Verified, VerifyError> {
         let tokens = self.inner.api_tokens.as_ref().ok_or(VerifyError::Missing)?;
+        if token.len() > MAX_TOKEN_LENGTH || username.len() > MAX_USERNAME_LENGTH {
+            return Err(VerifyError::TooLong);
+        }
         self.check_feed_available()?;
         Ok(Verified::ApiToken(tokens.check(username, token).await?))
     }

@@ -11,6 +11,7 @@ mod admin_api;
 mod bad_input;
 mod bootstrap;
 mod browser;
+mod check;
 mod config_errors;
 mod console;
 mod crash;

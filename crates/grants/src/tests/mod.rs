@@ -300,6 +300,7 @@ async fn principals_are_created_with_argon2id_hashes_per_brand_and_kind() {
 
 mod lifecycle;
 mod refresh_machine;
+mod usernames;
 
 mod password_and_refresh {
     use portcullis_tenancy::{PrincipalKind, RefreshStore};

@@ -11,7 +11,11 @@ pub struct Model {
     pub brand_id: i64,
     pub principal_id: String,
     pub kind: String,
+    /// The username as first spelt (NFC), shown and used for exact-spelling logins.
     pub username: String,
+    /// `portcullis_core::username::key(username)`, unique per (brand, kind); NULL only for a
+    /// row that clashed with an earlier one when the column was added (`portcullis check`).
+    pub username_key: Option<String>,
     pub password_hash: String,
     pub permissions: String,
     pub enabled: bool,
