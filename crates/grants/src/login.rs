@@ -9,6 +9,7 @@ use portcullis_tenancy::{
     Principal, PrincipalKind, PrincipalStore,
 };
 
+use crate::provision::{MAX_USERNAME, normalise_username, username_key};
 use crate::{GrantContext, GrantError, GrantResult};
 
 /// Failed logins per (brand, username): 5 a minute, then a lock-out of 1 s doubling to 60 s.
@@ -86,19 +87,21 @@ async fn check_reserved<S>(
 where
     S: PrincipalStore + LoginThrottleStore + AuditStore,
 {
-    let username = attempt.username;
-    if username.chars().count() > crate::provision::MAX_USERNAME {
+    // The stored form of the name, and the key its spellings share (`Alice`, `alice` and
+    // fullwidth `ａｌｉｃｅ` are one account, and so one lock-out).
+    let username = normalise_username(attempt.username);
+    if username.chars().count() > MAX_USERNAME {
         // No principal has such a name: refused without a counter row or an audit event, so
         // that made-up long names cannot fill the database; the address still counts it.
         return Err(GrantError::InvalidGrant(BAD_LOGIN.into()));
     }
-    if let LoginReservation::Locked { until } =
-        ctx.store.reserve_login_attempt(scope, username, now, LOGIN_LOCKOUT).await?
+    let key = username_key(&username);
+    if let LoginReservation::Locked { until } = ctx.store.reserve_login_attempt(scope, &key, now, LOGIN_LOCKOUT).await?
     {
         audit(ctx, scope, attempt, "login.throttled", now).await;
         return Err(GrantError::Throttled { retry_after: u64::try_from(until - now).unwrap_or(1) });
     }
-    let principal = ctx.store.find_principal(scope, attempt.kind, username).await?;
+    let principal = ctx.store.find_principal(scope, attempt.kind, &username).await?;
     let stored_hash = principal.as_ref().map(|p| p.password_hash.clone());
     let presented = attempt.password.to_owned();
     // Argon2id takes tens of milliseconds: keep it off the runtime's worker threads. Unknown
@@ -112,7 +115,7 @@ where
     .await?;
     match principal {
         Some(p) if verified && p.enabled => {
-            ctx.store.clear_login_failures(scope, username).await?;
+            ctx.store.clear_login_failures(scope, &key).await?;
             audit(ctx, scope, attempt, "login.succeeded", now).await;
             Ok(p)
         }
