@@ -175,11 +175,24 @@ async fn revocations_reach_a_following_verifier_within_about_a_second() {
         .await
         .expect("discovery");
 
-        // One token revoked by its client (RFC 7009).
-        let (revoked, kept) = (access_token(&server, &app).await, access_token(&server, &app).await);
-        verifier.verify(&revoked).await.expect("live");
+        // One token revoked by its client (RFC 7009): its holder ended it, for good.
+        let (ended, revoked, kept) =
+            (access_token(&server, &app).await, access_token(&server, &app).await, access_token(&server, &app).await);
+        verifier.verify(&ended).await.expect("live");
         let revoke_url = format!("{}/brands/acme/oauth/revoke", server.public_url);
-        assert_eq!(request_token(&revoke_url, Auth::Basic(&app), &[("token", &revoked)]).await.status, 200);
+        assert_eq!(request_token(&revoke_url, Auth::Basic(&app), &[("token", &ended)]).await.status, 200);
+        until(&format!("[{backend}] ended token refused"), PROPAGATION, async || {
+            verifier.verify(&ended).await == Err(VerifyError::Revoked)
+        })
+        .await;
+        let approve = |jti: String| format!(r#"mutation {{ approveToken(brandKey: "acme", jti: "{jti}") {{ jti }} }}"#);
+        let (_, refused) = graphql(&server.admin_url, Some(&admin_token), &approve(jti_of(&ended))).await;
+        assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "[{backend}] {refused}");
+
+        // One token revoked by an admin.
+        let jti = jti_of(&revoked);
+        admin(&server, &admin_token, &format!(r#"mutation {{ revokeToken(brandKey: "acme", jti: "{jti}") {{ jti }} }}"#))
+            .await;
         until(&format!("[{backend}] revoked token refused"), PROPAGATION, async || {
             verifier.verify(&revoked).await == Err(VerifyError::Revoked)
         })
@@ -187,13 +200,7 @@ async fn revocations_reach_a_following_verifier_within_about_a_second() {
         assert!(verifier.verify(&kept).await.is_ok(), "[{backend}] only that token");
 
         // Approved again by an admin.
-        let jti = jti_of(&revoked);
-        admin(
-            &server,
-            &admin_token,
-            &format!(r#"mutation {{ approveToken(brandKey: "acme", jti: "{jti}") {{ jti }} }}"#),
-        )
-        .await;
+        admin(&server, &admin_token, &approve(jti)).await;
         until(&format!("[{backend}] approved token accepted"), PROPAGATION, async || {
             verifier.verify(&revoked).await.is_ok()
         })
