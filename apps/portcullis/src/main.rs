@@ -1,5 +1,6 @@
 //! `portcullis`: the server (`serve`), migrations, bootstrap and offline administration.
 
+mod admin_guard;
 mod body_deadline;
 mod check;
 mod cli;

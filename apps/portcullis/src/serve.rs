@@ -6,16 +6,20 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use portcullis_admin::AdminState;
 use portcullis_config::{IpNetwork, Settings, TlsSettings};
 use portcullis_console::ConsoleState;
 use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::{feed, maintenance, rotation};
 use portcullis_tenancy::resolve_brand;
-use portcullis_token_server::{AppState, FeedLimits, FeedState, Metrics, Shutdown, admin_router, public_router};
+use portcullis_token_server::{
+    AppState, FeedLimits, FeedState, Metrics, Shutdown, admin_router, metrics_router, public_router,
+};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::admin_guard::{self, AllowedHosts, MetricsAccess};
 use crate::cli::{Listeners, ServeArgs};
 use crate::commands::reveal_client;
 use crate::connections::{self, Limits};
@@ -70,7 +74,12 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
         let admin = &platform.settings.admin;
         let graphql = portcullis_admin::router(AdminState::new(platform.grants.clone(), state.max_body_bytes));
         let console = portcullis_console::router(ConsoleState::new(platform.grants.clone(), state.max_body_bytes));
-        let router = admin_router(state.clone(), graphql.merge(console));
+        let metrics = MetricsAccess::new(platform.settings.metrics.token.as_deref(), Some(platform.grants.clone()));
+        let metrics =
+            metrics_router(state.clone()).layer(from_fn_with_state(metrics, admin_guard::require_metrics_access));
+        let hosts = AllowedHosts::new(&admin.allowed_hosts);
+        let router = admin_router(state.clone(), graphql.merge(console).merge(metrics))
+            .layer(from_fn_with_state(hosts, admin_guard::check_host));
         let http = &platform.settings.http;
         let limits = Limits {
             max_connections: admin.max_connections,
@@ -87,6 +96,20 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
             );
         }
         certificates.extend(listener.start(&mut servers, router, limits, &proxies, &state.shutdown).await?);
+    }
+    if let Some(address) = platform.settings.metrics.listen {
+        let access = MetricsAccess::new(platform.settings.metrics.token.as_deref(), None);
+        let router =
+            metrics_router(state.clone()).layer(from_fn_with_state(access, admin_guard::require_metrics_access));
+        let http = &platform.settings.http;
+        let limits = Limits {
+            max_connections: 64,
+            max_per_address: 64,
+            header_read_timeout: http.header_read_timeout,
+            body_read_timeout: http.body_read_timeout,
+        };
+        let listener = Endpoint { name: "metrics", tls_prefix: "metrics", address, tls: None };
+        listener.start(&mut servers, router, limits, &proxies, &state.shutdown).await?;
     }
     background.spawn(tls::keep_fresh(certificates, tls::FILE_CHECK_EVERY));
     servers.spawn(async move {

@@ -14,7 +14,27 @@ pub struct RawSettings {
     pub tokens: RawTokens,
     pub keys: RawKeys,
     pub feed: RawFeed,
+    pub metrics: RawMetrics,
     pub log: RawLog,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawMetrics {
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub listen: Option<String>,
+}
+
+impl std::fmt::Debug for RawMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawMetrics")
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("listen", &self.listen)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +93,7 @@ pub struct RawTls {
 pub struct RawAdmin {
     pub listen: String,
     pub max_connections: usize,
+    pub allowed_hosts: Vec<String>,
     #[serde(default)]
     pub tls: Option<RawTls>,
 }
@@ -134,7 +155,12 @@ impl Default for RawSettings {
                 trusted_proxies: Vec::new(),
                 tls: None,
             },
-            admin: RawAdmin { listen: "127.0.0.1:8081".into(), max_connections: 256, tls: None },
+            admin: RawAdmin {
+                listen: "127.0.0.1:8081".into(),
+                max_connections: 256,
+                allowed_hosts: Vec::new(),
+                tls: None,
+            },
             secrets: RawSecrets { master_key: None, master_key_file: "portcullis.master.key".into() },
             tokens: RawTokens {
                 access_ttl: 900,
@@ -144,6 +170,7 @@ impl Default for RawSettings {
                 session_ttl: 12 * 3600,
             },
             keys: RawKeys { rotation_interval: 90 * 24 * 3600 },
+            metrics: RawMetrics { token: None, listen: None },
             feed: RawFeed { max_streams_per_client: 8, max_streams_per_address: 32, max_stream_secs: 300 },
             log: RawLog { format: "text".into(), level: "info,sea_orm_migration=warn".into() },
         }

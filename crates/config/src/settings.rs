@@ -35,6 +35,8 @@ pub struct Settings {
     pub keys: KeySettings,
     /// `feed.*`
     pub feed: FeedSettings,
+    /// `metrics.*`
+    pub metrics: MetricsSettings,
     /// `log.*`
     pub log: LogSettings,
 }
@@ -99,6 +101,27 @@ pub struct FeedSettings {
     pub max_stream: Duration,
 }
 
+/// `metrics.*`: who may read the Prometheus metrics, and where.
+#[derive(Clone)]
+pub struct MetricsSettings {
+    /// A Bearer token that may read `/metrics` (besides a `platform:admin` access token).
+    pub token: Option<String>,
+    /// A listener of its own for `/metrics` (plain HTTP; open unless `token` is set).
+    pub listen: Option<SocketAddr>,
+}
+
+impl fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("listen", &self.listen)
+            .finish()
+    }
+}
+
+/// The shortest `metrics.token` accepted.
+const MIN_METRICS_TOKEN: usize = 16;
+
 /// `admin.*`: the admin listener.
 #[derive(Debug, Clone)]
 pub struct AdminSettings {
@@ -106,6 +129,10 @@ pub struct AdminSettings {
     pub listen: SocketAddr,
     /// Open connections at most.
     pub max_connections: usize,
+    /// Host names (without port) the admin listener answers to: a request naming any other
+    /// `Host` is refused, so that a web page cannot reach it through a rebound DNS name. By
+    /// default: `localhost`, `127.0.0.1`, `::1` and the listen address.
+    pub allowed_hosts: Vec<String>,
     /// When set, the admin listener terminates TLS itself.
     pub tls: Option<TlsSettings>,
 }
@@ -195,6 +222,17 @@ fn ttl(key: &str, value: u32) -> Result<u32> {
         return Err(invalid(key, &format!("a number of seconds from 1 to {MAX_TTL}"), value));
     }
     Ok(value)
+}
+
+/// The admin listener's default host names: loopback by name and address, and the address it
+/// listens on when that is a specific one.
+fn default_allowed_hosts(listen: SocketAddr) -> Vec<String> {
+    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let ip = listen.ip();
+    if !ip.is_unspecified() && !hosts.contains(&ip.to_string()) {
+        hosts.push(ip.to_string());
+    }
+    hosts
 }
 
 fn connections(key: &str, value: usize) -> Result<usize> {
@@ -323,6 +361,36 @@ impl RawSettings {
             return Err(invalid("feed.max_stream_secs", "a number of seconds from 10 to 86400", feed.max_stream_secs));
         }
 
+        let metrics_token = match self.metrics.token {
+            Some(token) if token.trim().len() < MIN_METRICS_TOKEN => {
+                return Err(ConfigError::Invalid {
+                    key: "metrics.token".into(),
+                    expected: format!("a random string of at least {MIN_METRICS_TOKEN} characters"),
+                    found: "a shorter value (not shown)".into(),
+                });
+            }
+            token => token.map(|t| t.trim().to_owned()),
+        };
+        let metrics_listen = match &self.metrics.listen {
+            None => None,
+            Some(address) => Some(
+                address
+                    .parse::<SocketAddr>()
+                    .map_err(|_| invalid("metrics.listen", "an address and port such as 127.0.0.1:9090", address))?,
+            ),
+        };
+        let mut allowed_hosts = Vec::new();
+        for host in &self.admin.allowed_hosts {
+            let host = host.trim().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+            if host.is_empty() || (host.contains(['/', ' ', ':']) && host.parse::<IpAddr>().is_err()) {
+                return Err(invalid("admin.allowed_hosts", "host names or addresses without a port", &host));
+            }
+            allowed_hosts.push(host);
+        }
+        if allowed_hosts.is_empty() {
+            allowed_hosts = default_allowed_hosts(admin_listen);
+        }
+
         if let Some(key) = &self.secrets.master_key {
             let decoded = base64::engine::general_purpose::STANDARD.decode(key.trim());
             if decoded.map(|d| d.len()) != Ok(32) {
@@ -361,7 +429,13 @@ impl RawSettings {
                 trusted_proxies,
                 tls,
             },
-            admin: AdminSettings { listen: admin_listen, max_connections: admin_max_connections, tls: admin_tls },
+            admin: AdminSettings {
+                listen: admin_listen,
+                max_connections: admin_max_connections,
+                allowed_hosts,
+                tls: admin_tls,
+            },
+            metrics: MetricsSettings { token: metrics_token, listen: metrics_listen },
             secrets: SecretsSettings {
                 master_key: self.secrets.master_key,
                 master_key_file: PathBuf::from(self.secrets.master_key_file),

@@ -95,12 +95,17 @@ fn cors() -> tower_http::cors::CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// The router of the admin listener: health checks, `GET /metrics` (Prometheus), and `extra`
-/// (the management API).
+/// `GET /metrics` (Prometheus), unguarded: the caller decides who may read it (on the admin
+/// listener, a metrics token or a platform administrator; or a listener of its own).
+pub fn metrics_router<S: Storage>(state: AppState<S>) -> Router {
+    Router::new().route("/metrics", get(metrics::handle::<S>)).with_state(state)
+}
+
+/// The router of the admin listener: health checks and `extra` (the management API, the console,
+/// the metrics route behind its guard).
 pub fn admin_router<S: Storage>(state: AppState<S>, extra: Router) -> Router {
     // The timeout wraps `extra` too (the GraphQL API, the console): it is layered after the merge.
     let router = health::routes::<S>()
-        .route("/metrics", get(metrics::handle::<S>))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state.clone())

@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use portcullis_credentials::master::MasterKey;
 use portcullis_grants::keyring::KeyRing;
 use portcullis_grants::provision::{Actor, bootstrap};
-use portcullis_token_server::{admin_router, public_router};
+use portcullis_token_server::{admin_router, metrics_router, public_router};
 use tower::ServiceExt;
 
 use common::*;
@@ -32,7 +32,7 @@ async fn metrics_count_requests_tokens_and_failures() {
         let acme = brand_with_client(&ctx, "acme").await;
         let state = state(ctx);
         let public = public_router(state.clone());
-        let admin = admin_router(state, Router::new());
+        let admin = admin_router(state.clone(), metrics_router(state));
 
         let ok = token_request("/brands/acme/oauth/token", auth(&acme), "grant_type=client_credentials");
         assert_eq!(send(&public, ok).await.0, StatusCode::OK);

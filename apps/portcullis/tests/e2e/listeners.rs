@@ -224,7 +224,7 @@ async fn every_response_carries_the_hygiene_headers() {
         ("unknown brand", client.get(format!("{public}/brands/nope/jwks.json")), Some(404)),
         ("not found", client.get(format!("{public}/nothing-here")), Some(404)),
         ("health", client.get(format!("{public}/readyz")), Some(200)),
-        ("metrics", client.get(format!("{admin_url}/metrics")), Some(200)),
+        ("metrics", client.get(format!("{admin_url}/metrics")), Some(401)),
         (
             "graphql",
             client.post(format!("{admin_url}/graphql")).json(&serde_json::json!({"query": "{brands{totalCount}}"})),

@@ -28,6 +28,7 @@ mod operations;
 mod password_flow;
 mod principals;
 mod secrets_at_rest;
+mod side_channels;
 mod token_errors;
 mod token_lifecycle;
 mod verifier;

@@ -7,12 +7,17 @@ use serde_json::Value;
 use crate::fixture::Fixture;
 use crate::http::{Auth, client, client_credentials};
 
+/// The scraper's token (`metrics.token`).
+const SCRAPER: &str = "scraper-token-0123456789";
+
 #[tokio::test]
 async fn json_logs_and_metrics_describe_a_token_run() {
     let fixture = Fixture::sqlite();
     fixture.create_brand("acme", &[]);
     let app = fixture.create_client("acme", &["--grant", "client_credentials", "--scope", "read"]);
-    let server = fixture.serve_with(&[("PORTCULLIS_LOG__FORMAT", "json"), ("RUST_LOG", "info")]).await;
+    let server = fixture
+        .serve_with(&[("PORTCULLIS_LOG__FORMAT", "json"), ("RUST_LOG", "info"), ("PORTCULLIS_METRICS__TOKEN", SCRAPER)])
+        .await;
     let url = server.token_url("acme");
     for _ in 0..20 {
         client_credentials(&url, Auth::Basic(&app), &[]).await.assert_token();
@@ -20,7 +25,8 @@ async fn json_logs_and_metrics_describe_a_token_run() {
     let wrong = crate::fixture::ClientCredentials { secret: "not-the-secret".into(), ..app.clone() };
     assert_eq!(client_credentials(&url, Auth::Basic(&wrong), &[]).await.status, 401);
 
-    let response = client().get(format!("{}/metrics", server.admin_url)).send().await.expect("scrape");
+    let response =
+        client().get(format!("{}/metrics", server.admin_url)).bearer_auth(SCRAPER).send().await.expect("scrape");
     assert_eq!(response.status(), 200);
     let metrics = response.text().await.expect("text");
     for expected in [
@@ -37,6 +43,7 @@ async fn json_logs_and_metrics_describe_a_token_run() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let logs = server.stderr();
     assert!(!logs.contains(&app.secret), "a client secret was logged");
+    assert!(!logs.contains(SCRAPER), "the metrics token was logged");
     let lines: Vec<Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     assert!(!lines.is_empty(), "JSON log lines: {logs}");
     let token_lines: Vec<&Value> = lines

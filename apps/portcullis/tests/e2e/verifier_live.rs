@@ -191,8 +191,12 @@ async fn revocations_reach_a_following_verifier_within_about_a_second() {
 
         // One token revoked by an admin.
         let jti = jti_of(&revoked);
-        admin(&server, &admin_token, &format!(r#"mutation {{ revokeToken(brandKey: "acme", jti: "{jti}") {{ jti }} }}"#))
-            .await;
+        admin(
+            &server,
+            &admin_token,
+            &format!(r#"mutation {{ revokeToken(brandKey: "acme", jti: "{jti}") {{ jti }} }}"#),
+        )
+        .await;
         until(&format!("[{backend}] revoked token refused"), PROPAGATION, async || {
             verifier.verify(&revoked).await == Err(VerifyError::Revoked)
         })
