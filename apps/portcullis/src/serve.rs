@@ -12,9 +12,12 @@ use portcullis_config::{IpNetwork, Settings, TlsSettings};
 use portcullis_console::ConsoleState;
 use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::{feed, maintenance, rotation};
+use portcullis_store::SeaStore;
+use portcullis_tenancy::MetaStore;
 use portcullis_tenancy::resolve_brand;
+use portcullis_token_server::feed_cursor::{CURSOR_KEY_LEN, CURSOR_KEY_NAME};
 use portcullis_token_server::{
-    AppState, FeedLimits, FeedState, Metrics, Shutdown, admin_router, metrics_router, public_router,
+    AppState, CursorCodec, FeedLimits, FeedState, Metrics, Shutdown, admin_router, metrics_router, public_router,
 };
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -45,13 +48,14 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
         reveal_client(portcullis_core::SYSTEM_BRAND, &created, false, false)?;
     }
 
+    let cursors = feed_cursors(&g.store).await?;
     let (stop, shutdown) = Shutdown::new();
     let state = AppState {
         grants: platform.grants.clone(),
         max_body_bytes: platform.settings.http.max_body_bytes,
         shutdown,
         metrics: Metrics::new(),
-        feed: FeedState::new(feed_limits(&platform.settings)),
+        feed: FeedState::new(feed_limits(&platform.settings), cursors),
     };
     let mut background = start_background(&platform);
     let mut servers = JoinSet::new();
@@ -157,6 +161,14 @@ fn feed_limits(settings: &Settings) -> FeedLimits {
         max_stream: settings.feed.max_stream,
         ..FeedLimits::for_listener(settings.http.max_connections)
     }
+}
+
+/// The codec of revocation-feed cursors, under the deployment's cursor key: made at random by the
+/// first server to start, then read from the database by every server, so all of them seal alike.
+async fn feed_cursors(store: &SeaStore) -> anyhow::Result<CursorCodec> {
+    let fresh = portcullis_credentials::random_bytes::<CURSOR_KEY_LEN>().context("generating the feed cursor key")?;
+    let key = store.init_meta(CURSOR_KEY_NAME, fresh.to_vec()).await.context("storing the feed cursor key")?;
+    CursorCodec::new(&key).context("the stored feed cursor key")
 }
 
 /// A listener to start: where, and with which TLS files if it terminates TLS itself.

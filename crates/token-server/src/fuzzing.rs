@@ -17,7 +17,8 @@
 //! * an accepted Basic header has a non-empty client id, only well-formed `%XX` escapes, decodes
 //!   as `application/x-www-form-urlencoded` does, and round-trips through the canonical
 //!   encoding; any id and secret encoded that way are accepted;
-//! * feed cursors are non-negative integers, waits at most [`MAX_WAIT`] seconds;
+//! * feed cursors are `0` or the canonical base64url of one sealed block, and a sealed one
+//!   opens only to a position it seals back to; waits are at most [`MAX_WAIT`] seconds;
 //! * introspection and revocation read the body's one `token` (and `token_type_hint`).
 
 use axum::response::IntoResponse;
@@ -27,8 +28,10 @@ use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use portcullis_core::OAuthErrorCode;
 use portcullis_grants::ClientAuthMethod;
+use portcullis_tenancy::BrandId;
 
 use crate::OAuthError;
+use crate::feed_cursor::{CURSOR_KEY_LEN, CursorCodec, WireCursor};
 use crate::form::{Form, parse_pairs};
 use crate::metrics::ErrorCode;
 use crate::revocations::{MAX_WAIT, parse_cursor, parse_query};
@@ -133,12 +136,18 @@ pub fn revocation_cursor(data: &[u8]) {
     let last_event_id = text.trim();
     match parse_cursor(last_event_id) {
         Ok(cursor) => {
-            assert!(cursor >= 0, "negative cursor {cursor}");
-            assert_eq!(last_event_id.parse::<i64>().ok(), Some(cursor), "the cursor is not the number given");
+            assert_eq!(Some(cursor), reference_cursor(last_event_id), "the cursor is not the one given");
+            // Opened at a brand, a cursor is the start, a position it seals back to, or refused.
+            let codec = CursorCodec::new(&[0x5a; CURSOR_KEY_LEN]).expect("a key");
+            match codec.open(BrandId(1), cursor) {
+                Some(0) => assert_eq!(last_event_id, "0"),
+                Some(position) => assert_eq!(codec.seal(BrandId(1), position), last_event_id),
+                None => {}
+            }
         }
         Err(e) => {
             check_error(&e, &[OAuthErrorCode::InvalidRequest]);
-            assert!(last_event_id.parse::<i64>().map_or(true, |c| c < 0), "cursor {last_event_id} refused");
+            assert_eq!(reference_cursor(last_event_id), None, "cursor {last_event_id} refused");
         }
     }
 
@@ -148,7 +157,7 @@ pub fn revocation_cursor(data: &[u8]) {
     match parse_query(Some(text)) {
         Ok(query) => {
             assert!(first_repeat(&pairs, &[]).is_none(), "a repeated parameter was accepted");
-            let expected_after = after.map_or(Some(0), |a| a.parse::<i64>().ok().filter(|c| *c >= 0));
+            let expected_after = after.map_or(Some(WireCursor::Start), reference_cursor);
             assert_eq!(Some(query.after), expected_after, "after is not the cursor given");
             let expected_wait = wait.map_or(Some(0), |w| w.parse::<u64>().ok().filter(|w| *w <= MAX_WAIT));
             assert_eq!(Some(query.wait.as_secs()), expected_wait, "wait is not the number of seconds given");
@@ -156,7 +165,7 @@ pub fn revocation_cursor(data: &[u8]) {
         }
         Err(e) => {
             check_error(&e, &[OAuthErrorCode::InvalidRequest]);
-            let bad_after = after.is_some_and(|a| a.parse::<i64>().map_or(true, |c| c < 0));
+            let bad_after = after.is_some_and(|a| reference_cursor(a).is_none());
             let bad_wait = wait.is_some_and(|w| w.parse::<u64>().map_or(true, |w| w > MAX_WAIT));
             assert!(
                 first_repeat(&pairs, &[]).is_some() || bad_after || bad_wait,
@@ -167,7 +176,17 @@ pub fn revocation_cursor(data: &[u8]) {
     }
     // No query string at all is the start of the feed, without waiting.
     let empty = parse_query(None).map(|q| (q.after, q.wait.as_secs()));
-    assert_eq!(empty.ok(), Some((0, 0)));
+    assert_eq!(empty.ok(), Some((WireCursor::Start, 0)));
+}
+
+/// What a cursor's text should read as: `0`, or the canonical unpadded base64url of 16 bytes.
+fn reference_cursor(text: &str) -> Option<WireCursor> {
+    if text == "0" {
+        return Some(WireCursor::Start);
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
+    let block: [u8; 16] = bytes.try_into().ok()?;
+    (base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(block) == text).then_some(WireCursor::Sealed(block))
 }
 
 /// The url-decoded pairs of `body` with a name, as `application/x-www-form-urlencoded` defines

@@ -12,6 +12,7 @@ mod client_auth;
 mod cookies;
 mod discovery;
 mod error;
+pub mod feed_cursor;
 mod feed_holds;
 mod feed_reads;
 mod form;
@@ -42,6 +43,7 @@ use http::StatusCode;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::OAuthError;
+pub use feed_cursor::CursorCodec;
 pub use feed_holds::FeedLimits;
 pub use metrics::Metrics;
 pub use observe::REQUEST_ID;

@@ -16,7 +16,8 @@
 //! `Retry-After`. Followers woken by the same change share one read of the feed
 //! ([`crate::feed_reads`]).
 //!
-//! Cursors are opaque strings; a follower stores the last one it processed and resumes there.
+//! Cursors are opaque strings, sealed for the brand ([`crate::feed_cursor`]): a follower stores the
+//! last one it processed and resumes there, and starts at `0`.
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
@@ -29,12 +30,13 @@ use futures_util::stream::{self, Stream};
 use http::HeaderMap;
 use http::header::ACCEPT;
 use portcullis_core::ClientId;
-use portcullis_tenancy::{BrandScope, Revocation, Storage};
+use portcullis_tenancy::{BrandId, BrandScope, Revocation, Storage};
 use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::brand::{BrandParam, scope_or_400};
 use crate::client_auth::{authenticate_basic, source_of};
+use crate::feed_cursor::{CursorCodec, WireCursor};
 use crate::feed_holds::Hold;
 use crate::feed_reads::{Entries, SharedReads};
 use crate::form::parse_pairs;
@@ -60,10 +62,11 @@ struct Entry {
     expires_at: i64,
 }
 
-impl From<&Revocation> for Entry {
-    fn from(r: &Revocation) -> Self {
+impl Entry {
+    /// The wire form of `r`, its cursor sealed for `brand`.
+    fn new(cursors: &CursorCodec, brand: BrandId, r: &Revocation) -> Self {
         Self {
-            cursor: r.cursor.to_string(),
+            cursor: cursors.seal(brand, r.cursor),
             kind: r.kind.as_str(),
             value: r.value.clone(),
             revoked_at: r.revoked_at,
@@ -84,24 +87,27 @@ struct Page {
 #[derive(Debug)]
 pub(crate) struct Query {
     /// Entries after this cursor.
-    pub(crate) after: i64,
+    pub(crate) after: WireCursor,
     /// How long to wait for one when there is none yet.
     pub(crate) wait: Duration,
 }
 
-/// A cursor from `after` or `Last-Event-ID`: a non-negative integer.
-pub(crate) fn parse_cursor(text: &str) -> Result<i64, OAuthError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|c| *c >= 0)
-        .ok_or_else(|| OAuthError::invalid_request("after must be a cursor returned by this feed"))
+/// The refusal of a cursor this feed did not hand out.
+fn foreign_cursor() -> OAuthError {
+    OAuthError::invalid_request("after must be 0 or a cursor returned by this brand's feed")
+}
+
+/// A cursor from `after` or `Last-Event-ID`, checked for form: `0` or a sealed cursor
+/// ([`crate::feed_cursor`]).
+pub(crate) fn parse_cursor(text: &str) -> Result<WireCursor, OAuthError> {
+    WireCursor::parse(text).ok_or_else(foreign_cursor)
 }
 
 /// The feed's query string: `after` (a cursor, default 0) and `wait` (0 to [`MAX_WAIT`] seconds,
 /// default 0), each at most once.
 pub(crate) fn parse_query(raw: Option<&str>) -> Result<Query, OAuthError> {
     let pairs = parse_pairs(raw.unwrap_or_default().as_bytes(), &[])?;
-    let after = pairs.get("after").map(parse_cursor).transpose()?.unwrap_or(0);
+    let after = pairs.get("after").map(parse_cursor).transpose()?.unwrap_or(WireCursor::Start);
     let wait = match pairs.get("wait") {
         None => 0,
         Some(text) => text.parse::<u64>().ok().filter(|w| *w <= MAX_WAIT).ok_or_else(|| {
@@ -137,14 +143,16 @@ async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
         if let Some(last) = request.headers().get("last-event-id").and_then(|v| v.to_str().ok()) {
             query.after = parse_cursor(last.trim())?;
         }
+        let after = state.feed.cursors.open(scope.brand_id(), query.after).ok_or_else(foreign_cursor)?;
         let hold = state.feed.holds.take(scope.brand_id(), client.client_id.as_str(), source.as_deref())?;
         let lifetime = state.feed.holds.limits().max_stream;
         let follower = Follower {
             store: state.grants.store.clone(),
             reads: state.feed.reads.clone(),
+            cursors: state.feed.cursors.clone(),
             scope,
             holder: Holder { client_id: client.client_id, secret_hash: client.secret_hash, _hold: hold },
-            cursor: query.after,
+            cursor: after,
             pending: Entries::from([]),
             next: 0,
             changes: state.grants.feed.subscribe(),
@@ -154,6 +162,7 @@ async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
         };
         return Ok(Sse::new(follow(follower)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response());
     }
+    let after = state.feed.cursors.open(scope.brand_id(), query.after).ok_or_else(foreign_cursor)?;
     // A long-poll holds its connection too; a plain read does not.
     let _hold = if query.wait.is_zero() {
         None
@@ -165,7 +174,7 @@ async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
     let deadline = tokio::time::Instant::now() + query.wait;
     let entries = loop {
         let generation = *changes.borrow_and_update();
-        let entries = state.feed.reads.after(&state.grants.store, &scope, query.after, PAGE, generation).await?;
+        let entries = state.feed.reads.after(&state.grants.store, &scope, after, PAGE, generation).await?;
         if !entries.is_empty() || tokio::time::Instant::now() >= deadline {
             break entries;
         }
@@ -179,8 +188,9 @@ async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
         }
     };
     let more = u64::try_from(entries.len()).unwrap_or(u64::MAX) >= PAGE;
-    let cursor = entries.last().map_or(query.after, |e| e.cursor).to_string();
-    let page = Page { revocations: entries.iter().map(Entry::from).collect(), cursor, more };
+    let (cursors, brand) = (&state.feed.cursors, scope.brand_id());
+    let cursor = cursors.seal(brand, entries.last().map_or(after, |e| e.cursor));
+    let page = Page { revocations: entries.iter().map(|e| Entry::new(cursors, brand, e)).collect(), cursor, more };
     Ok(no_store(Json(page).into_response()))
 }
 
@@ -199,6 +209,7 @@ struct Holder {
 struct Follower<S> {
     store: S,
     reads: SharedReads,
+    cursors: CursorCodec,
     scope: BrandScope,
     holder: Holder,
     cursor: i64,
@@ -243,8 +254,8 @@ fn follow<S: Storage + 'static>(start: Follower<S>) -> impl Stream<Item = Result
             }
             if let Some(entry) = f.pending.get(f.next) {
                 f.next += 1;
-                let id = entry.cursor.to_string();
-                let event = Event::default().event("revocation").id(id).json_data(Entry::from(entry)).ok()?;
+                let entry = Entry::new(&f.cursors, f.scope.brand_id(), entry);
+                let event = Event::default().event("revocation").id(entry.cursor.clone()).json_data(entry).ok()?;
                 return Some((Ok(event), f));
             }
             let generation = *f.changes.borrow_and_update();

@@ -2,6 +2,7 @@
 
 use portcullis_grants::GrantContext;
 
+use crate::feed_cursor::CursorCodec;
 use crate::feed_holds::{FeedHolds, FeedLimits};
 use crate::feed_reads::SharedReads;
 use crate::{Metrics, Shutdown};
@@ -26,11 +27,12 @@ pub struct AppState<S> {
 pub struct FeedState {
     pub(crate) holds: FeedHolds,
     pub(crate) reads: SharedReads,
+    pub(crate) cursors: CursorCodec,
 }
 
 impl FeedState {
-    /// Followers held within `limits`.
-    pub fn new(limits: FeedLimits) -> Self {
-        Self { holds: FeedHolds::new(limits), reads: SharedReads::default() }
+    /// Followers held within `limits`, their cursors sealed by `cursors`.
+    pub fn new(limits: FeedLimits, cursors: CursorCodec) -> Self {
+        Self { holds: FeedHolds::new(limits), reads: SharedReads::default(), cursors }
     }
 }

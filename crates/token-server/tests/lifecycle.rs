@@ -123,6 +123,14 @@ async fn the_feed_pages_by_cursor_and_refuses_bad_input() {
         assert_eq!(after["revocations"], json!([]));
         let (_, _, other) = send(&f.router, feed("/brands/globex/revocations", auth(&f.globex))).await;
         assert_eq!(other["revocations"], json!([]), "another brand's feed is its own");
+        // Cursors are opaque (no platform-wide count shows through) and open at their brand only.
+        let sealed = page["cursor"].as_str().unwrap();
+        assert!(sealed.len() == 22 && sealed.parse::<i64>().is_err(), "{sealed}");
+        let (got, _, body) =
+            send(&f.router, feed(&format!("/brands/globex/revocations?after={sealed}"), auth(&f.globex))).await;
+        assert_eq!(got, StatusCode::BAD_REQUEST, "another brand's cursor: {body}");
+        let (got, _, _) = send(&f.router, feed("/brands/acme/revocations?after=1", auth(&f.acme))).await;
+        assert_eq!(got, StatusCode::BAD_REQUEST, "a position named by number");
 
         for (uri, who, status) in [
             ("/brands/acme/revocations", None, StatusCode::UNAUTHORIZED),

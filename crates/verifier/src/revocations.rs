@@ -169,8 +169,27 @@ struct Reader {
     timing: Timing,
 }
 
+/// Why a page could not be read.
+#[derive(Debug)]
+enum PageError {
+    /// The issuer refused the cursor (400): it no longer knows it, e.g. after an upgrade changed
+    /// the cursors' form. The follower reads the feed again from the start.
+    CursorRefused,
+    /// Anything else: an outage.
+    Failed(String),
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::CursorRefused => f.write_str("the issuer refused the cursor"),
+            Self::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
 impl Reader {
-    async fn page(&self, cursor: &str, wait: Duration) -> Result<Page, String> {
+    async fn page(&self, cursor: &str, wait: Duration) -> Result<Page, PageError> {
         let response = self
             .client
             .authorize(self.http.get(&self.url))
@@ -178,12 +197,17 @@ impl Reader {
             .timeout(self.timing.http_timeout + wait)
             .send()
             .await
-            .map_err(crate::error::describe)?;
+            .map_err(|e| PageError::Failed(crate::error::describe(e)))?;
         let status = response.status();
-        if !status.is_success() {
-            return Err(format!("HTTP {status}"));
+        if status == reqwest::StatusCode::BAD_REQUEST && cursor != START {
+            return Err(PageError::CursorRefused);
         }
-        crate::body::json::<Page>(response, crate::limits::MAX_FEED_PAGE_BODY).await.map_err(|e| e.to_string())
+        if !status.is_success() {
+            return Err(PageError::Failed(format!("HTTP {status}")));
+        }
+        crate::body::json::<Page>(response, crate::limits::MAX_FEED_PAGE_BODY)
+            .await
+            .map_err(|e| PageError::Failed(e.to_string()))
     }
 }
 
@@ -229,7 +253,7 @@ pub(crate) async fn follow(
     let wait = Duration::from_secs(feed.wait.as_secs()).clamp(MIN_WAIT, MAX_WAIT);
     let reader = Reader { http, url: format!("{issuer}/revocations"), client, wait, timing };
     let state = Arc::new(FeedState::new(feed.on_outage));
-    let mut cursor = "0".to_owned();
+    let mut cursor = START.to_owned();
     // The backlog first, so that nothing revoked before this start is accepted.
     loop {
         match reader.page(&cursor, Duration::ZERO).await {
@@ -241,7 +265,8 @@ pub(crate) async fn follow(
                     break;
                 }
             }
-            Err(reason) => {
+            Err(error) => {
+                let reason = error.to_string();
                 if let FeedOutage::FailClosed { .. } = feed.on_outage {
                     return Err(SetupError::Feed { url: reader.url.clone(), reason });
                 }
@@ -254,6 +279,9 @@ pub(crate) async fn follow(
     let task = tokio::spawn(run(reader, Arc::clone(&state), cursor, forget));
     Ok(Follower { state, task })
 }
+
+/// The cursor of the feed's start.
+const START: &str = "0";
 
 async fn run(reader: Reader, state: Arc<FeedState>, mut cursor: String, forget: Option<Forget>) {
     let mut pause = RETRY_FIRST;
@@ -276,7 +304,12 @@ async fn run(reader: Reader, state: Arc<FeedState>, mut cursor: String, forget: 
                     tokio::time::sleep(RETRY_FIRST).await;
                 }
             }
-            Err(reason) => {
+            Err(PageError::CursorRefused) => {
+                // Applying an entry twice changes nothing: reading from the start is safe.
+                tracing::warn!(url = %reader.url, "the issuer refused the feed cursor; reading the feed again from the start");
+                cursor = START.to_owned();
+            }
+            Err(PageError::Failed(reason)) => {
                 if !state.in_outage() {
                     tracing::warn!(url = %reader.url, %reason, "revocation feed unreachable; retrying");
                 }

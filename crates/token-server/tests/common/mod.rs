@@ -15,7 +15,7 @@ use portcullis_grants::{Clock, GrantContext, TokenDefaults};
 use portcullis_store::SeaStore;
 use portcullis_store::testing::{self, TestDatabase};
 use portcullis_tenancy::{BrandScope, BrandSettings, ClientProfile};
-use portcullis_token_server::{AppState, FeedLimits, FeedState, Metrics, Shutdown, public_router};
+use portcullis_token_server::{AppState, CursorCodec, FeedLimits, FeedState, Metrics, Shutdown, public_router};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -99,7 +99,7 @@ pub fn state(ctx: GrantContext<SeaStore>) -> AppState<SeaStore> {
         max_body_bytes: 64 * 1024,
         shutdown: Shutdown::never(),
         metrics: Metrics::new(),
-        feed: FeedState::new(FeedLimits::for_listener(4096)),
+        feed: FeedState::new(FeedLimits::for_listener(4096), CursorCodec::new(&[7; 16]).unwrap()),
     }
 }
 
