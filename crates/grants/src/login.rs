@@ -108,7 +108,7 @@ where
     // users cost the same work as wrong passwords. When the password threads are saturated the
     // attempt is refused (429) and the username's reservation stays counted: a flood cannot be used to
     // test more passwords later.
-    let verified = crate::password_work::run(move || match stored_hash {
+    let verified = crate::password_work::run(scope.brand_id(), move || match stored_hash {
         Some(hash) => verify_password(&presented, &hash),
         None => verify_password_of_unknown_user(&presented),
     })

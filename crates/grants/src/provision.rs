@@ -7,9 +7,9 @@ use portcullis_core::{BrandKey, ClientId, GrantType, PLATFORM_ADMIN_SCOPE, SYSTE
 use portcullis_credentials::CredentialError;
 use portcullis_credentials::secret::{RevealedSecret, generate_secret};
 use portcullis_tenancy::{
-    AuditEvent, AuditStore, Brand, BrandScope, BrandSettings, BrandStore, Branding, Client, ClientProfile, ClientStore,
-    KeyStatus, KeyStore, LoginStore, NewBrand, NewClient, NewPrincipal, Principal, PrincipalKind, PrincipalStore,
-    PrincipalUpdate, RevocationStore, StoreError, resolve_brand,
+    AuditEvent, AuditStore, Brand, BrandId, BrandScope, BrandSettings, BrandStore, Branding, Client, ClientProfile,
+    ClientStore, KeyStatus, KeyStore, LoginStore, NewBrand, NewClient, NewPrincipal, Principal, PrincipalKind,
+    PrincipalStore, PrincipalUpdate, RevocationStore, StoreError, resolve_brand,
 };
 
 use crate::keyring::KeyRing;
@@ -347,9 +347,11 @@ fn check_password(password: &str) -> ProvisionResult<()> {
     Ok(())
 }
 
-/// Hashes a password with Argon2id on a password thread, off the async runtime's workers.
-pub async fn hash_password_off_runtime(password: String) -> ProvisionResult<String> {
-    crate::password_work::run(move || portcullis_credentials::password::hash_password(&password))
+/// Hashes a password with Argon2id on a password thread, off the async runtime's workers,
+/// counted in `brand`'s share of the password threads (the brand of the principal whose
+/// password it is).
+pub async fn hash_password_off_runtime(brand: BrandId, password: String) -> ProvisionResult<String> {
+    crate::password_work::run(brand, move || portcullis_credentials::password::hash_password(&password))
         .await
         .map_err(|e| ProvisionError::Invalid(format!("cannot hash the password now: {}", e.description())))?
         .map_err(ProvisionError::Credential)
@@ -396,7 +398,7 @@ pub async fn create_principal<S: PrincipalStore + AuditStore>(
     let username = check_username(username)?;
     check_password(&password)?;
     check_contact(email.as_deref(), name.as_deref())?;
-    let password_hash = hash_password_off_runtime(password).await?;
+    let password_hash = hash_password_off_runtime(scope.brand_id(), password).await?;
     let new = NewPrincipal { id: random_id()?, kind, username, password_hash, permissions, email, name };
     let principal = store.create_principal(scope, new).await?;
     let action = format!("{}.created", kind.as_str());
@@ -569,7 +571,7 @@ pub async fn update_principal<S: ClientStore + PrincipalStore + AuditStore + Rev
     let password_hash = match password {
         Some(password) => {
             check_password(&password)?;
-            Some(hash_password_off_runtime(password).await?)
+            Some(hash_password_off_runtime(scope.brand_id(), password).await?)
         }
         None => None,
     };
