@@ -15,6 +15,7 @@ pub struct RawSettings {
     pub keys: RawKeys,
     pub feed: RawFeed,
     pub log: RawLog,
+    pub audit: RawAudit,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +110,13 @@ pub struct RawTokens {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawAudit {
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
 pub struct RawLog {
     pub format: String,
     pub level: String,
@@ -146,6 +154,7 @@ impl Default for RawSettings {
             keys: RawKeys { rotation_interval: 90 * 24 * 3600 },
             feed: RawFeed { max_streams_per_client: 8, max_streams_per_address: 32, max_stream_secs: 300 },
             log: RawLog { format: "text".into(), level: "info,sea_orm_migration=warn".into() },
+            audit: RawAudit { retention_days: 400 },
         }
     }
 }
