@@ -11,6 +11,7 @@ mod m20261123_000005_revocations;
 mod m20261201_000006_change_epoch;
 mod m20261202_000007_oidc_login;
 mod m20261215_000008_username_key;
+mod m20261220_000009_audit_events_at;
 
 /// Applies Portcullis's migrations.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_change_epoch::Migration),
             Box::new(m20261202_000007_oidc_login::Migration),
             Box::new(m20261215_000008_username_key::Migration),
+            Box::new(m20261220_000009_audit_events_at::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use portcullis_config::Settings;
+use portcullis_grants::failure_audit::FailureAudit;
 use portcullis_grants::feed::RevocationSignal;
 use portcullis_grants::keyring::KeyRing;
 use portcullis_grants::throttle::Throttle;
@@ -57,6 +58,7 @@ impl Platform {
             clock: Clock::system(),
             throttle: Throttle::new(),
             feed: RevocationSignal::new(),
+            failure_audit: FailureAudit::default(),
         };
         Ok(Self { settings, grants })
     }

@@ -10,8 +10,9 @@ use axum::middleware::from_fn_with_state;
 use portcullis_admin::AdminState;
 use portcullis_config::{IpNetwork, Settings, TlsSettings};
 use portcullis_console::ConsoleState;
+use portcullis_grants::maintenance::Retention;
 use portcullis_grants::provision::{self, Actor};
-use portcullis_grants::{feed, maintenance, rotation};
+use portcullis_grants::{failure_audit, feed, maintenance, rotation};
 use portcullis_store::SeaStore;
 use portcullis_tenancy::MetaStore;
 use portcullis_tenancy::resolve_brand;
@@ -36,7 +37,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 /// How often brands are checked for a signing key due for rotation.
 const ROTATION_CHECK_EVERY: Duration = Duration::from_secs(300);
 
-/// How often expired and revoked token records are pruned.
+/// How often expired and revoked token records, and audit events past their retention, are
+/// pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Runs the server until SIGTERM or Ctrl-C.
@@ -131,20 +133,26 @@ pub async fn run(platform: Platform, args: ServeArgs) -> anyhow::Result<()> {
         result.context("a listener task failed")?;
     }
     background.abort_all();
+    // Failures still being counted are written before the process goes.
+    platform.grants.failure_audit.flush_all(&platform.grants.store).await;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// Background work of a serving process: following the revocation feed (so that revocations
-/// committed elsewhere wake this process's followers), pruning old token records, and rotating
-/// signing keys on schedule.
+/// committed elsewhere wake this process's followers), pruning old token records and audit
+/// events, writing the summaries of folded authentication failures, and rotating signing keys
+/// on schedule.
 fn start_background(platform: &Platform) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     let g = platform.grants.clone();
     tasks.spawn(async move { g.feed.follow(&g.store, feed::DEFAULT_POLL).await });
     let g = platform.grants.clone();
-    let retention = platform.settings.tokens.retention;
+    let retention =
+        Retention { tokens: platform.settings.tokens.retention, audit_days: platform.settings.audit.retention_days };
     tasks.spawn(async move { maintenance::prune_forever(g.store, g.clock, retention, PRUNE_EVERY).await });
+    let g = platform.grants.clone();
+    tasks.spawn(async move { g.failure_audit.flush_forever(g.store, g.clock, failure_audit::FLUSH_EVERY).await });
     if let Some(interval) = platform.settings.keys.rotation_interval {
         let g = platform.grants.clone();
         tasks.spawn(async move { rotation::rotate_forever(g, interval, ROTATION_CHECK_EVERY).await });

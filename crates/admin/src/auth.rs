@@ -7,6 +7,11 @@
 //! `brand:admin` only on its own. Its `aud` must be the management API's own,
 //! [`ADMIN_AUDIENCE`], and nothing else: the only audience admin scopes are ever granted with.
 //!
+//! A failed authentication is audited in a brand's log only when a verified token proves the
+//! brand: one that does not verify goes to the platform's `system` log, whatever brand its
+//! unsigned payload names. Failures are folded per address ([`portcullis_grants::failure_audit`]),
+//! so a flood of junk tokens writes few rows.
+//!
 //! Resolvers never resolve brands themselves: [`Caller::brand`] is the only way to a
 //! [`BrandScope`] in this crate, and it checks the authority first, so a resolver cannot forget
 //! the check. (A test greps the crate to keep it that way.)
@@ -18,7 +23,7 @@ use portcullis_grants::GrantContext;
 use portcullis_grants::provision::{self, Actor};
 use portcullis_grants::verify::live_access_token;
 use portcullis_store::SeaStore;
-use portcullis_tenancy::{AuditEvent, AuditStore, BrandScope, resolve_brand};
+use portcullis_tenancy::{AuditEvent, BrandScope, resolve_brand};
 
 use crate::error::{AdminError, AdminResult};
 
@@ -121,14 +126,13 @@ pub async fn authenticate(
     let invalid = "the access token is invalid, expired or revoked";
     // The brand claim says which brand's keys to verify with; it is trusted only once verified.
     let Some(scope) = claimed_brand(grants, token).await? else {
-        // Not a token of any brand here: the platform's own log records the attempt.
-        if let Some(system) = resolve_brand(&grants.store, &provision::system_brand_key()).await? {
-            record_failure(grants, &system, source.as_deref(), "not an access token of this platform").await;
-        }
+        record_unverified(grants, source.as_deref(), None).await?;
         return Err(unauthenticated(invalid));
     };
     let Some(claims) = live_access_token(grants, &scope, token).await? else {
-        record_failure(grants, &scope, source.as_deref(), "invalid, expired or revoked token").await;
+        // Anyone can write a payload naming a brand: until the token verifies, the brand it
+        // names is not told of it, and cannot have its log filled by strangers.
+        record_unverified(grants, source.as_deref(), Some(&scope)).await?;
         return Err(unauthenticated(invalid));
     };
     let scopes: Vec<&str> = claims.scope.split(' ').collect();
@@ -180,7 +184,26 @@ async fn claimed_brand(grants: &GrantContext<SeaStore>, token: &str) -> AdminRes
     }
 }
 
-/// Audits a failed admin authentication in the brand whose token it was.
+/// Audits, in the platform's `system` log, a presented value that is not a valid, live access
+/// token of this platform. `claimed` is the existing brand its unverified payload names, which
+/// only the tracing log mentions.
+async fn record_unverified(
+    grants: &GrantContext<SeaStore>,
+    source: Option<&str>,
+    claimed: Option<&BrandScope>,
+) -> AdminResult<()> {
+    tracing::debug!(
+        claimed_brand = claimed.map(|s| s.key().as_str()),
+        "admin authentication with a token that did not verify"
+    );
+    if let Some(system) = resolve_brand(&grants.store, &provision::system_brand_key()).await? {
+        record_failure(grants, &system, source, "not a valid, live access token of this platform").await;
+    }
+    Ok(())
+}
+
+/// Audits a failed admin authentication in `scope`'s log, folded with the other failures from
+/// its address. `scope` is the `system` brand or the brand of a verified token.
 async fn record_failure(grants: &GrantContext<SeaStore>, scope: &BrandScope, source: Option<&str>, detail: &str) {
     let event = AuditEvent {
         at: grants.clock.now(),
@@ -190,7 +213,5 @@ async fn record_failure(grants: &GrantContext<SeaStore>, scope: &BrandScope, sou
         source: source.map(str::to_owned),
         detail: Some(detail.into()),
     };
-    if let Err(e) = grants.store.record_event(scope, event).await {
-        tracing::warn!(error = %e, "could not audit a failed admin authentication");
-    }
+    grants.failure_audit.record(&grants.store, scope, event).await;
 }

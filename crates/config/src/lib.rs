@@ -19,8 +19,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 pub use network::{InvalidNetwork, IpNetwork};
 pub use raw::RawSettings;
 pub use settings::{
-    AdminSettings, DatabaseSettings, FeedSettings, HttpSettings, KeySettings, LogFormat, LogSettings, MetricsSettings,
-    SecretsSettings, Settings, TlsSettings, TokenSettings,
+    AdminSettings, AuditSettings, DatabaseSettings, FeedSettings, HttpSettings, KeySettings, LogFormat, LogSettings,
+    MetricsSettings, SecretsSettings, Settings, TlsSettings, TokenSettings,
 };
 
 /// The configuration file read when `--config` is not given (ignored when missing).

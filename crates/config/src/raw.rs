@@ -16,6 +16,7 @@ pub struct RawSettings {
     pub feed: RawFeed,
     pub metrics: RawMetrics,
     pub log: RawLog,
+    pub audit: RawAudit,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -130,6 +131,13 @@ pub struct RawTokens {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs, reason = "see RawSettings")]
+pub struct RawAudit {
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "see RawSettings")]
 pub struct RawLog {
     pub format: String,
     pub level: String,
@@ -173,6 +181,7 @@ impl Default for RawSettings {
             metrics: RawMetrics { token: None, listen: None },
             feed: RawFeed { max_streams_per_client: 8, max_streams_per_address: 32, max_stream_secs: 300 },
             log: RawLog { format: "text".into(), level: "info,sea_orm_migration=warn".into() },
+            audit: RawAudit { retention_days: 400 },
         }
     }
 }

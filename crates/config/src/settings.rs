@@ -39,6 +39,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// `log.*`
     pub log: LogSettings,
+    /// `audit.*`
+    pub audit: AuditSettings,
 }
 
 /// `database.*`
@@ -177,6 +179,17 @@ pub struct KeySettings {
     /// Seconds a brand's key signs before it is rotated automatically; `None` disables
     /// automatic rotation (`keys.rotation_interval = 0`).
     pub rotation_interval: Option<u32>,
+}
+
+/// The longest audit retention accepted in configuration, days (a hundred years).
+const MAX_AUDIT_RETENTION_DAYS: u32 = 36_500;
+
+/// `audit.*`
+#[derive(Debug, Clone, Copy)]
+pub struct AuditSettings {
+    /// Days an audit event is kept before background pruning deletes it; `None` keeps events
+    /// for ever (`audit.retention_days = 0`).
+    pub retention_days: Option<u32>,
 }
 
 /// `log.format`
@@ -480,6 +493,19 @@ impl RawSettings {
                 max_stream: Duration::from_secs(feed.max_stream_secs),
             },
             log: LogSettings { format, level: self.log.level },
+            audit: AuditSettings {
+                retention_days: match self.audit.retention_days {
+                    0 => None,
+                    days @ 1..=MAX_AUDIT_RETENTION_DAYS => Some(days),
+                    other => {
+                        return Err(invalid(
+                            "audit.retention_days",
+                            &format!("0 (keep for ever) or a number of days from 1 to {MAX_AUDIT_RETENTION_DAYS}"),
+                            other,
+                        ));
+                    }
+                },
+            },
         })
     }
 }

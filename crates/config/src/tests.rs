@@ -187,3 +187,20 @@ fn deeply_nested_values_are_errors_not_crashes() {
         Ok(())
     });
 }
+
+#[test]
+fn audit_retention_defaults_to_400_days_and_is_validated() {
+    Jail::expect_with(|jail| {
+        assert_eq!(load(None, false).unwrap().audit.retention_days, Some(400));
+        jail.set_env("PORTCULLIS_AUDIT__RETENTION_DAYS", "0");
+        assert_eq!(load(None, false).unwrap().audit.retention_days, None, "0 keeps events for ever");
+        jail.set_env("PORTCULLIS_AUDIT__RETENTION_DAYS", "30");
+        assert_eq!(load(None, false).unwrap().audit.retention_days, Some(30));
+        for bad in ["36501", "-1", "soon"] {
+            jail.set_env("PORTCULLIS_AUDIT__RETENTION_DAYS", bad);
+            let text = error_text(load(None, false));
+            assert!(text.contains("audit.retention_days"), "{bad}: {text}");
+        }
+        Ok(())
+    });
+}

@@ -4,21 +4,22 @@ use portcullis_core::ClientId;
 use portcullis_credentials::secret::{SecretHash, hash_secret, verify_secret};
 use portcullis_tenancy::{AuditEvent, AuditStore, BrandScope, Client, ClientStore};
 
-use crate::throttle::{Attempt, Throttle};
-use crate::{ClientAuthMethod, ClientCredentials, GrantError, GrantResult};
+use crate::throttle::Attempt;
+use crate::{ClientAuthMethod, ClientCredentials, GrantContext, GrantError, GrantResult};
 
 /// Authenticates `credentials` against the scoped brand's clients.
 ///
-/// Attempts that the [`Throttle`] holds back are refused before any secret is checked; the check
-/// and the counting of its outcome are one atomic step ([`Throttle::guarded`]), so concurrent
-/// attempts get no more checks than the budget. A success clears the caller's counter.
+/// Attempts that the context's [`crate::throttle::Throttle`] holds back are refused before any
+/// secret is checked; the check and the counting of its outcome are one atomic step
+/// ([`crate::throttle::Throttle::guarded`]), so concurrent attempts get no more checks than the
+/// budget. A success clears the caller's counter.
 ///
 /// Unknown ids, wrong secrets and disabled clients fail identically (and take the same work:
 /// an unknown id still hashes the presented secret). A client of another brand is simply
-/// unknown here. Every failure is written to the brand's audit log, without the secret.
+/// unknown here. Every failure is audited in the brand's log, without the secret, folded with the
+/// other failures from its address ([`crate::failure_audit`]).
 pub async fn authenticate<S: ClientStore + AuditStore>(
-    store: &S,
-    throttle: &Throttle,
+    ctx: &GrantContext<S>,
     scope: &BrandScope,
     credentials: Option<&ClientCredentials>,
     now: i64,
@@ -43,15 +44,14 @@ pub async fn authenticate<S: ClientStore + AuditStore>(
             false
         }
     };
-    check_client(store, throttle, scope, check, now, accepts).await
+    check_client(ctx, scope, check, now, accepts).await
 }
 
 /// Identifies a public client by its `client_id` alone (RFC 6749 §2.1: it has no secret; PKCE
 /// binds its codes instead). A confidential client cannot be used this way: it must
 /// authenticate. Failures are throttled and audited like failed authentications.
 pub async fn identify_public<S: ClientStore + AuditStore>(
-    store: &S,
-    throttle: &Throttle,
+    ctx: &GrantContext<S>,
     scope: &BrandScope,
     client_id: &str,
     now: i64,
@@ -59,14 +59,13 @@ pub async fn identify_public<S: ClientStore + AuditStore>(
 ) -> GrantResult<Client> {
     let check = Check { client_id, source, how: "public client without credentials", challenge: true };
     let accepts = |client: Option<&Client>| client.is_some_and(|c| c.enabled && c.profile.public);
-    check_client(store, throttle, scope, check, now, accepts).await
+    check_client(ctx, scope, check, now, accepts).await
 }
 
 /// The client of a request: authenticated by `credentials` or, when it presents none but names
 /// itself with `public_client_id` (where the endpoint allows that), identified as a public client.
 pub async fn authenticate_or_identify<S: ClientStore + AuditStore>(
-    store: &S,
-    throttle: &Throttle,
+    ctx: &GrantContext<S>,
     scope: &BrandScope,
     credentials: Option<&ClientCredentials>,
     public_client_id: Option<&str>,
@@ -74,8 +73,8 @@ pub async fn authenticate_or_identify<S: ClientStore + AuditStore>(
     source: Option<&str>,
 ) -> GrantResult<Client> {
     match (credentials, public_client_id) {
-        (None, Some(client_id)) => identify_public(store, throttle, scope, client_id, now, source).await,
-        _ => authenticate(store, throttle, scope, credentials, now, source).await,
+        (None, Some(client_id)) => identify_public(ctx, scope, client_id, now, source).await,
+        _ => authenticate(ctx, scope, credentials, now, source).await,
     }
 }
 
@@ -91,14 +90,14 @@ struct Check<'a> {
 /// The throttle, the lookup and the bookkeeping around `accepts`, which decides whether the
 /// client named by `check` (or `None`, when the brand has no such client) may go on.
 async fn check_client<S: ClientStore + AuditStore>(
-    store: &S,
-    throttle: &Throttle,
+    ctx: &GrantContext<S>,
     scope: &BrandScope,
     check: Check<'_>,
     now: i64,
     accepts: impl FnOnce(Option<&Client>) -> bool,
 ) -> GrantResult<Client> {
     let Check { client_id: presented, source, how, challenge } = check;
+    let (store, throttle) = (&ctx.store, &ctx.throttle);
     let client_id = ClientId::parse(presented).ok();
     // Ids that cannot exist share one counter, so junk input cannot grow the throttle's memory.
     let throttle_id = client_id.as_ref().map_or("", ClientId::as_str);
@@ -127,9 +126,7 @@ async fn check_client<S: ClientStore + AuditStore>(
                 source: source.map(str::to_owned),
                 detail: Some(format!("client authentication failed ({how})")),
             };
-            if let Err(e) = store.record_event(scope, event).await {
-                tracing::warn!(error = %e, "could not write the audit event for a failed client authentication");
-            }
+            ctx.failure_audit.record(store, scope, event).await;
             Err(GrantError::InvalidClient { challenge })
         }
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use portcullis_tenancy::BrandScope;
 
+use crate::failure_audit::FailureAudit;
 use crate::feed::RevocationSignal;
 use crate::keyring::KeyRing;
 use crate::throttle::Throttle;
@@ -72,6 +73,8 @@ pub struct GrantContext<S> {
     pub throttle: Throttle,
     /// Wakes revocation-feed followers when this process revokes something.
     pub feed: RevocationSignal,
+    /// Folds repeated failed authentications into few audit rows.
+    pub failure_audit: FailureAudit,
 }
 
 impl<S> GrantContext<S> {

@@ -20,12 +20,14 @@
 //!   tokens, [`userinfo`], and [`logout`] (RP-initiated logout).
 
 pub mod api_access;
+mod audit_fold;
 mod authorization_code;
 pub mod authorize;
 pub mod client_auth;
 pub mod client_credentials;
 mod context;
 mod error;
+pub mod failure_audit;
 pub mod feed;
 mod id_token;
 pub mod introspect;

@@ -126,6 +126,8 @@ where
     }
 }
 
+/// Audits a sign-in attempt: a success on its own row, a failure or a refusal folded with the
+/// others from its address ([`crate::failure_audit`]), so that a flood writes few rows.
 async fn audit<S: AuditStore>(
     ctx: &GrantContext<S>,
     scope: &BrandScope,
@@ -142,7 +144,9 @@ async fn audit<S: AuditStore>(
         source: attempt.source.map(str::to_owned),
         detail: Some(attempt.channel.to_owned()),
     };
-    if let Err(e) = ctx.store.record_event(scope, event).await {
+    if action != "login.succeeded" {
+        ctx.failure_audit.record(&ctx.store, scope, event).await;
+    } else if let Err(e) = ctx.store.record_event(scope, event).await {
         tracing::warn!(error = %e, action, "could not write an audit event");
     }
 }

@@ -82,8 +82,7 @@ where
     let now = ctx.clock.now();
     let source = request.source.as_deref();
     let public_client_id = request.public_client_id.as_deref();
-    let client =
-        authenticate_or_identify(&ctx.store, &ctx.throttle, scope, credentials, public_client_id, now, source).await?;
+    let client = authenticate_or_identify(ctx, scope, credentials, public_client_id, now, source).await?;
 
     let grant = grant_type.parse::<GrantType>().ok().filter(|g| SUPPORTED_GRANTS.contains(g)).ok_or_else(|| {
         let shown: String = grant_type.chars().take(64).collect();

@@ -2,14 +2,17 @@
 //!
 //! Each statement deletes at most `batch` rows, chosen by a subquery on an indexed expiry
 //! column, so that a prune never holds the write lock (SQLite) or many row locks (Postgres)
-//! for long, and issuance goes on between batches.
+//! for long, and issuance goes on between batches. Audit events older than the audit retention
+//! go the same way ([`MaintenanceStore::prune_audit`]).
 
 use portcullis_tenancy::{MaintenanceStore, RefreshStatus, StoreResult, TokenStatus};
 use sea_orm::sea_query::{Condition, IntoCondition, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::SeaStore;
-use crate::entity::{authorization_codes, issued_tokens, login_failures, login_sessions, refresh_tokens, revocations};
+use crate::entity::{
+    audit_events, authorization_codes, issued_tokens, login_failures, login_sessions, refresh_tokens, revocations,
+};
 use crate::error::map_err;
 
 impl SeaStore {
@@ -91,5 +94,12 @@ impl MaintenanceStore for SeaStore {
             )
             .await?;
         Ok(tokens + refresh + feed + codes + sessions + failures)
+    }
+
+    async fn prune_audit(&self, cutoff: i64, batch: u64) -> StoreResult<u64> {
+        // Unscoped like `prune`: every brand's log keeps the same retention. The oldest rows
+        // are chosen through the index on `at`.
+        self.delete_batch::<audit_events::Entity>(audit_events::Column::Id, audit_events::Column::At.lt(cutoff), batch)
+            .await
     }
 }

@@ -403,6 +403,10 @@ pub trait MaintenanceStore: Send + Sync {
     /// Deletes up to `batch` rows from each of the token, refresh-token and feed tables that
     /// expired (or, for tokens, were revoked) before `cutoff`. Returns how many went.
     fn prune(&self, cutoff: i64, batch: u64) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Deletes up to `batch` audit events, of any brand, recorded before `cutoff` (the audit
+    /// retention). Returns how many went.
+    fn prune_audit(&self, cutoff: i64, batch: u64) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Failed-login counters, shared by every process using the database.

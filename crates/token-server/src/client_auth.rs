@@ -58,9 +58,8 @@ pub(crate) async fn authenticate_form<S: Storage>(
     record_client(presented.as_ref());
     let now = state.grants.clock.now();
     let public_client_id = form.get("client_id").filter(|_| public == PublicClients::Identified);
-    let (store, throttle) = (&state.grants.store, &state.grants.throttle);
     let client =
-        authenticate_or_identify(store, throttle, &scope, presented.as_ref(), public_client_id, now, source.as_deref())
+        authenticate_or_identify(&state.grants, &scope, presented.as_ref(), public_client_id, now, source.as_deref())
             .await?;
     Ok(AuthenticatedForm { scope, client, form, source })
 }
@@ -81,7 +80,7 @@ pub(crate) async fn authenticate_basic<S: Storage>(
     };
     record_client(presented.as_ref());
     let now = state.grants.clock.now();
-    Ok(authenticate(&state.grants.store, &state.grants.throttle, scope, presented.as_ref(), now, source).await?)
+    Ok(authenticate(&state.grants, scope, presented.as_ref(), now, source).await?)
 }
 
 /// Names the presented client id (never the secret) in the current request's log span.

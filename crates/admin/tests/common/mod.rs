@@ -35,6 +35,7 @@ pub async fn apis() -> Vec<Api> {
             clock: Clock::system(),
             throttle: portcullis_grants::throttle::Throttle::new(),
             feed: portcullis_grants::feed::RevocationSignal::new(),
+            failure_audit: portcullis_grants::failure_audit::FailureAudit::default(),
         };
         let created = bootstrap(&grants.store, &grants.keys, false, &Actor::new("test"), 0).await.unwrap();
         let admin = token(

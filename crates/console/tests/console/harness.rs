@@ -38,6 +38,7 @@ pub async fn consoles() -> Vec<Console> {
             clock: Clock::system(),
             throttle: portcullis_grants::throttle::Throttle::new(),
             feed: portcullis_grants::feed::RevocationSignal::new(),
+            failure_audit: portcullis_grants::failure_audit::FailureAudit::default(),
         };
         let created = bootstrap(&grants.store, &grants.keys, false, &Actor::new("test"), 0).await.expect("bootstrap");
         let router = router(ConsoleState::new(grants.clone(), 64 * 1024));

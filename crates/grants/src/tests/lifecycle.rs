@@ -205,3 +205,32 @@ async fn pruning_rounds_drain_old_records() {
     assert_eq!(crate::maintenance::prune_round(&ctx.store, &ctx.clock, 30).await, 3);
     assert!(tokens(&ctx, &acme).await.is_empty());
 }
+
+#[tokio::test]
+async fn audit_pruning_drains_events_past_the_retention_in_batches() {
+    let (mut ctx, _db) = context().await;
+    let acme = brand(&ctx, "acme", BrandSettings::default()).await;
+    let day = 24 * 3600;
+    let old = i64::try_from(crate::maintenance::PRUNE_BATCH * 2 + 7).unwrap();
+    for i in 0..old {
+        let event = portcullis_tenancy::AuditEvent {
+            at: NOW - 401 * day + i,
+            actor: "test".into(),
+            action: "old".into(),
+            target: None,
+            source: None,
+            detail: None,
+        };
+        ctx.store.record_event(&acme, event).await.unwrap();
+    }
+    let kept = events(&ctx, &acme).await.len();
+    assert_eq!(crate::maintenance::prune_audit_round(&ctx.store, &ctx.clock, 400).await, u64::try_from(old).unwrap());
+    let left = events(&ctx, &acme).await;
+    assert_eq!(left.len(), kept - usize::try_from(old).unwrap());
+    assert!(left.iter().all(|e| e.action != "old"), "brand.created and the like, recorded now, are kept");
+    ctx.clock = Clock::from_fn(move || NOW + 401 * day);
+    assert_eq!(
+        crate::maintenance::prune_audit_round(&ctx.store, &ctx.clock, 400).await,
+        u64::try_from(left.len()).unwrap()
+    );
+}

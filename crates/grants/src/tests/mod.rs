@@ -27,6 +27,7 @@ async fn context() -> (GrantContext<SeaStore>, TestDatabase) {
         clock: Clock::from_fn(|| NOW),
         throttle: crate::throttle::Throttle::new(),
         feed: crate::feed::RevocationSignal::new(),
+        failure_audit: crate::failure_audit::FailureAudit::default(),
     };
     (ctx, db)
 }
@@ -298,6 +299,7 @@ async fn principals_are_created_with_argon2id_hashes_per_brand_and_kind() {
     assert!(events(&ctx, &acme).await.iter().any(|e| e.action == "user.created"));
 }
 
+mod audit_floods;
 mod lifecycle;
 mod refresh_machine;
 mod usernames;

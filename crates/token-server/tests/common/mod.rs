@@ -84,6 +84,7 @@ pub fn context(store: SeaStore, keys: KeyRing) -> GrantContext<SeaStore> {
         clock: Clock::system(),
         throttle: portcullis_grants::throttle::Throttle::new(),
         feed: portcullis_grants::feed::RevocationSignal::new(),
+        failure_audit: portcullis_grants::failure_audit::FailureAudit::default(),
     }
 }
 
