@@ -3,7 +3,9 @@
 //!
 //! * **Host.** A web page can reach a listener on loopback through a DNS name it controls
 //!   (DNS rebinding): the browser then sends that name as `Host`. Requests naming a host outside
-//!   `admin.allowed_hosts` are refused with 421, before any route runs. Health checks are exempt:
+//!   `admin.allowed_hosts` are refused with 421, before any route runs. The host is the
+//!   authority of an absolute-form target when there is one, else the one `Host` header; two
+//!   `Host` headers are refused too. Health checks are exempt:
 //!   they reveal nothing and probes often address a container by a name of their own.
 //! * **Metrics.** `/metrics` lists every brand; it is served to a Bearer `metrics.token` or to a
 //!   `platform:admin` access token, and to nobody else (401 with a challenge). A listener of its
@@ -40,19 +42,24 @@ impl AllowedHosts {
     }
 }
 
-/// The host name of a `Host` header value: without its port, without the brackets of an IPv6
-/// literal, lowercase. `None` when it is not one.
+/// The host name of a `Host` header value or a request target's authority: without its port
+/// (which must be a port number), without the brackets of an IPv6 literal, lowercase. `None`
+/// when it is not one (user information included).
 fn host_name(value: &str) -> Option<String> {
     let value = value.trim();
+    if value.contains('@') {
+        return None;
+    }
+    let port_ok = |port: &str| port.parse::<u16>().is_ok_and(|p| p > 0);
     let name = if let Some(rest) = value.strip_prefix('[') {
         let (inside, after) = rest.split_once(']')?;
-        if !(after.is_empty() || after.strip_prefix(':').is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))) {
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(port_ok)) {
             return None;
         }
         inside
     } else {
         match value.rsplit_once(':') {
-            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            Some((name, port)) if port_ok(port) => name,
             Some(_) => return None,
             None => value,
         }
@@ -60,18 +67,26 @@ fn host_name(value: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_ascii_lowercase())
 }
 
+/// The host a request is for: the authority of an absolute-form target, which a server must
+/// prefer to `Host` (RFC 9112 §3.2.2), or else the one `Host` header. `None` when there is none,
+/// or more than one `Host` header (RFC 9112 §3.2: a 400 in any case).
+fn requested_host(request: &Request) -> Option<String> {
+    if let Some(authority) = request.uri().authority() {
+        return host_name(authority.as_str());
+    }
+    let mut hosts = request.headers().get_all(HOST).iter();
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
+        return None;
+    };
+    host_name(host.to_str().ok()?)
+}
+
 /// Refuses requests whose `Host` is not allowed (421 Misdirected Request).
 pub async fn check_host(State(allowed): State<AllowedHosts>, request: Request, next: Next) -> Response {
     if HOST_EXEMPT.contains(&request.uri().path()) {
         return next.run(request).await;
     }
-    let host = request
-        .headers()
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
-    match host.as_deref().and_then(host_name) {
+    match requested_host(&request) {
         Some(name) if allowed.allows(&name) => next.run(request).await,
         _ => (
             StatusCode::MISDIRECTED_REQUEST,
@@ -149,7 +164,16 @@ mod tests {
         assert_eq!(host_name("127.0.0.1").as_deref(), Some("127.0.0.1"));
         assert_eq!(host_name("[::1]:8081").as_deref(), Some("::1"));
         assert_eq!(host_name("[::1]").as_deref(), Some("::1"));
-        for bad in ["", ":8081", "evil.example:x", "[::1]x", "[::1"] {
+        for bad in [
+            "",
+            ":8081",
+            "evil.example:x",
+            "[::1]x",
+            "[::1",
+            "localhost:99999",
+            "localhost:0",
+            "localhost@evil.example",
+        ] {
             assert_eq!(host_name(bad), None, "{bad}");
         }
     }

@@ -68,18 +68,40 @@ pub fn key(username: &str) -> String {
     first.chars().default_case_fold().nfkc().collect()
 }
 
+/// Characters that render as nothing, or as a blank, though their general category is not
+/// Cc or Cf: Unicode's `Default_Ignorable_Code_Point`s outside Cf (the combining grapheme
+/// joiner, variation selectors, Hangul fillers, Mongolian free variation selectors, the Khmer
+/// inherent vowels, reserved ignorables) and the Braille blank. A name with one looks the same
+/// as the name without it.
+const INVISIBLE: [(char, char); 13] = [
+    ('\u{034F}', '\u{034F}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180F}'),
+    ('\u{2065}', '\u{2065}'),
+    ('\u{2800}', '\u{2800}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{FFF0}', '\u{FFF8}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{E0000}', '\u{E0FFF}'),
+    ('\u{1D173}', '\u{1D17A}'),
+];
+
 /// Whether `c` is refused in usernames.
 fn forbidden(c: char) -> bool {
-    matches!(
-        c.general_category(),
-        GeneralCategory::Control
-            | GeneralCategory::Format
-            | GeneralCategory::LineSeparator
-            | GeneralCategory::ParagraphSeparator
-            | GeneralCategory::PrivateUse
-            | GeneralCategory::Unassigned
-            | GeneralCategory::Surrogate
-    )
+    INVISIBLE.iter().any(|(first, last)| (*first..=*last).contains(&c))
+        || matches!(
+            c.general_category(),
+            GeneralCategory::Control
+                | GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+                | GeneralCategory::PrivateUse
+                | GeneralCategory::Unassigned
+                | GeneralCategory::Surrogate
+        )
 }
 
 /// Checks a username as it will be stored (pass it through [`normalise`] first).
@@ -106,6 +128,24 @@ mod tests {
 
     const JOSE_NFC: &str = "Jos\u{e9}";
     const JOSE_NFD: &str = "Jose\u{301}";
+
+    #[test]
+    fn invisible_and_blank_looking_characters_are_refused() {
+        for name in [
+            "alice\u{034F}",
+            "alice\u{FE0F}",
+            "bob\u{FE00}",
+            "alice\u{E0101}",
+            "\u{3164}",
+            "\u{3164}\u{3164}",
+            "\u{115F}",
+            "\u{2800}",
+            "a\u{180B}",
+            "a\u{FFA0}",
+        ] {
+            assert!(matches!(check(name), Err(UsernameError::ForbiddenCharacter(_))), "{name:?}");
+        }
+    }
 
     #[test]
     fn names_are_stored_in_nfc() {

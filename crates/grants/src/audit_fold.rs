@@ -6,9 +6,12 @@
 //! one summary row stands for all of them. Every row carries the number of failures it stands
 //! for in its detail (`failures=N`), so the counts of a log's rows add up to the failures seen.
 //!
-//! At most [`MAX_GROUPS`] groups are held. Beyond that, a failure from an address not yet held
-//! counts into its brand's overflow group (recorded without an address), so that a flood from
-//! many addresses costs neither memory nor rows beyond a bound.
+//! At most [`MAX_GROUPS`] groups are held, and at most [`MAX_ADDRESSES_PER_ACTION`] addresses
+//! per brand and action. Beyond either, a failure from an address not yet held counts into its
+//! brand's overflow group for the action (recorded without an address), so that a flood from
+//! many addresses (an IPv6 attacker has as many as it likes) costs neither memory nor rows
+//! beyond a bound: per brand and action, at most that many addresses' rows and one overflow's,
+//! and their summaries, a window.
 
 use std::collections::HashMap;
 
@@ -19,6 +22,10 @@ pub const WINDOW: i64 = 60;
 
 /// Groups held at most, overflow groups aside.
 pub const MAX_GROUPS: usize = 10_000;
+
+/// Addresses held at most per brand and action; the failures of further addresses are folded
+/// into the brand's overflow group for the action.
+pub const MAX_ADDRESSES_PER_ACTION: usize = 64;
 
 /// Overflow groups held at most (one per brand and action); a failure that would need another
 /// one is left to the tracing log.
@@ -98,6 +105,8 @@ pub struct Folds {
     windows: HashMap<Group, Window>,
     /// How many of `windows` are overflow groups.
     overflow: usize,
+    /// How many address groups of `windows` each (brand, action) has.
+    addresses: HashMap<(BrandId, String), usize>,
     window: i64,
     max_groups: usize,
 }
@@ -111,7 +120,7 @@ impl Default for Folds {
 impl Folds {
     /// Folds of `window` seconds holding at most `max_groups` groups (overflow aside).
     pub fn new(window: i64, max_groups: usize) -> Self {
-        Self { windows: HashMap::new(), overflow: 0, window: window.max(1), max_groups }
+        Self { windows: HashMap::new(), overflow: 0, addresses: HashMap::new(), window: window.max(1), max_groups }
     }
 
     /// How many groups are held.
@@ -133,8 +142,11 @@ impl Folds {
             None => Origin::Unknown,
         };
         let mut group = Group { brand: scope.brand_id(), action: event.action.clone(), origin };
-        if !self.windows.contains_key(&group) && self.windows.len() - self.overflow >= self.max_groups {
-            group.origin = Origin::Overflow;
+        if !self.windows.contains_key(&group) {
+            let of_action = self.addresses.get(&(group.brand, group.action.clone())).copied().unwrap_or(0);
+            if self.windows.len() - self.overflow >= self.max_groups || of_action >= MAX_ADDRESSES_PER_ACTION {
+                group.origin = Origin::Overflow;
+            }
         }
         let mut noted = Noted::default();
         if let Some(window) = self.windows.get(&group)
@@ -161,6 +173,8 @@ impl Folds {
                     first.source = None;
                     first.detail = Some(with_count(first.detail.as_deref(), "sources=beyond the tracked addresses"));
                     self.overflow += 1;
+                } else {
+                    *self.addresses.entry((group.brand, group.action.clone())).or_insert(0) += 1;
                 }
                 noted.write = Some(AuditEvent {
                     detail: Some(with_count(first.detail.as_deref(), "failures=1")),
@@ -192,6 +206,7 @@ impl Folds {
     /// Removes every window, ended or not (at shutdown); returns the summaries to write.
     pub fn take_all(&mut self) -> Vec<(BrandScope, AuditEvent)> {
         self.overflow = 0;
+        self.addresses.clear();
         self.windows.drain().filter_map(|(_, w)| w.summary()).collect()
     }
 
@@ -199,6 +214,14 @@ impl Folds {
         let window = self.windows.remove(group)?;
         if group.origin == Origin::Overflow {
             self.overflow = self.overflow.saturating_sub(1);
+        } else {
+            let key = (group.brand, group.action.clone());
+            if let Some(count) = self.addresses.get_mut(&key) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.addresses.remove(&key);
+                }
+            }
         }
         Some(window)
     }
@@ -293,5 +316,31 @@ mod tests {
             overflow.1.detail.as_deref(),
             Some("password; sources=beyond the tracked addresses; failures=96; from=100; to=100")
         );
+    }
+
+    #[test]
+    fn a_flood_from_many_addresses_writes_a_bounded_number_of_rows() {
+        let mut folds = Folds::default();
+        let acme = scope(1);
+        let mut written = 0;
+        for i in 0..20_000u32 {
+            let event = AuditEvent {
+                at: 100,
+                actor: "client:x".into(),
+                action: "auth.failed".into(),
+                target: None,
+                source: Some(format!("2001:db8::{i:x}")),
+                detail: Some("basic".into()),
+            };
+            written += usize::from(folds.note(&acme, event).write.is_some());
+        }
+        assert_eq!(written, MAX_ADDRESSES_PER_ACTION + 1, "the addresses held, then one overflow row");
+        let summaries = folds.take_all();
+        assert!(summaries.len() <= MAX_ADDRESSES_PER_ACTION + 1);
+        let counted: u64 = summaries
+            .iter()
+            .filter_map(|(_, e)| e.detail.as_deref()?.split("failures=").nth(1)?.split(';').next()?.parse::<u64>().ok())
+            .sum();
+        assert_eq!(counted + u64::try_from(written).unwrap(), 20_000, "every failure is counted");
     }
 }

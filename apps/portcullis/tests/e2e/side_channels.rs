@@ -58,9 +58,14 @@ async fn metrics_are_for_the_scraper_and_platform_administrators_only() {
 
 /// Sends a raw `GET path` naming `host`; the status code.
 fn status_with_host(base: &str, path: &str, host: &str) -> u16 {
+    raw_status(base, &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"))
+}
+
+/// Sends `request` as it is; the status code.
+fn raw_status(base: &str, request: &str) -> u16 {
     let address = base.trim_start_matches("http://");
     let mut connection = TcpStream::connect(address).expect("connect");
-    write!(connection, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("send");
+    connection.write_all(request.as_bytes()).expect("send");
     let mut answer = String::new();
     connection.read_to_string(&mut answer).expect("an answer");
     answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0)
@@ -80,6 +85,12 @@ async fn the_admin_listener_answers_only_its_own_host_names() {
         assert_eq!(status_with_host(admin, "/graphql", &rebound), 421, "{rebound}");
     }
     assert_eq!(status_with_host(admin, "/healthz", "evil.example"), 200, "health checks are exempt");
+    // The target's own authority wins over Host, and two Host headers are not one.
+    let absolute = "GET http://evil.example/console/sign-in HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    assert_eq!(raw_status(admin, absolute), 421, "absolute-form target");
+    let twice = "GET /console/sign-in HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\nConnection: close\r\n\r\n";
+    assert_ne!(raw_status(admin, twice), 200, "two Host headers");
+    assert_eq!(status_with_host(admin, "/console/sign-in", "localhost:99999"), 421, "not a port");
     // The public listener serves every host name its brands are reached by.
     assert_eq!(status_with_host(&server.public_url, "/healthz", "id.example"), 200);
     assert_eq!(status_with_host(&server.public_url, "/brands/system/jwks.json", "id.example"), 200);
