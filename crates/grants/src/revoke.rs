@@ -50,7 +50,8 @@ where
             if record.client_id != client.client_id {
                 return Err(GrantError::ForeignToken);
             }
-            let changed = ctx.store.revoke_family(scope, &record.family_id, now).await?;
+            // The holder ends its login: none of its tokens can be approved back.
+            let changed = ctx.store.end_family(scope, &record.family_id, now).await?;
             let outcome = if changed > 0 { Revoked::RefreshFamily } else { Revoked::Nothing };
             (outcome, format!("family:{}", record.family_id))
         }

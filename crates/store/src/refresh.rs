@@ -9,7 +9,7 @@ use crate::SeaStore;
 use crate::convert::{self, act_type_str, to_json};
 use crate::entity::{issued_tokens, refresh_tokens};
 use crate::error::map_err;
-use crate::revocations::{lock_feed, revoke_access_tokens};
+use crate::revocations::{end_access_tokens, lock_feed, revoke_access_tokens};
 use crate::scoped::{scoped, scoped_update};
 
 fn row(scope: &BrandScope, token: RefreshToken) -> refresh_tokens::ActiveModel {
@@ -108,6 +108,18 @@ impl RefreshStore for SeaStore {
     }
 
     async fn revoke_family(&self, scope: &BrandScope, family_id: &str, now: i64) -> StoreResult<u64> {
+        self.stop_family(scope, family_id, now, false).await
+    }
+
+    async fn end_family(&self, scope: &BrandScope, family_id: &str, now: i64) -> StoreResult<u64> {
+        self.stop_family(scope, family_id, now, true).await
+    }
+}
+
+impl SeaStore {
+    /// Revokes every refresh token of the family and stops its access tokens: `ended` for good
+    /// when `ended` (its holder ended the login), else `revoked`.
+    async fn stop_family(&self, scope: &BrandScope, family_id: &str, now: i64, ended: bool) -> StoreResult<u64> {
         let txn = self.write_txn().await?;
         lock_feed(&txn).await?;
         let refresh = scoped_update::<refresh_tokens::Entity>(scope)
@@ -119,7 +131,11 @@ impl RefreshStore for SeaStore {
             .await
             .map_err(map_err)?;
         let family = Condition::all().add(issued_tokens::Column::FamilyId.eq(family_id));
-        let access = revoke_access_tokens(&txn, scope, family, now).await?;
+        let access = if ended {
+            end_access_tokens(&txn, scope, family, now).await?
+        } else {
+            revoke_access_tokens(&txn, scope, family, now).await?
+        };
         txn.commit().await.map_err(map_err)?;
         Ok(refresh.rows_affected + access)
     }

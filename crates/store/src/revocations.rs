@@ -170,6 +170,27 @@ pub(crate) async fn change_holder(
 
 /// Revokes the active access tokens matching `filter` and appends one `token` entry for each,
 /// inside `txn` (which must hold [`lock_feed`]). Returns how many changed.
+/// Ends the access tokens of `scope` matching `filter` for good: active ones become `ended`
+/// (with their feed entries, as [`revoke_access_tokens`]), and revoked ones too, so that nobody
+/// can approve them again (verifiers refuse them already: no feed entry). Returns how many were
+/// active.
+pub(crate) async fn end_access_tokens(
+    txn: &impl ConnectionTrait,
+    scope: &BrandScope,
+    filter: Condition,
+    now: i64,
+) -> StoreResult<u64> {
+    let was_active = stop_access_tokens(txn, scope, filter.clone(), now, TokenStatus::Ended).await?;
+    scoped_update::<issued_tokens::Entity>(scope)
+        .col_expr(issued_tokens::Column::Status, Expr::val(TokenStatus::Ended.as_str()))
+        .filter(filter)
+        .filter(issued_tokens::Column::Status.eq(TokenStatus::Revoked.as_str()))
+        .exec(txn)
+        .await
+        .map_err(map_err)?;
+    Ok(was_active)
+}
+
 pub(crate) async fn revoke_access_tokens(
     txn: &impl ConnectionTrait,
     scope: &BrandScope,
@@ -232,16 +253,7 @@ impl RevocationStore for SeaStore {
         let txn = self.write_txn().await?;
         lock_feed(&txn).await?;
         let this = Condition::all().add(issued_tokens::Column::Jti.eq(jti));
-        let was_active = stop_access_tokens(&txn, scope, this.clone(), now, TokenStatus::Ended).await? > 0;
-        // Revoked earlier (by an administrator): ended too, so that nobody can approve it again.
-        // Verifiers refuse it already, so the feed needs no entry.
-        scoped_update::<issued_tokens::Entity>(scope)
-            .col_expr(issued_tokens::Column::Status, Expr::val(TokenStatus::Ended.as_str()))
-            .filter(this)
-            .filter(issued_tokens::Column::Status.eq(TokenStatus::Revoked.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(map_err)?;
+        let was_active = end_access_tokens(&txn, scope, this, now).await? > 0;
         txn.commit().await.map_err(map_err)?;
         Ok(was_active)
     }

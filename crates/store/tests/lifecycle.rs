@@ -178,6 +178,27 @@ async fn disabling_or_deleting_a_principal_revokes_what_was_issued_to_it() {
     .await;
 }
 
+/// A login its holder ended (an RFC 7009 revocation of its refresh token): every access token of
+/// the family is ended, those an administrator had revoked before too, and none is approved back.
+#[tokio::test]
+async fn a_family_its_holder_ended_cannot_be_approved_back() {
+    each(async |db, store| {
+        let acme = brand(&store, "acme").await;
+        let family = |jti: &str| IssuedToken { family_id: Some("f1".into()), ..user_token(jti, "c1", "u1", 900) };
+        store.record_token(&acme, family("e-a")).await.unwrap();
+        store.record_token(&acme, family("e-b")).await.unwrap();
+        store.record_refresh(&acme, refresh("h1", "f1", "c1", "u1")).await.unwrap();
+        assert!(store.revoke_token(&acme, "e-b", 200).await.unwrap(), "{}: an administrator's revocation", db.name);
+        assert_eq!(store.end_family(&acme, "f1", 300).await.unwrap(), 2, "{}: h1 and e-a were live", db.name);
+        for jti in ["e-a", "e-b"] {
+            assert_eq!(status(&store, &acme, jti).await, TokenStatus::Ended, "{}: {jti}", db.name);
+            assert!(!store.approve_token(&acme, jti, 400).await.unwrap(), "{}: {jti} approved", db.name);
+        }
+        assert_eq!(store.find_refresh(&acme, "h1").await.unwrap().unwrap().status, RefreshStatus::Revoked);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn family_and_bulk_revocations_feed_every_token() {
     each(async |db, store| {

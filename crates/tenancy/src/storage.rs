@@ -325,6 +325,16 @@ pub trait RefreshStore: Send + Sync {
         family_id: &str,
         now: i64,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// As [`Self::revoke_family`], but its holder ended the login (an RFC 7009 revocation by its
+    /// own client): the family's access tokens, live or revoked, become `ended`, which nobody
+    /// can approve again.
+    fn end_family(
+        &self,
+        scope: &BrandScope,
+        family_id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Revocation of access tokens, and the revocation feed that verifiers follow.
