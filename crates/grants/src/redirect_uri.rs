@@ -39,6 +39,14 @@ pub(crate) fn check(uri: &str) -> Result<(), String> {
     if !url.username().is_empty() || url.password().is_some() {
         return refuse("must not carry credentials");
     }
+    if let Some(Host::Domain(name)) = url.host()
+        && (name.ends_with('.') || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+    {
+        return refuse("must name its host by letters, digits, '-' and '.', without a trailing dot");
+    }
+    if url.query() == Some("") {
+        return refuse("must not end in an empty query ('?')");
+    }
     match url.scheme() {
         "https" if url.host().is_some() => {}
         "http" if url.host().is_some_and(|h| is_loopback(&h)) => {}
@@ -51,7 +59,8 @@ pub(crate) fn check(uri: &str) -> Result<(), String> {
         // path at least: a browser would go to the canonical form, so only that is registered.
         return refuse(&format!("is not in canonical form; register '{}' instead", shown(url.as_str())));
     }
-    Ok(())
+    // The parser keeps percent escapes as written: their one spelling is checked here.
+    escapes_are_canonical(uri).or_else(refuse)
 }
 
 /// Whether `uri` percent-encodes a control character (`%0d%0a`, `%00`, `%7f`, `%c2%85`…), which
@@ -77,6 +86,50 @@ fn has_encoded_control(uri: &str) -> bool {
     String::from_utf8_lossy(&decoded).chars().any(char::is_control)
 }
 
+/// Whether every percent escape of `uri` is in the one form RFC 3986 §6.2.2 normalises to: `%`
+/// and two upper-case hex digits, never for an unreserved character (which is written as
+/// itself), and together spelling UTF-8 without invisible characters (zero-width, bidi
+/// controls, variation selectors). Two spellings of one address would otherwise be two
+/// registrations, and an encoded bidi control shows another address than the one it is.
+fn escapes_are_canonical(uri: &str) -> Result<(), &'static str> {
+    let bytes = uri.as_bytes();
+    let mut decoded = Vec::new();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b != b'%' {
+            decoded.push(b);
+            i += 1;
+            continue;
+        }
+        let digit = |at: usize| bytes.get(at).copied().filter(|d| d.is_ascii_digit() || (b'A'..=b'F').contains(d));
+        let (Some(high), Some(low)) = (digit(i + 1), digit(i + 2)) else {
+            return Err("must write each percent escape as '%' and two upper-case hex digits");
+        };
+        let value = |d: u8| char::from(d).to_digit(16).and_then(|v| u8::try_from(v).ok()).unwrap_or(0);
+        let byte = value(high) * 16 + value(low);
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            return Err("must not percent-encode letters, digits or '-', '.', '_', '~'");
+        }
+        decoded.push(byte);
+        i += 3;
+    }
+    let Ok(text) = String::from_utf8(decoded) else {
+        return Err("must percent-encode only UTF-8");
+    };
+    if text.chars().any(invisible) {
+        return Err("must not encode invisible characters (zero-width, bidi controls, variation selectors)");
+    }
+    Ok(())
+}
+
+/// Characters that change how a URI looks without showing: zero-width and joiners, bidi
+/// controls and isolates, the soft hyphen, the byte-order mark, variation selectors.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
 /// Whether a stored redirect or post-logout redirect URI may be used now. Rows written before
 /// the rules of [`check`] applied may break them; such a URI is never redirected to.
 pub(crate) fn usable(uri: &str) -> bool {
@@ -94,6 +147,34 @@ fn is_loopback(host: &Host<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{check, usable};
+
+    #[test]
+    fn percent_escapes_hosts_and_queries_have_one_spelling() {
+        for bad in [
+            "https://app.example/%7euser",
+            "https://app.example/%7Euser",
+            "https://app.example/%63b",
+            "https://app.example/cb%2f",
+            "https://app.example/cb%",
+            "https://app.example/cb%zz",
+            "https://app.example/cb%FF",
+            "https://app.example/%E2%80%AEcb",
+            "https://app.example/cb%E2%80%8B",
+            "https://app.example./cb",
+            "https://*.example/cb",
+            "https://app.example/cb?",
+        ] {
+            assert!(check(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "https://app.example/~user",
+            "https://app.example/cb%2F",
+            "https://app.example/caf%C3%A9",
+            "https://app.example/cb?a=1",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+    }
 
     #[test]
     fn accepts_https_loopback_http_and_private_use_schemes() {
