@@ -95,7 +95,12 @@ where
         // that made-up long names cannot fill the database; the address still counts it.
         return Err(GrantError::InvalidGrant(BAD_LOGIN.into()));
     }
-    let key = username_key(&username);
+    // An operator's lock-out is its own: locking out operator `opa` must not lock out user `opa`.
+    // The separator is a control character, which no username may contain, so keys cannot meet.
+    let key = match attempt.kind {
+        PrincipalKind::User => username_key(&username),
+        PrincipalKind::Operator => format!("{}\u{1f}operator", username_key(&username)),
+    };
     if let LoginReservation::Locked { until } = ctx.store.reserve_login_attempt(scope, &key, now, LOGIN_LOCKOUT).await?
     {
         audit(ctx, scope, attempt, "login.throttled", now).await;

@@ -758,6 +758,18 @@ mod password_and_refresh {
         assert!(exchange(&ctx, &acme, Some(&creds(&c)), &req).await.is_ok(), "alice elsewhere gets in");
     }
 
+    /// Guessing an operator's password locks out that operator only, not a user of the same name.
+    #[tokio::test]
+    async fn users_and_operators_have_lock_outs_of_their_own() {
+        let (ctx, acme, c, _db) = setup().await;
+        for _ in 0..=crate::login::LOGIN_LOCKOUT.limit {
+            let guess = login("operator_password", "alice", "guess", None);
+            assert!(exchange(&ctx, &acme, Some(&creds(&c)), &guess).await.is_err());
+        }
+        let user = exchange(&ctx, &acme, Some(&creds(&c)), &login("password", "alice", "correct horse", None)).await;
+        assert!(user.is_ok(), "{user:?}");
+    }
+
     #[tokio::test]
     async fn password_guessing_is_throttled_per_username() {
         let (ctx, acme, c, _db) = setup().await;
