@@ -1,4 +1,5 @@
-//! demo-api: an example resource server built on `portcullis-verifier` (SPEC §4).
+//! demo-api: an example resource server built on `portcullis-verifier`, configured by `DEMO_API_…`
+//! environment variables (README, "demo-api: an example resource server").
 //!
 //! * `GET /whoami`: any valid access token or API token → `{"sub","brand","scope","act_type"}`;
 //! * `POST /notes`: scope `write`; takes `{"text": "…"}` and answers 201 with the stored note;

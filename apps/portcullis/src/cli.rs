@@ -1,4 +1,4 @@
-//! Command-line arguments, exactly as SPEC §1 writes them.
+//! Command-line arguments, as README's "Command line" section documents them.
 
 use std::path::PathBuf;
 

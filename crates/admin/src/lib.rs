@@ -1,4 +1,4 @@
-//! The GraphQL management API (SPEC §5), served on the admin listener at `POST /graphql`.
+//! The GraphQL management API (README, "The management API"), served on the admin listener at `POST /graphql`.
 //!
 //! * [`auth`]: who is calling (a Bearer token of this platform) and the [`auth::BrandAccess`]
 //!   capability, the only way a resolver reaches a brand's data.

@@ -1,5 +1,5 @@
 //! The management API through its axum router, on SQLite and (when configured) Postgres: who may
-//! call it, the operations of SPEC §5 as written there, and brand isolation.
+//! call it, the operations of `schema.graphql` as documented there, and brand isolation.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

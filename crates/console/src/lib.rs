@@ -1,4 +1,4 @@
-//! The admin console (SPEC §5a): the back office in the browser, at `/console` on the admin
+//! The admin console: the back office in the browser, at `/console` on the admin
 //! listener.
 //!
 //! An administrator signs in with an admin client's id and secret; the console exchanges them

@@ -1,4 +1,4 @@
-//! Brute-force defence for client authentication (SPEC §2): failures are counted per
+//! Brute-force defence for client authentication: failures are counted per
 //! (brand, client id, source), per (brand, client id) and per source address; past a threshold
 //! within a window, further attempts are refused for a while (429 with `Retry-After`).
 //!

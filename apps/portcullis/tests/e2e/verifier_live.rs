@@ -17,8 +17,8 @@ use crate::http::{Auth, client, client_credentials, request_token};
 use crate::principals::create;
 use crate::verifier::serve_router;
 
-/// How long a revocation may take to reach a verifier before the test fails. SPEC §4 asks for
-/// "about a second"; the measured time is printed.
+/// How long a revocation may take to reach a verifier before the test fails. A verifier following
+/// the feed should hear of a revocation within "about a second"; the measured time is printed.
 const PROPAGATION: Duration = Duration::from_secs(2);
 
 /// The audience the resource servers of these tests answer to, allowed to every client.
@@ -334,7 +334,7 @@ async fn the_token_source_caches_shares_one_refresh_and_retries_once_on_401() {
 }
 
 #[tokio::test]
-async fn demo_api_answers_as_spec_section_4_says() {
+async fn demo_api_answers_as_its_readme_section_says() {
     let fixture = Fixture::sqlite();
     fixture.create_brand("acme", &[]);
     fixture.create_brand("globex", &[]);
