@@ -19,7 +19,7 @@ use axum::http::header::{AUTHORIZATION, HOST, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use portcullis_admin::auth::{Authority, authenticate};
+use portcullis_admin::auth::{Authority, authenticate, bearer_token};
 use portcullis_credentials::secret::{SecretHash, hash_secret, verify_secret};
 use portcullis_grants::GrantContext;
 use portcullis_store::SeaStore;
@@ -129,11 +129,7 @@ pub async fn require_metrics_access(State(access): State<MetricsAccess>, request
         return next.run(request).await;
     }
     let header = request.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
-    let bearer = header
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .and_then(|h| h.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
+    let bearer = header.and_then(bearer_token);
     if let (Some(expected), Some(presented)) = (&access.token, bearer)
         && verify_secret(presented, expected)
     {

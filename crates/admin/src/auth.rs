@@ -106,6 +106,17 @@ impl Caller {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header value; `None` for another scheme or
+/// an empty token.
+pub fn bearer_token(header: &[u8]) -> Option<&str> {
+    std::str::from_utf8(header)
+        .ok()
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// Authenticates the `Authorization` header of a request.
 pub async fn authenticate(
     grants: &GrantContext<SeaStore>,
@@ -116,12 +127,7 @@ pub async fn authenticate(
     let Some(header) = authorization else {
         return Err(unauthenticated("a Bearer access token of this platform is required"));
     };
-    let token = std::str::from_utf8(header)
-        .ok()
-        .and_then(|h| h.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|t| !t.is_empty())
+    let token = bearer_token(header)
         .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <access token>`"))?;
     let invalid = "the access token is invalid, expired or revoked";
     // The brand claim says which brand's keys to verify with; it is trusted only once verified.

@@ -101,9 +101,9 @@ async fn check_client<S: ClientStore + AuditStore>(
     let client_id = ClientId::parse(presented).ok();
     // Ids that cannot exist share one counter, so junk input cannot grow the throttle's memory.
     let throttle_id = client_id.as_ref().map_or("", ClientId::as_str);
-    let attempt = Attempt { brand: scope.brand_id(), client_id: throttle_id, source };
+    let keys = Attempt { brand: scope.brand_id(), client_id: throttle_id, source }.keys();
     // A cheap look first, so that a locked-out attempt costs no lookup.
-    if let Some(retry_after) = throttle.locked(attempt, now) {
+    if let Some(retry_after) = throttle.locked(&keys, now) {
         return Err(GrantError::Throttled { retry_after });
     }
     let client = match &client_id {
@@ -113,7 +113,7 @@ async fn check_client<S: ClientStore + AuditStore>(
     // The check and the counting of its outcome are one step: concurrent attempts cannot all
     // pass the look above and then each be checked.
     let accepted = throttle
-        .guarded(attempt, now, || accepts(client.as_ref()))
+        .guarded(&keys, now, || accepts(client.as_ref()))
         .map_err(|retry_after| GrantError::Throttled { retry_after })?;
     match client {
         Some(client) if accepted => Ok(client),

@@ -72,7 +72,9 @@ pub struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    fn keys(&self) -> Vec<(Key, u32)> {
+    /// The counters this attempt is checked against, with their limits: made once per attempt
+    /// and handed to [`Throttle::locked`] and [`Throttle::guarded`].
+    pub fn keys(&self) -> AttemptKeys {
         let mut keys = vec![(Key::Client(self.brand, self.client_id.to_owned()), PER_CLIENT)];
         if let Some(source) = self.source {
             keys.push((
@@ -81,7 +83,17 @@ impl Attempt<'_> {
             ));
             keys.push((Key::Source(source.to_owned()), PER_SOURCE));
         }
-        keys
+        AttemptKeys(keys)
+    }
+}
+
+/// The counters of one [`Attempt`] ([`Attempt::keys`]).
+#[derive(Debug, Clone)]
+pub struct AttemptKeys(Vec<(Key, u32)>);
+
+impl AttemptKeys {
+    fn iter(&self) -> impl Iterator<Item = &Key> {
+        self.0.iter().map(|(key, _)| key)
     }
 }
 
@@ -93,9 +105,9 @@ impl Throttle {
 
     /// `Some(seconds)` to wait when this attempt would be refused now: a cheap look before
     /// the client is looked up. [`Self::guarded`] decides.
-    pub fn locked(&self, attempt: Attempt<'_>, now: i64) -> Option<u64> {
+    pub fn locked(&self, keys: &AttemptKeys, now: i64) -> Option<u64> {
         let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        longest_wait(&map, attempt.keys().iter().map(|(key, _)| key), now)
+        longest_wait(&map, keys.iter(), now)
     }
 
     /// Runs `check` (a client secret's comparison: microseconds, no I/O) unless the attempt is
@@ -104,19 +116,18 @@ impl Throttle {
     /// `Err(seconds)` to wait when refused (`check` did not run); otherwise whether it passed.
     /// A failure counts towards every key of the attempt; a success clears its
     /// (client, source) counter.
-    pub fn guarded(&self, attempt: Attempt<'_>, now: i64, check: impl FnOnce() -> bool) -> Result<bool, u64> {
-        let keys = attempt.keys();
+    pub fn guarded(&self, keys: &AttemptKeys, now: i64, check: impl FnOnce() -> bool) -> Result<bool, u64> {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(wait) = longest_wait(&map, keys.iter().map(|(key, _)| key), now) {
+        if let Some(wait) = longest_wait(&map, keys.iter(), now) {
             return Err(wait);
         }
         let passed = check();
         if passed {
-            if let Some(source) = attempt.source {
-                map.remove(&Key::ClientAndSource(attempt.brand, attempt.client_id.to_owned(), source.to_owned()));
+            for key in keys.iter().filter(|key| matches!(key, Key::ClientAndSource(..))) {
+                map.remove(key);
             }
         } else {
-            count(&mut map, keys, now);
+            count(&mut map, &keys.0, now);
         }
         Ok(passed)
     }
@@ -132,7 +143,7 @@ impl Throttle {
         if let Some(wait) = longest_wait(&map, std::iter::once(&key), now) {
             return Err(wait);
         }
-        count(&mut map, vec![(key, PER_SOURCE)], now);
+        count(&mut map, &[(key, PER_SOURCE)], now);
         Ok(())
     }
 
@@ -155,15 +166,16 @@ fn longest_wait<'k>(map: &HashMap<Key, Entry>, keys: impl Iterator<Item = &'k Ke
 }
 
 /// Counts one failure at `now` for each key, under its limit.
-fn count(map: &mut HashMap<Key, Entry>, keys: Vec<(Key, u32)>, now: i64) {
+fn count(map: &mut HashMap<Key, Entry>, keys: &[(Key, u32)], now: i64) {
     if map.len() >= MAX_ENTRIES {
         map.retain(|_, e| now - e.window_start < WINDOW || e.locked_until > now);
     }
     for (key, limit) in keys {
-        if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
+        if map.len() >= MAX_ENTRIES && !map.contains_key(key) {
             continue;
         }
-        let entry = map.entry(key).or_insert(Entry { window_start: now, failures: 0, locked_until: 0 });
+        let limit = *limit;
+        let entry = map.entry(key.clone()).or_insert(Entry { window_start: now, failures: 0, locked_until: 0 });
         if now - entry.window_start >= WINDOW {
             *entry = Entry { window_start: now, failures: 0, locked_until: entry.locked_until };
         }
@@ -188,15 +200,15 @@ mod tests {
 
     impl Throttle {
         fn failure(&self, attempt: Attempt<'_>, now: i64) {
-            let _ = self.guarded(attempt, now, || false);
+            let _ = self.guarded(&attempt.keys(), now, || false);
         }
 
         fn success(&self, attempt: Attempt<'_>, now: i64) {
-            let _ = self.guarded(attempt, now, || true);
+            let _ = self.guarded(&attempt.keys(), now, || true);
         }
 
         fn check(&self, attempt: Attempt<'_>, now: i64) -> Option<u64> {
-            self.locked(attempt, now)
+            self.locked(&attempt.keys(), now)
         }
     }
 
@@ -212,7 +224,7 @@ mod tests {
         t.failure(a, 100);
         assert_eq!(t.check(a, 100), Some(2));
         assert_eq!(t.check(a, 101), Some(1), "a whole second later, still locked");
-        assert_eq!(t.guarded(a, 101, || unreachable!("no check while locked")), Err(1));
+        assert_eq!(t.guarded(&a.keys(), 101, || unreachable!("no check while locked")), Err(1));
         // Each failure after a lock ends doubles the next: 2, 4, 8 s.
         let mut now = 102;
         for lockout in [2, 4, 8] {
@@ -227,7 +239,7 @@ mod tests {
     fn lockouts_are_capped() {
         let mut map = HashMap::new();
         for _ in 0..20 {
-            count(&mut map, vec![(Key::Source("s".into()), 1)], 100);
+            count(&mut map, &[(Key::Source("s".into()), 1)], 100);
         }
         let entry = map.get(&Key::Source("s".into())).map(|e| e.locked_until);
         assert_eq!(entry, Some(100 + MAX_LOCKOUT + 1));
@@ -278,7 +290,7 @@ mod tests {
         std::thread::scope(|s| {
             for _ in 0..100 {
                 s.spawn(|| {
-                    let _ = t.guarded(attempt("c1", "10.0.0.1"), 100, || {
+                    let _ = t.guarded(&attempt("c1", "10.0.0.1").keys(), 100, || {
                         checks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         false
                     });
@@ -298,6 +310,9 @@ mod tests {
         assert_eq!(t.reserve_source("10.0.0.1", 100), Ok(()), "the released one is free again");
         assert_eq!(t.reserve_source("10.0.0.1", 100), Ok(()), "the last of the budget; it locks");
         assert!(t.reserve_source("10.0.0.1", 100).is_err(), "over budget");
-        assert!(t.locked(attempt("any", "10.0.0.1"), 100).is_some(), "client authentication shares the counter");
+        assert!(
+            t.locked(&attempt("any", "10.0.0.1").keys(), 100).is_some(),
+            "client authentication shares the counter"
+        );
     }
 }

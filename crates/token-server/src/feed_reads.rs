@@ -7,7 +7,8 @@
 //! the others wait for its answer and share it. A follower behind the others asks for its own
 //! cursor and so runs its own query, as it must.
 //!
-//! A shared answer may miss a change committed while it was being read; that change has a newer
+//! A failed read is handed to the followers already waiting for it but not kept, so that the
+//! next follower reads again. A shared answer may miss a change committed while it was being read; that change has a newer
 //! generation, which wakes the followers again and makes them read anew. So sharing never loses
 //! an entry; it only merges reads that would have returned the same thing.
 
@@ -43,11 +44,24 @@ impl SharedReads {
         page: u64,
         generation: u64,
     ) -> StoreResult<Entries> {
-        let answer = self.answer_for((scope.brand_id(), after), generation);
-        answer
-            .get_or_init(|| async { store.revocations_after(scope, after, page).await.map(Entries::from) })
-            .await
-            .clone()
+        let key = (scope.brand_id(), after);
+        let answer = self.answer_for(key, generation);
+        let read =
+            answer.get_or_init(|| async { store.revocations_after(scope, after, page).await.map(Entries::from) }).await;
+        if read.is_err() {
+            // A failure is shared with those already waiting, never kept: the next to ask, once
+            // the database is back, reads again instead of getting this error until a change.
+            self.forget(key, &answer);
+        }
+        read.clone()
+    }
+
+    /// Drops `answer` for `key`, unless a newer one has taken its place.
+    fn forget(&self, key: (BrandId, i64), answer: &Answer) {
+        let mut reads = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if reads.get(&key).is_some_and(|(_, kept)| Arc::ptr_eq(kept, answer)) {
+            reads.remove(&key);
+        }
     }
 
     /// The shared answer of this read: the one of this generation or a newer one (newer is as
@@ -84,6 +98,17 @@ mod tests {
         assert!(!Arc::ptr_eq(&first, &reads.answer_for((BrandId(2), 7), 3)), "brands never share");
         assert!(!Arc::ptr_eq(&first, &reads.answer_for((BrandId(1), 8), 3)), "nor do cursors");
         assert!(!Arc::ptr_eq(&first, &reads.answer_for((BrandId(1), 7), 4)), "a new change reads anew");
+    }
+
+    #[test]
+    fn a_forgotten_answer_is_read_again() {
+        let reads = SharedReads::default();
+        let failed = reads.answer_for((BrandId(1), 7), 3);
+        reads.forget((BrandId(1), 7), &failed);
+        assert!(!Arc::ptr_eq(&failed, &reads.answer_for((BrandId(1), 7), 3)), "the same change reads anew");
+        let newer = reads.answer_for((BrandId(1), 7), 4);
+        reads.forget((BrandId(1), 7), &failed);
+        assert!(Arc::ptr_eq(&newer, &reads.answer_for((BrandId(1), 7), 4)), "a newer answer is not dropped");
     }
 
     #[test]

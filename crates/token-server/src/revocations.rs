@@ -139,12 +139,18 @@ async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
     let source = source_of(&request);
     let client = authenticate_basic(&state, &scope, request.headers(), source.as_deref()).await?;
     let mut query = parse_query(request.uri().query())?;
-    if wants_events(request.headers()) {
-        if let Some(last) = request.headers().get("last-event-id").and_then(|v| v.to_str().ok()) {
-            query.after = parse_cursor(last.trim())?;
-        }
-        let after = state.feed.cursors.open(scope.brand_id(), query.after).ok_or_else(foreign_cursor)?;
-        let hold = state.feed.holds.take(scope.brand_id(), client.client_id.as_str(), source.as_deref())?;
+    let events = wants_events(request.headers());
+    if events && let Some(last) = request.headers().get("last-event-id").and_then(|v| v.to_str().ok()) {
+        query.after = parse_cursor(last.trim())?;
+    }
+    let after = state.feed.cursors.open(scope.brand_id(), query.after).ok_or_else(foreign_cursor)?;
+    // Event streams and long-polls hold their connection; a plain read does not.
+    let hold = if events || !query.wait.is_zero() {
+        Some(state.feed.holds.take(scope.brand_id(), client.client_id.as_str(), source.as_deref())?)
+    } else {
+        None
+    };
+    if events {
         let lifetime = state.feed.holds.limits().max_stream;
         let follower = Follower {
             store: state.grants.store.clone(),
@@ -162,13 +168,6 @@ async fn answer<S: Storage>(state: AppState<S>, brand: &str, request: Request) -
         };
         return Ok(Sse::new(follow(follower)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response());
     }
-    let after = state.feed.cursors.open(scope.brand_id(), query.after).ok_or_else(foreign_cursor)?;
-    // A long-poll holds its connection too; a plain read does not.
-    let _hold = if query.wait.is_zero() {
-        None
-    } else {
-        Some(state.feed.holds.take(scope.brand_id(), client.client_id.as_str(), source.as_deref())?)
-    };
     // Subscribe before reading, so that a revocation committed in between still wakes us.
     let mut changes = state.grants.feed.subscribe();
     let deadline = tokio::time::Instant::now() + query.wait;
@@ -202,7 +201,8 @@ const RECHECK: Duration = Duration::from_secs(5);
 struct Holder {
     client_id: ClientId,
     secret_hash: String,
-    _hold: Hold,
+    /// Always taken for a stream; given back when the stream ends.
+    _hold: Option<Hold>,
 }
 
 /// The state of one event stream.
